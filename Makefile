@@ -1,0 +1,110 @@
+# Shadow Nexus: one top-level make. See README.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SAN ?= 0
+
+ifeq ($(SAN),1)
+BUILD ?= build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SANFLAGS =
+endif
+
+CC ?= cc
+PKGS = libevent libevent_openssl openssl libsystemd sqlite3 libargon2
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
+CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP
+override LDFLAGS += $(SANFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+CHATD_SRC := $(wildcard chatd/*.c)
+CLIENT_SRC := $(wildcard client-cli/*.c)
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+CHATD_OBJ := $(CHATD_SRC:%.c=$(BUILD)/obj/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+
+LIB := $(BUILD)/libnexus.a
+BINS := $(BUILD)/chatd $(BUILD)/nexus
+
+.PHONY: all test run install fuzz bench format deps clean
+all: $(BINS) $(UNIT_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/client-cli/%.o: client-cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CURSES_CFLAGS) -D_GNU_SOURCE -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/chatd: $(CHATD_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/nexus: $(CLIENT_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS)
+
+$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# Installs missing Debian packages (as root) or says which command to run.
+deps:
+	@sh test/deps.sh build
+
+test:
+	@sh test/deps.sh test
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) SAN=$(SAN) sh test/run.sh
+
+run:
+	@sh test/deps.sh build
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh test/run-local.sh
+
+fuzz:
+	@sh test/deps.sh fuzz
+	@sh test/fuzz/run.sh
+
+bench:
+	@sh test/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh test/bench/run.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BUILD)/nexus $(DESTDIR)$(PREFIX)/bin/nexus
+	install -m 0755 $(BUILD)/chatd $(DESTDIR)$(PREFIX)/sbin/chatd
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/nexus-chatd.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/nexus-chatd.service
+	install -m 0644 systemd/nexus-chatd.socket systemd/nexus.target $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 0644 systemd/nexus.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/nexus.conf
+	install -m 0644 systemd/nexus.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nexus.conf
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 client-cli/nexus.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 common/nexus.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 chatd/chatd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)/etc/nexus
+	test -e $(DESTDIR)/etc/nexus/nexus.conf || install -m 0644 nexus.conf.example $(DESTDIR)/etc/nexus/nexus.conf
+
+format:
+	clang-format -i common/*.[ch] chatd/*.[ch] client-cli/*.[ch] test/unit/*.c test/fuzz/*.c test/bench/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

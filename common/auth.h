@@ -1,0 +1,40 @@
+/* auth: Argon2id password hashes, the shared token key, and HMAC-SHA256
+ * signed expiring tokens that every daemon verifies without a database.
+ *
+ * Token text: "v1.USER.EXPIRY.NONCE.MAC" where EXPIRY is decimal seconds
+ * since the epoch, NONCE 16 hex digits and MAC the hex HMAC-SHA256 of
+ * "v1.USER.EXPIRY.NONCE" under the token key. */
+#ifndef NEXUS_AUTH_H
+#define NEXUS_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AUTH_KEY_LEN 32
+#define AUTH_HASH_MAX 128  /* encoded Argon2id hash */
+#define AUTH_TOKEN_MAX 200 /* fits PROTO_SECRET_MAX */
+#define AUTH_PASSWORD_MIN 6
+#define AUTH_PASSWORD_MAX 256
+
+/* User names: 1..32 of [A-Za-z0-9_-], not starting with '-'. */
+bool auth_name_valid(const char *name);
+
+/* Argon2id with a random salt. Returns 0 or a negative errno. */
+int auth_password_hash(const char *password, char out[AUTH_HASH_MAX]);
+/* 0 when password matches encoded, -EACCES when not, other -errno on error. */
+int auth_password_verify(const char *encoded, const char *password);
+
+/* Read the key at path; create it (0600, random, via a temporary file and
+ * link so concurrent starters agree on one key) if missing. */
+int auth_key_load(const char *path, bool create, uint8_t key[AUTH_KEY_LEN]);
+
+/* Issue a token for user valid until expiry (seconds since the epoch). */
+int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t expiry,
+		     char out[AUTH_TOKEN_MAX]);
+/* Verify; on success copies the user (size >= 33) and expiry.
+ * Returns 0, -EKEYEXPIRED when expired, -EBADMSG when malformed or forged. */
+int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
+		      char *ret_user, size_t user_size, uint64_t *ret_expiry);
+
+#endif

@@ -1,0 +1,33 @@
+/* limits: token-bucket rate limiters, a bounded table of them keyed by a
+ * string (per user, per address), and a monotonic clock. */
+#ifndef NEXUS_LIMITS_H
+#define NEXUS_LIMITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds from CLOCK_MONOTONIC. */
+uint64_t limits_now_ms(void);
+/* Milliseconds since the epoch (CLOCK_REALTIME). */
+uint64_t limits_wall_ms(void);
+
+struct ratelimit {
+	double tokens;
+	double rate;  /* tokens per second */
+	double burst; /* bucket size */
+	uint64_t last_ms;
+};
+
+void ratelimit_init(struct ratelimit *rl, double rate_per_sec, double burst, uint64_t now_ms);
+/* Take cost tokens if available; false (and nothing taken) otherwise. */
+bool ratelimit_take(struct ratelimit *rl, uint64_t now_ms, double cost);
+
+/* A fixed-size table of rate limiters keyed by short strings. When full, the
+ * least recently used entry is reused, so memory never grows with keys. */
+struct ratetable;
+struct ratetable *ratetable_new(size_t slots, double rate_per_sec, double burst);
+void ratetable_free(struct ratetable *t);
+bool ratetable_take(struct ratetable *t, const char *key, uint64_t now_ms, double cost);
+
+#endif

@@ -1,0 +1,27 @@
+/* log: one logging API for every daemon and the client. Under systemd
+ * (JOURNAL_STREAM names our stderr, or not in the foreground) lines go to the
+ * journal with priorities; otherwise to stderr with a "ident: " prefix. */
+#ifndef NEXUS_LOG_H
+#define NEXUS_LOG_H
+
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* verbosity: 0 = warnings and info, 1 = + debug (-v), 2 = + trace (-vv). */
+void log_init(const char *ident, int foreground, int verbosity);
+void log_set_verbosity(int verbosity);
+int log_verbosity(void);
+
+void log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* Logs at error priority and exits 1. Start-up, out of memory and broken
+ * invariants only: never for what a peer sent. */
+_Noreturn void fatal(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/* Allocation helpers that call fatal() on out-of-memory. */
+#include <stddef.h>
+void *xcalloc(size_t n, size_t size);
+char *xstrdup(const char *s);
+
+#endif
