@@ -21,7 +21,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -iquote common $(PKG_CFLAGS) -MMD -MP
 override LDFLAGS += $(SANFLAGS)
 
 COMMON_SRC := $(wildcard common/*.c)

@@ -1,0 +1,498 @@
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#define CONN_FLUSH_SECS 2
+#define CONN_CONNECT_MS 5000
+
+struct conn {
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct event *close_ev;   /* deferred close reporting */
+	struct event *flush_ev;   /* bound on flushing before close */
+	struct conn_limits lim;
+	struct conn_cbs cbs;
+	void *arg;
+	void *data;
+	int busy;       /* >0 while a callback of ours runs */
+	int freed;      /* conn_free was called during a callback */
+	int closing;    /* no more reads or sends */
+	int reported;   /* closed callback delivered */
+	int got_frame;  /* first frame seen: idle timeout applies */
+	int close_err;
+	char peer[64];
+};
+
+/* One decode target for the whole process: we are single-threaded and a
+ * message only lives for the duration of the frame callback. */
+static struct msg conn_rx_msg;
+
+void conn_limits_default(struct conn_limits *l)
+{
+	l->max_frame = PROTO_FRAME_MAX_DEFAULT;
+	l->max_outq = 4u * 1024u * 1024u;
+	l->handshake_secs = 10;
+	l->idle_secs = 120;
+}
+
+static void conn_release(struct conn *c)
+{
+	if (c->bev)
+		bufferevent_free(c->bev);
+	if (c->close_ev)
+		event_free(c->close_ev);
+	if (c->flush_ev)
+		event_free(c->flush_ev);
+	free(c);
+}
+
+void conn_free(struct conn *c)
+{
+	if (!c)
+		return;
+	if (c->busy) {
+		c->freed = 1;
+		c->closing = 1;
+		c->reported = 1;
+		if (c->bev)
+			bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+		return;
+	}
+	conn_release(c);
+}
+
+/* Leave a callback section; returns non-zero if c is gone. */
+static int conn_leave(struct conn *c)
+{
+	if (--c->busy == 0 && c->freed) {
+		conn_release(c);
+		return 1;
+	}
+	return c->freed;
+}
+
+static void conn_report(struct conn *c)
+{
+	if (c->reported)
+		return;
+	c->reported = 1;
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->cbs.closed) {
+		c->busy++;
+		c->cbs.closed(c, c->close_err, c->arg);
+		conn_leave(c);
+	}
+}
+
+static void conn_close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_report(arg);
+}
+
+/* Report the close from the event loop, never from inside a caller's stack. */
+static void conn_schedule_close(struct conn *c, int err)
+{
+	if (c->reported)
+		return;
+	if (!c->closing || !c->close_err)
+		c->close_err = err;
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	event_active(c->close_ev, EV_TIMEOUT, 0);
+}
+
+static int conn_handle_frame(struct conn *c, struct evbuffer *in, uint32_t plen, uint16_t type,
+			     uint16_t flags)
+{
+	size_t total = PROTO_HEADER_LEN + (size_t)plen;
+	const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	r = proto_decode(type, flags, p + PROTO_HEADER_LEN, plen, &conn_rx_msg);
+	if (r < 0) {
+		conn_send_error(c, 0, (uint16_t)-r, NULL);
+		conn_schedule_close(c, r);
+		return r;
+	}
+	if (!c->got_frame) {
+		struct timeval tv = {c->lim.idle_secs, 0};
+		c->got_frame = 1;
+		bufferevent_set_timeouts(c->bev, c->lim.idle_secs ? &tv : NULL, NULL);
+	}
+	if (c->cbs.frame)
+		c->cbs.frame(c, &conn_rx_msg, c->arg);
+	if (!c->freed)
+		evbuffer_drain(in, total);
+	return 0;
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	c->busy++;
+	while (!c->closing) {
+		uint8_t hdr[PROTO_HEADER_LEN];
+		uint32_t plen;
+		uint16_t type, flags;
+
+		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
+			break;
+		if (proto_header_parse(hdr, c->lim.max_frame, &plen, &type, &flags) < 0) {
+			conn_send_error(c, 0, ERR_TOO_LARGE, "frame exceeds the size limit");
+			conn_schedule_close(c, -ERR_TOO_LARGE);
+			break;
+		}
+		if (evbuffer_get_length(in) < PROTO_HEADER_LEN + (size_t)plen)
+			break;
+		if (conn_handle_frame(c, in, plen, type, flags) < 0 || c->freed)
+			break;
+	}
+	conn_leave(c);
+}
+
+static void conn_flush_done(struct conn *c)
+{
+	if (c->closing && !c->reported && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_report(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	conn_flush_done(arg);
+}
+
+static void conn_flush_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_report(arg);
+}
+
+static int conn_ssl_error(struct bufferevent *bev)
+{
+	unsigned long e = bufferevent_get_openssl_error(bev);
+	int r = e ? -EPROTO : -ECONNRESET;
+
+	while (bufferevent_get_openssl_error(bev))
+		;
+	ERR_clear_error();
+	if (!e && EVUTIL_SOCKET_ERROR())
+		r = -EVUTIL_SOCKET_ERROR();
+	return r;
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		int r = 0;
+		if (c->cbs.connected) {
+			c->busy++;
+			r = c->cbs.connected(c, c->arg);
+			if (conn_leave(c))
+				return;
+		}
+		if (r)
+			conn_schedule_close(c, r < 0 ? r : -ECONNABORTED);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		c->close_err = c->closing ? c->close_err : 0;
+	else if (what & BEV_EVENT_TIMEOUT)
+		c->close_err = -ETIMEDOUT;
+	else if (what & BEV_EVENT_ERROR)
+		c->close_err = c->closing && c->close_err ? c->close_err : conn_ssl_error(bev);
+	conn_report(c);
+}
+
+static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
+			     const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	struct timeval hs;
+
+	if (!c) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	c->base = base;
+	c->bev = bev;
+	c->cbs = *cbs;
+	c->arg = arg;
+	if (lim)
+		c->lim = *lim;
+	else
+		conn_limits_default(&c->lim);
+	if (c->lim.max_frame > PROTO_FRAME_MAX_HARD)
+		c->lim.max_frame = PROTO_FRAME_MAX_HARD;
+	c->close_ev = event_new(base, -1, 0, conn_close_cb, c);
+	c->flush_ev = evtimer_new(base, conn_flush_timeout_cb, c);
+	if (!c->close_ev || !c->flush_ev) {
+		conn_release(c);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	hs.tv_sec = c->lim.handshake_secs;
+	hs.tv_usec = 0;
+	bufferevent_set_timeouts(bev, c->lim.handshake_secs ? &hs : NULL, NULL);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return c;
+}
+
+static void conn_format_peer(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		port = ntohs(s4->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], host, sizeof(host));
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(out, outlen, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
+			 const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg)
+{
+	SSL *ssl = SSL_new(ctx);
+	struct bufferevent *bev;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct conn *c;
+	int one = 1;
+
+	if (!ssl) {
+		close(fd);
+		return NULL;
+	}
+	evutil_make_socket_nonblocking(fd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		close(fd);
+		return NULL;
+	}
+	c = conn_new(base, bev, lim, cbs, arg);
+	if (c && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		conn_format_peer((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+	return c;
+}
+
+/* Connect with a bound wait, trying every address the name resolves to. */
+static int conn_dial(const char *host, uint16_t port, char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *res = NULL, *ai;
+	char service[8];
+	int r, last = ECONNREFUSED;
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = AF_UNSPEC;
+	snprintf(service, sizeof(service), "%u", port);
+	r = getaddrinfo(host, service, &hints, &res);
+	if (r != 0) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(r));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		struct pollfd pfd;
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (fd < 0) {
+			last = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			last = errno;
+			close(fd);
+			continue;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		r = poll(&pfd, 1, CONN_CONNECT_MS);
+		if (r == 0)
+			soerr = ETIMEDOUT;
+		else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr == 0) {
+			freeaddrinfo(res);
+			return fd;
+		}
+		last = soerr;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	snprintf(err, errlen, "cannot connect to %s:%u: %s", host, port, strerror(last));
+	return -last;
+}
+
+struct conn *conn_connect(struct event_base *base, SSL_CTX *ctx, const char *host, uint16_t port,
+			  const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg,
+			  char *err, size_t errlen)
+{
+	struct bufferevent *bev;
+	struct in6_addr a6;
+	struct conn *c;
+	SSL *ssl;
+	int fd, one = 1;
+
+	fd = conn_dial(host, port, err, errlen);
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ssl = SSL_new(ctx);
+	if (!ssl) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (inet_pton(AF_INET6, host, &a6) != 1 && inet_pton(AF_INET, host, &a6) != 1)
+		SSL_set_tlsext_host_name(ssl, host);
+	bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c = conn_new(base, bev, lim, cbs, arg);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+	return c;
+}
+
+int conn_send(struct conn *c, const struct msg *m)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec v;
+	size_t len;
+	long n;
+	int r;
+
+	if (c->closing)
+		return -ENOBUFS;
+	r = proto_encoded_len(m, &len);
+	if (r < 0)
+		return r;
+	if (evbuffer_get_length(out) + len > c->lim.max_outq && m->type != MSG_ERROR) {
+		conn_send_error(c, 0, ERR_SLOW_READER, NULL);
+		conn_schedule_close(c, -ERR_SLOW_READER);
+		return -ENOBUFS;
+	}
+	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1 || v.iov_len < len)
+		return -ENOMEM;
+	n = proto_encode(m, v.iov_base, v.iov_len);
+	if (n < 0)
+		return (int)n;
+	v.iov_len = (size_t)n;
+	return evbuffer_commit_space(out, &v, 1) == 0 ? 0 : -ENOMEM;
+}
+
+int conn_send_error(struct conn *c, uint32_t req, uint16_t code, const char *text)
+{
+	struct msg *m = malloc(sizeof(*m));
+	int r, closing = c->closing;
+
+	if (!m)
+		return -ENOMEM;
+	proto_msg_init(m, MSG_ERROR);
+	m->req = req;
+	m->code = code;
+	snprintf(m->text, sizeof(m->text), "%s", text ? text : proto_error_text(code));
+	/* An error may still go out while we are closing: it says why. */
+	c->closing = 0;
+	r = conn_send(c, m);
+	c->closing = closing;
+	free(m);
+	return r;
+}
+
+size_t conn_outq(const struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void conn_close(struct conn *c, int err)
+{
+	struct timeval tv = {CONN_FLUSH_SECS, 0};
+
+	if (c->reported || c->closing)
+		return;
+	c->closing = 1;
+	c->close_err = err;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		event_active(c->close_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	evtimer_add(c->flush_ev, &tv);
+}
+
+int conn_peer_fingerprint(struct conn *c, char out[TLS_FP_LEN])
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (!ssl)
+		return -ENOTCONN;
+	return tls_peer_fingerprint(ssl, out);
+}
+
+const char *conn_peer_name(const struct conn *c)
+{
+	return c->peer[0] ? c->peer : "?";
+}
+
+void conn_set_data(struct conn *c, void *data)
+{
+	c->data = data;
+}
+
+void *conn_data(const struct conn *c)
+{
+	return c->data;
+}

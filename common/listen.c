@@ -1,0 +1,157 @@
+/* Listening sockets and the accept loop (declared in conn.h). */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#define LISTEN_BACKLOG 512
+#define LISTEN_RETRY_MS 200
+
+struct listener {
+	struct evconnlistener *evl;
+	struct event *retry;
+	listener_cb cb;
+	void *arg;
+};
+
+static int listen_bind(const struct sockaddr *sa, socklen_t sl, int family)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, sa, sl) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int conn_listen(const char *host, uint16_t port, char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	char service[8];
+	int fd, r;
+
+	if (!host || !*host || strcmp(host, "::") == 0 || strcmp(host, "*") == 0) {
+		struct sockaddr_in6 s6 = {0};
+		struct sockaddr_in s4 = {0};
+
+		s6.sin6_family = AF_INET6;
+		s6.sin6_port = htons(port);
+		fd = listen_bind((struct sockaddr *)&s6, sizeof(s6), AF_INET6);
+		if (fd == -EAFNOSUPPORT) {
+			s4.sin_family = AF_INET;
+			s4.sin_port = htons(port);
+			fd = listen_bind((struct sockaddr *)&s4, sizeof(s4), AF_INET);
+		}
+		host = "::";
+	} else {
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		snprintf(service, sizeof(service), "%u", port);
+		r = getaddrinfo(host, service, &hints, &res);
+		if (r != 0) {
+			snprintf(err, errlen, "cannot resolve listen address %s: %s", host,
+				 gai_strerror(r));
+			return -EINVAL;
+		}
+		fd = listen_bind(res->ai_addr, res->ai_addrlen, res->ai_family);
+		freeaddrinfo(res);
+	}
+	if (fd == -EADDRINUSE)
+		snprintf(err, errlen,
+			 "cannot listen on %s port %u: address already in use (another server "
+			 "running? check with: nexus ports)",
+			 host, port);
+	else if (fd < 0)
+		snprintf(err, errlen, "cannot listen on %s port %u: %s", host, port, strerror(-fd));
+	return fd;
+}
+
+static void listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+			       struct sockaddr *sa, int sl, void *arg)
+{
+	struct listener *l = arg;
+	char peer[64] = "?";
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	(void)evl;
+	(void)sl;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+	else if (sa->sa_family == AF_INET6) {
+		struct in6_addr *a = &((struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], host, sizeof(host));
+		else
+			inet_ntop(AF_INET6, a, host, sizeof(host));
+	}
+	snprintf(peer, sizeof(peer), "%s", host);
+	l->cb(fd, peer, l->arg);
+}
+
+static void listener_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->evl);
+}
+
+/* Out of descriptors: pause accepting briefly instead of spinning. */
+static void listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	struct timeval tv = {0, LISTEN_RETRY_MS * 1000};
+
+	evconnlistener_disable(evl);
+	evtimer_add(l->retry, &tv);
+}
+
+struct listener *listener_new(struct event_base *base, int fd, listener_cb cb, void *arg)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->cb = cb;
+	l->arg = arg;
+	evutil_make_socket_nonblocking(fd);
+	l->retry = evtimer_new(base, listener_retry_cb, l);
+	l->evl = evconnlistener_new(base, listener_accept_cb, l,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (!l->evl || !l->retry) {
+		listener_free(l);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(l->evl, listener_error_cb);
+	return l;
+}
+
+void listener_free(struct listener *l)
+{
+	if (!l)
+		return;
+	if (l->evl)
+		evconnlistener_free(l->evl);
+	if (l->retry)
+		event_free(l->retry);
+	free(l);
+}
