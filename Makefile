@@ -99,7 +99,7 @@ install: $(BINS)
 	install -m 0644 common/nexus.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 chatd/chatd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -d $(DESTDIR)/etc/nexus
-	test -e $(DESTDIR)/etc/nexus/nexus.conf || install -m 0644 nexus.conf.example $(DESTDIR)/etc/nexus/nexus.conf
+	test -e $(DESTDIR)/etc/nexus/nexus.conf || install -m 0644 common/nexus.conf.example $(DESTDIR)/etc/nexus/nexus.conf
 
 format:
 	clang-format -i common/*.[ch] chatd/*.[ch] client-cli/*.[ch] test/unit/*.c test/fuzz/*.c test/bench/*.c
