@@ -1,7 +1,8 @@
-/* limits: token-bucket rate limiters, a bounded table of them keyed by a
+/* ratelimit (the "limits" module; not named limits.h, which would hide the
+ * system header): token-bucket rate limiters, a bounded table of them keyed by a
  * string (per user, per address), and a monotonic clock. */
-#ifndef NEXUS_LIMITS_H
-#define NEXUS_LIMITS_H
+#ifndef NEXUS_RATELIMIT_H
+#define NEXUS_RATELIMIT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,0 +1,356 @@
+#include "auth.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <argon2.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+/* OWASP's Argon2id minimum: 19 MiB, 2 passes, 1 lane. */
+#define AUTH_ARGON_T 2
+#define AUTH_ARGON_M 19456
+#define AUTH_ARGON_P 1
+#define AUTH_SALT_LEN 16
+#define AUTH_HASH_LEN 32
+
+#define AUTH_NAME_MAX 32
+#define AUTH_NONCE_LEN 8 /* bytes; 16 hex digits */
+#define AUTH_MAC_LEN 32
+#define AUTH_EXPIRY_DIGITS 20
+/* not <limits.h>: common/limits.h shadows it under -iquote common */
+#define AUTH_PATH_MAX 4096
+
+static const char auth_hex[] = "0123456789abcdef";
+
+bool auth_name_valid(const char *name)
+{
+	size_t n;
+
+	if (!name || name[0] == '\0' || name[0] == '-')
+		return false;
+	n = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+	return name[n] == '\0' && n <= AUTH_NAME_MAX;
+}
+
+static int auth_password_check(const char *password, size_t *ret_len)
+{
+	size_t n;
+
+	if (!password)
+		return -EINVAL;
+	n = strnlen(password, AUTH_PASSWORD_MAX + 1);
+	if (n > AUTH_PASSWORD_MAX)
+		return -E2BIG;
+	*ret_len = n;
+	return 0;
+}
+
+static int auth_argon2_errno(int rc)
+{
+	switch (rc) {
+	case ARGON2_OK:
+		return 0;
+	case ARGON2_VERIFY_MISMATCH:
+		return -EACCES;
+	case ARGON2_MEMORY_ALLOCATION_ERROR:
+		return -ENOMEM;
+	default:
+		return -EINVAL;
+	}
+}
+
+int auth_password_hash(const char *password, char out[AUTH_HASH_MAX])
+{
+	uint8_t salt[AUTH_SALT_LEN];
+	char buf[AUTH_HASH_MAX];
+	size_t n = 0;
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	r = auth_password_check(password, &n);
+	if (r < 0)
+		return r;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return -EIO;
+	r = argon2id_hash_encoded(AUTH_ARGON_T, AUTH_ARGON_M, AUTH_ARGON_P, password, n, salt,
+	                          sizeof(salt), AUTH_HASH_LEN, buf, sizeof(buf));
+	r = auth_argon2_errno(r);
+	if (r == 0)
+		memcpy(out, buf, sizeof(buf));
+	return r;
+}
+
+int auth_password_verify(const char *encoded, const char *password)
+{
+	size_t n = 0;
+	int r;
+
+	if (!encoded)
+		return -EINVAL;
+	r = auth_password_check(password, &n);
+	if (r < 0)
+		return r;
+	if (strncmp(encoded, "$argon2id$", 10) != 0)
+		return -EINVAL;
+	return auth_argon2_errno(argon2id_verify(encoded, password, n));
+}
+
+/* Reads a key file that must hold exactly AUTH_KEY_LEN raw bytes. */
+static int auth_key_read(const char *path, uint8_t key[AUTH_KEY_LEN])
+{
+	uint8_t buf[AUTH_KEY_LEN + 1];
+	size_t got = 0;
+	ssize_t n;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	while (got < sizeof(buf)) {
+		n = read(fd, buf + got, sizeof(buf) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (r == 0 && got != AUTH_KEY_LEN)
+		r = -EINVAL;
+	if (r == 0)
+		memcpy(key, buf, AUTH_KEY_LEN);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return r;
+}
+
+static int auth_write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void auth_dirname(const char *path, char *out, size_t outlen)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(out, outlen, ".");
+	else if (slash == path)
+		snprintf(out, outlen, "/");
+	else
+		snprintf(out, outlen, "%.*s", (int)(slash - path), path);
+}
+
+/* Writes a fresh random key to a temporary file and links it into place;
+ * link() never replaces, so when another starter won, -EEXIST. */
+static int auth_key_create(const char *path)
+{
+	char tmp[AUTH_PATH_MAX + 16], dir[AUTH_PATH_MAX];
+	uint8_t key[AUTH_KEY_LEN];
+	int fd, dfd, r = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		return -EIO;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		OPENSSL_cleanse(key, sizeof(key));
+		return -errno;
+	}
+	if (fchmod(fd, 0600) < 0)
+		r = -errno;
+	if (r == 0)
+		r = auth_write_all(fd, key, sizeof(key));
+	OPENSSL_cleanse(key, sizeof(key));
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && link(tmp, path) < 0)
+		r = -errno;
+	unlink(tmp);
+	if (r == 0) {
+		auth_dirname(path, dir, sizeof(dir));
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	return r;
+}
+
+int auth_key_load(const char *path, bool create, uint8_t key[AUTH_KEY_LEN])
+{
+	int r;
+
+	if (!path || !*path || !key)
+		return -EINVAL;
+	/* a few rounds: the file may vanish between our create and read */
+	for (int i = 0; i < 3; i++) {
+		r = auth_key_read(path, key);
+		if (r != -ENOENT || !create)
+			return r;
+		r = auth_key_create(path);
+		if (r < 0 && r != -EEXIST)
+			return r;
+	}
+	return auth_key_read(path, key);
+}
+
+static int auth_mac(const uint8_t key[AUTH_KEY_LEN], const char *data, size_t len,
+                    uint8_t mac[AUTH_MAC_LEN])
+{
+	unsigned int maclen = 0;
+
+	if (!HMAC(EVP_sha256(), key, AUTH_KEY_LEN, (const unsigned char *)data, len, mac,
+	          &maclen) ||
+	    maclen != AUTH_MAC_LEN)
+		return -EIO;
+	return 0;
+}
+
+static void auth_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		*out++ = auth_hex[in[i] >> 4];
+		*out++ = auth_hex[in[i] & 15];
+	}
+	*out = '\0';
+}
+
+int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t expiry,
+                     char out[AUTH_TOKEN_MAX])
+{
+	uint8_t nonce[AUTH_NONCE_LEN], mac[AUTH_MAC_LEN];
+	char nonce_hex[2 * AUTH_NONCE_LEN + 1], buf[AUTH_TOKEN_MAX];
+	int n, r;
+
+	if (!key || !out || !auth_name_valid(user))
+		return -EINVAL;
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+		return -EIO;
+	auth_hex_encode(nonce, sizeof(nonce), nonce_hex);
+	n = snprintf(buf, sizeof(buf), "v1.%s.%" PRIu64 ".%s", user, expiry, nonce_hex);
+	if (n < 0 || (size_t)n + 1 + 2 * AUTH_MAC_LEN >= sizeof(buf))
+		return -ENAMETOOLONG;
+	r = auth_mac(key, buf, (size_t)n, mac);
+	if (r < 0)
+		return r;
+	buf[n] = '.';
+	auth_hex_encode(mac, sizeof(mac), buf + n + 1);
+	memcpy(out, buf, (size_t)n + 2 + 2 * AUTH_MAC_LEN);
+	return 0;
+}
+
+static bool auth_is_lower_hex(const char *s, size_t len)
+{
+	return strlen(s) == len && strspn(s, auth_hex) == len;
+}
+
+static int auth_hex_val(char c)
+{
+	return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+/* Decimal seconds: digits only, no leading zero, no overflow. */
+static int auth_parse_expiry(const char *s, uint64_t *ret)
+{
+	size_t n = strlen(s);
+	uint64_t v = 0;
+
+	if (n == 0 || n > AUTH_EXPIRY_DIGITS || strspn(s, "0123456789") != n ||
+	    (s[0] == '0' && n > 1))
+		return -EBADMSG;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -EBADMSG;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* Splits "v1.USER.EXPIRY.NONCE.MAC" in buf into exactly five parts. */
+static int auth_token_split(char *buf, char *part[5])
+{
+	int i = 0;
+
+	part[i++] = buf;
+	for (char *p = buf; *p; p++) {
+		if (*p != '.')
+			continue;
+		if (i == 5)
+			return -EBADMSG;
+		*p = '\0';
+		part[i++] = p + 1;
+	}
+	return i == 5 ? 0 : -EBADMSG;
+}
+
+int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
+                      char *ret_user, size_t user_size, uint64_t *ret_expiry)
+{
+	char buf[AUTH_TOKEN_MAX], *part[5];
+	uint8_t mac[AUTH_MAC_LEN], want[AUTH_MAC_LEN];
+	uint64_t expiry = 0;
+	size_t len, signed_len;
+	int r;
+
+	if (!key || !token)
+		return -EINVAL;
+	len = strnlen(token, sizeof(buf));
+	if (len >= sizeof(buf))
+		return -EBADMSG;
+	memcpy(buf, token, len + 1);
+	if (auth_token_split(buf, part) < 0 || strcmp(part[0], "v1") != 0 ||
+	    !auth_name_valid(part[1]) || auth_parse_expiry(part[2], &expiry) < 0 ||
+	    !auth_is_lower_hex(part[3], 2 * AUTH_NONCE_LEN) ||
+	    !auth_is_lower_hex(part[4], 2 * AUTH_MAC_LEN))
+		return -EBADMSG;
+	for (size_t i = 0; i < AUTH_MAC_LEN; i++)
+		mac[i] =
+		    (uint8_t)(auth_hex_val(part[4][2 * i]) << 4 | auth_hex_val(part[4][2 * i + 1]));
+	/* the signed text is the token up to the last dot */
+	signed_len = (size_t)(part[4] - buf) - 1;
+	r = auth_mac(key, token, signed_len, want);
+	if (r < 0)
+		return r;
+	/* forged beats expired: check the MAC first */
+	if (CRYPTO_memcmp(mac, want, sizeof(mac)) != 0)
+		return -EBADMSG;
+	if (now >= expiry)
+		return -EKEYEXPIRED;
+	if (ret_user) {
+		if (strlen(part[1]) >= user_size)
+			return -ENOBUFS;
+		memcpy(ret_user, part[1], strlen(part[1]) + 1);
+	}
+	if (ret_expiry)
+		*ret_expiry = expiry;
+	return 0;
+}
