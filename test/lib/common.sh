@@ -41,31 +41,68 @@ wait_for() {
 }
 
 # nx_start_chatd [extra chatd args]: start chatd on $CHAT_PORT with state in
-# $T/state, wait until it listens. Sets CHATD_PID.
+# $T/state, wait until it listens (a new "listening on" line in $T/chatd.log,
+# so restarts work too). Sets CHATD_PID.
 CHAT_PORT=${CHAT_PORT:-$(nx_free_port)}
 nx_start_chatd() {
 	mkdir -p "$T/state"
+	touch "$T/chatd.log"
+	s_seen=$(grep -c "listening on" "$T/chatd.log")
 	"$BUILD/chatd" -d -s "$T/state" -p "$CHAT_PORT" -o common.bind=127.0.0.1 "$@" \
 		>>"$T/chatd.log" 2>&1 &
 	CHATD_PID=$!
 	PIDS="$PIDS $CHATD_PID"
-	if ! wait_for 20 grep -q "listening on" "$T/chatd.log"; then
-		cat "$T/chatd.log"
-		fail "chatd did not start"
-	fi
+	s_end=$(($(date +%s) + 20))
+	while [ "$(grep -c "listening on" "$T/chatd.log")" -le "$s_seen" ]; do
+		if ! kill -0 "$CHATD_PID" 2>/dev/null || [ "$(date +%s)" -ge "$s_end" ]; then
+			tail -n 30 "$T/chatd.log"
+			fail "chatd did not start (chatd $*)"
+		fi
+		sleep 0.1
+	done
 }
 
 nx_stop_chatd() { # [signal]
 	kill "-${1:-TERM}" "$CHATD_PID" 2>/dev/null
 	wait "$CHATD_PID" 2>/dev/null
 	CHATD_RC=$?
+	nx_forget_pid "$CHATD_PID"
+}
+
+# nx_forget_pid PID: the process is gone; do not signal its number at exit.
+nx_forget_pid() {
+	f_keep=""
+	for f_p in $PIDS; do [ "$f_p" = "$1" ] || f_keep="$f_keep $f_p"; done
+	PIDS=$f_keep
+}
+
+# nx_kill PID: stop a helper process this script started (TERM, then KILL).
+nx_kill() {
+	kill "$1" 2>/dev/null
+	k_i=0
+	while kill -0 "$1" 2>/dev/null && [ $k_i -lt 50 ]; do sleep 0.1; k_i=$((k_i + 1)); done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	nx_forget_pid "$1"
+}
+
+# nx_rss_kb PID: resident set size of PID in kB (0 if gone).
+nx_rss_kb() {
+	awk '/^VmRSS:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
 # nexus_as USER ARGS...: run the real client as USER (own config folder).
+# The password is $NEXUS_PASSWORD or pw-USER-secret; with NX_NO_PASSWORD=1
+# no password is given at all (the client must rely on its cached token).
 nexus_as() {
 	n_user=$1
 	shift
 	mkdir -p "$T/cfg/$n_user"
+	if [ "${NX_NO_PASSWORD:-0}" = 1 ]; then
+		env -u NEXUS_PASSWORD NEXUS_CONFIG_DIR="$T/cfg/$n_user" NEXUS_SERVER=127.0.0.1 \
+			NEXUS_CHAT_PORT="$CHAT_PORT" NEXUS_USER="$n_user" "$BUILD/nexus" "$@" </dev/null
+		return
+	fi
 	NEXUS_CONFIG_DIR="$T/cfg/$n_user" NEXUS_SERVER=127.0.0.1 NEXUS_CHAT_PORT="$CHAT_PORT" \
 		NEXUS_USER="$n_user" NEXUS_PASSWORD="${NEXUS_PASSWORD:-pw-$n_user-secret}" \
 		"$BUILD/nexus" "$@"
@@ -84,4 +121,106 @@ nx_tail_start() {
 	nexus_as "$t_user" tail "$t_room" "$@" >"$T/tail-$t_user-$t_room.out" 2>"$T/tail-$t_user-$t_room.err" &
 	TAIL_PID=$!
 	PIDS="$PIDS $TAIL_PID"
+}
+
+# nx_tail_to NAME USER ROOM [args]: like nx_tail_start, into $T/NAME.out and
+# $T/NAME.err (several tails of one user and room).
+nx_tail_to() {
+	t_name=$1 t_user=$2 t_room=$3
+	shift 3
+	nexus_as "$t_user" tail "$t_room" "$@" >"$T/$t_name.out" 2>"$T/$t_name.err" &
+	TAIL_PID=$!
+	PIDS="$PIDS $TAIL_PID"
+}
+
+# nx_run CMD...: run CMD; stdout in $T/out, stderr in $T/err, status in RC.
+nx_run() {
+	"$@" >"$T/out" 2>"$T/err"
+	RC=$?
+}
+
+# nx_show: print the output of the last nx_run (for FAIL messages).
+nx_show() {
+	echo "--- stdout:"
+	cat "$T/out"
+	echo "--- stderr:"
+	cat "$T/err"
+	echo "---"
+}
+
+# nx_expect RCS DESC CMD...: run CMD, fail unless its exit status is one of
+# the space-separated RCS ("0", "5 6"; "nonzero" is any failure).
+nx_expect() {
+	e_rcs=$1 e_desc=$2
+	shift 2
+	nx_run "$@"
+	for e_rc in $e_rcs; do
+		if [ "$e_rc" = nonzero ] && [ "$RC" -ne 0 ] || [ "$RC" = "$e_rc" ]; then
+			ok "$e_desc (exit $RC)"
+			return 0
+		fi
+	done
+	nx_show
+	fail "$e_desc: \`$*\` exited $RC, expected $e_rcs"
+}
+
+# nx_err_has REGEX DESC: the last command's stderr (or stdout) matches REGEX
+# (extended, case-insensitive).
+nx_err_has() {
+	if grep -Eqi -- "$1" "$T/err" || grep -Eqi -- "$1" "$T/out"; then
+		ok "$2: $(head -c 300 "$T/err" | tr '\n' ' ')"
+		return 0
+	fi
+	nx_show
+	fail "$2: output does not match /$1/"
+}
+
+# jsonl FILE OP [EXPR [KEY]]: see test/lib/jsonl.py.
+jsonl() { python3 "$ROOT/test/lib/jsonl.py" "$@"; }
+
+# rawclient SCENARIO ARGS...: see test/lib/rawclient.py.
+rawclient() { python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" "$@"; }
+
+# nx_need_bins: skip (77) when the binaries are not built.
+nx_need_bins() {
+	for b in chatd nexus; do
+		[ -x "$BUILD/$b" ] || { echo "skip: $BUILD/$b not built"; exit 77; }
+	done
+}
+
+# nx_wait_grep SECS FILE REGEX DESC: poll until FILE has a line matching
+# REGEX (extended); fail showing the file otherwise.
+nx_wait_grep() {
+	if wait_for "$1" grep -Eq -- "$3" "$2"; then
+		ok "$4"
+		return 0
+	fi
+	echo "--- $2:"
+	tail -n 40 "$2"
+	[ -f "${2%.out}.err" ] && { echo "--- ${2%.out}.err:"; tail -n 20 "${2%.out}.err"; }
+	fail "$4: no line matching /$3/ in $2 after $1 s"
+}
+
+# nx_say_id USER say ROOM ARGS...: run nexus, check that one message id is printed, and
+# put it in ID.
+nx_say_id() {
+	nx_run nexus_as "$@"
+	ID=$(cat "$T/out")
+	if [ "$RC" -ne 0 ] || ! printf '%s\n' "$ID" | grep -Eq '^[0-9]+$'; then
+		nx_show
+		fail "nexus say ($*): expected exit 0 and a message id, got exit $RC"
+	fi
+}
+
+# nx_wait_json SECS FILE EXPR DESC: poll until a JSON line of FILE satisfies
+# EXPR (see jsonl.py); fail showing the file otherwise.
+nx_wait_json() {
+	if wait_for "$1" python3 "$ROOT/test/lib/jsonl.py" "$2" count "$3"; then
+		ok "$4"
+		return 0
+	fi
+	echo "--- $2:"
+	tail -n 40 "$2"
+	[ -f "${2%.out}.err" ] && { echo "--- ${2%.out}.err:"; tail -n 20 "${2%.out}.err"; }
+	fail "$4: no JSON line with $3 in $2 after $1 s"
 }
