@@ -114,14 +114,24 @@ static void conn_close_cb(evutil_socket_t fd, short what, void *arg)
 /* Report the close from the event loop, never from inside a caller's stack. */
 static void conn_schedule_close(struct conn *c, int err)
 {
+	struct timeval tv = {CONN_FLUSH_SECS, 0};
+
 	if (c->reported)
 		return;
 	if (!c->closing || !c->close_err)
 		c->close_err = err;
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
-	event_active(c->close_ev, EV_TIMEOUT, 0);
+	if (err == -ERR_SLOW_READER ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		event_active(c->close_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	evtimer_add(c->flush_ev, &tv);
 }
+
+static void conn_fail(struct conn *c, uint16_t code, const char *text);
 
 static int conn_handle_frame(struct conn *c, struct evbuffer *in, uint32_t plen, uint16_t type,
 			     uint16_t flags)
@@ -134,8 +144,7 @@ static int conn_handle_frame(struct conn *c, struct evbuffer *in, uint32_t plen,
 		return -ENOMEM;
 	r = proto_decode(type, flags, p + PROTO_HEADER_LEN, plen, &conn_rx_msg);
 	if (r < 0) {
-		conn_send_error(c, 0, (uint16_t)-r, NULL);
-		conn_schedule_close(c, r);
+		conn_fail(c, (uint16_t)-r, NULL);
 		return r;
 	}
 	if (!c->got_frame) {
@@ -164,8 +173,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 		if (evbuffer_copyout(in, hdr, sizeof(hdr)) < (ev_ssize_t)sizeof(hdr))
 			break;
 		if (proto_header_parse(hdr, c->lim.max_frame, &plen, &type, &flags) < 0) {
-			conn_send_error(c, 0, ERR_TOO_LARGE, "frame exceeds the size limit");
-			conn_schedule_close(c, -ERR_TOO_LARGE);
+			conn_fail(c, ERR_TOO_LARGE, "frame exceeds the size limit");
 			break;
 		}
 		if (evbuffer_get_length(in) < PROTO_HEADER_LEN + (size_t)plen)
@@ -260,6 +268,7 @@ static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	SSL_set_options(bufferevent_openssl_get_ssl(bev), SSL_OP_IGNORE_UNEXPECTED_EOF);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	hs.tv_sec = c->lim.handshake_secs;
 	hs.tv_usec = 0;
@@ -405,24 +414,13 @@ struct conn *conn_connect(struct event_base *base, SSL_CTX *ctx, const char *hos
 	return c;
 }
 
-int conn_send(struct conn *c, const struct msg *m)
+/* Append one encoded frame of len bytes, ignoring the queue limit. */
+static int conn_queue(struct conn *c, const struct msg *m, size_t len)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct evbuffer_iovec v;
-	size_t len;
 	long n;
-	int r;
 
-	if (c->closing)
-		return -ENOBUFS;
-	r = proto_encoded_len(m, &len);
-	if (r < 0)
-		return r;
-	if (evbuffer_get_length(out) + len > c->lim.max_outq && m->type != MSG_ERROR) {
-		conn_send_error(c, 0, ERR_SLOW_READER, NULL);
-		conn_schedule_close(c, -ERR_SLOW_READER);
-		return -ENOBUFS;
-	}
 	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1 || v.iov_len < len)
 		return -ENOMEM;
 	n = proto_encode(m, v.iov_base, v.iov_len);
@@ -432,10 +430,45 @@ int conn_send(struct conn *c, const struct msg *m)
 	return evbuffer_commit_space(out, &v, 1) == 0 ? 0 : -ENOMEM;
 }
 
+/* The one frame allowed past the limit: a final ERROR saying why we close. */
+static void conn_fail(struct conn *c, uint16_t code, const char *text)
+{
+	struct msg *m = malloc(sizeof(*m));
+	size_t len;
+
+	if (m && !c->closing) {
+		proto_msg_init(m, MSG_ERROR);
+		m->code = code;
+		snprintf(m->text, sizeof(m->text), "%s", text ? text : proto_error_text(code));
+		if (proto_encoded_len(m, &len) == 0)
+			conn_queue(c, m, len);
+	}
+	free(m);
+	conn_schedule_close(c, -(int)code);
+}
+
+int conn_send(struct conn *c, const struct msg *m)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t len;
+	int r;
+
+	if (c->closing)
+		return -ENOBUFS;
+	r = proto_encoded_len(m, &len);
+	if (r < 0)
+		return r;
+	if (evbuffer_get_length(out) + len > c->lim.max_outq) {
+		conn_fail(c, ERR_SLOW_READER, NULL);
+		return -ENOBUFS;
+	}
+	return conn_queue(c, m, len);
+}
+
 int conn_send_error(struct conn *c, uint32_t req, uint16_t code, const char *text)
 {
 	struct msg *m = malloc(sizeof(*m));
-	int r, closing = c->closing;
+	int r;
 
 	if (!m)
 		return -ENOMEM;
@@ -443,10 +476,7 @@ int conn_send_error(struct conn *c, uint32_t req, uint16_t code, const char *tex
 	m->req = req;
 	m->code = code;
 	snprintf(m->text, sizeof(m->text), "%s", text ? text : proto_error_text(code));
-	/* An error may still go out while we are closing: it says why. */
-	c->closing = 0;
 	r = conn_send(c, m);
-	c->closing = closing;
 	free(m);
 	return r;
 }

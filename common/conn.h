@@ -1,7 +1,8 @@
 /* conn: one framed TLS peer on a libevent bufferevent (bufferevent_openssl).
  * Reads frames, decodes them (limits first) and hands each to a callback;
  * writes encoded frames into a bounded output queue; handshake and idle
- * timeouts; a clean close. Used by every daemon and by the client. */
+ * timeouts; a clean close. Used by every daemon and by the client.
+ * OpenSSL writes to the socket directly: programs must ignore SIGPIPE. */
 #ifndef NEXUS_CONN_H
 #define NEXUS_CONN_H
 

@@ -172,7 +172,7 @@ int proto_encoded_len(const struct msg *m, size_t *ret_len);
 
 /* Encode a whole frame into out. Returns bytes written or a negative errno:
  * -ENOBUFS if out is too small, -EINVAL for an unknown type or a string that
- * breaks its cap or is not UTF-8. */
+ * is not UTF-8, -EMSGSIZE for a string over its cap. */
 long proto_encode(const struct msg *m, uint8_t *out, size_t outlen);
 
 /* Decode a payload of the given type into m. Returns 0 or -ERR_* negated

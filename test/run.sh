@@ -22,6 +22,7 @@ run_one() { # name command...
 	shift
 	selected "$name" || return 0
 	log=$logdir/$name.log
+	mkdir -p "$(dirname "$log")"
 	start=$(date +%s)
 	timeout -k 10 "$TEST_TIMEOUT" "$@" >"$log" 2>&1
 	rc=$?
