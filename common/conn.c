@@ -1,4 +1,5 @@
 #include "conn.h"
+#include "ratelimit.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +30,9 @@ struct conn {
 	struct bufferevent *bev;
 	struct event *close_ev;   /* deferred close reporting */
 	struct event *flush_ev;   /* bound on flushing before close */
+	struct event *idle_ev;    /* handshake and idle deadlines */
+	uint64_t last_frame_ms;
+	uint64_t created_ms;
 	struct conn_limits lim;
 	struct conn_cbs cbs;
 	void *arg;
@@ -62,6 +66,8 @@ static void conn_release(struct conn *c)
 		event_free(c->close_ev);
 	if (c->flush_ev)
 		event_free(c->flush_ev);
+	if (c->idle_ev)
+		event_free(c->idle_ev);
 	free(c);
 }
 
@@ -147,11 +153,8 @@ static int conn_handle_frame(struct conn *c, struct evbuffer *in, uint32_t plen,
 		conn_fail(c, (uint16_t)-r, NULL);
 		return r;
 	}
-	if (!c->got_frame) {
-		struct timeval tv = {c->lim.idle_secs, 0};
-		c->got_frame = 1;
-		bufferevent_set_timeouts(c->bev, c->lim.idle_secs ? &tv : NULL, NULL);
-	}
+	c->got_frame = 1;
+	c->last_frame_ms = limits_now_ms();
 	if (c->cbs.frame)
 		c->cbs.frame(c, &conn_rx_msg, c->arg);
 	if (!c->freed)
@@ -241,6 +244,32 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_report(c);
 }
 
+/* Deadlines count whole frames, not bytes, so a peer that trickles a byte at
+ * a time cannot hold a connection open: the handshake and first frame must
+ * finish within handshake_secs, and then a frame must come every idle_secs. */
+static void conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	unsigned secs = c->got_frame || !c->lim.handshake_secs ? c->lim.idle_secs
+							       : c->lim.handshake_secs;
+	uint64_t limit_ms = 1000ull * secs;
+	uint64_t since = c->got_frame ? c->last_frame_ms : c->created_ms;
+	uint64_t now = limits_now_ms();
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	if (limit_ms == 0)
+		return;
+	if (now - since >= limit_ms) {
+		conn_schedule_close(c, -ETIMEDOUT);
+		return;
+	}
+	tv.tv_sec = (time_t)((since + limit_ms - now) / 1000);
+	tv.tv_usec = (suseconds_t)((since + limit_ms - now) % 1000 * 1000 + 1000);
+	evtimer_add(c->idle_ev, &tv);
+}
+
 static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
 			     const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg)
 {
@@ -263,16 +292,19 @@ static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
 		c->lim.max_frame = PROTO_FRAME_MAX_HARD;
 	c->close_ev = event_new(base, -1, 0, conn_close_cb, c);
 	c->flush_ev = evtimer_new(base, conn_flush_timeout_cb, c);
-	if (!c->close_ev || !c->flush_ev) {
+	c->idle_ev = evtimer_new(base, conn_idle_cb, c);
+	if (!c->close_ev || !c->flush_ev || !c->idle_ev) {
 		conn_release(c);
 		return NULL;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	SSL_set_options(bufferevent_openssl_get_ssl(bev), SSL_OP_IGNORE_UNEXPECTED_EOF);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	hs.tv_sec = c->lim.handshake_secs;
+	c->created_ms = limits_now_ms();
+	hs.tv_sec = c->lim.handshake_secs ? c->lim.handshake_secs : c->lim.idle_secs;
 	hs.tv_usec = 0;
-	bufferevent_set_timeouts(bev, c->lim.handshake_secs ? &hs : NULL, NULL);
+	if (hs.tv_sec)
+		evtimer_add(c->idle_ev, &hs);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return c;
 }
