@@ -38,6 +38,7 @@ LIB := $(BUILD)/libnexus.a
 BINS := $(BUILD)/chatd $(BUILD)/nexus
 
 .PHONY: all test run install fuzz bench format deps clean
+.SECONDARY:
 all: $(BINS) $(UNIT_BIN)
 
 $(BUILD)/obj/%.o: %.c
