@@ -22,7 +22,7 @@ fi
 sed "s|@SBINDIR@|$T/sbin|g" systemd/nexus-chatd.service.in >"$T/units/nexus-chatd.service"
 cp systemd/nexus-chatd.socket systemd/nexus.target "$T/units/"
 grep -n '@[A-Z_]*@' "$T/units/"* && fail "placeholders left after substitution"
-grep -q "^ExecStart=$T/sbin/chatd " "$T/units/nexus-chatd.service" || fail "ExecStart does not use @SBINDIR@/chatd"
+grep -Eq "^ExecStart=$T/sbin/chatd( |$)" "$T/units/nexus-chatd.service" || fail "ExecStart does not use @SBINDIR@/chatd"
 ok "units generated in $T/units"
 
 say "systemd-analyze verify --man=no prints nothing"

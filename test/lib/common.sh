@@ -14,7 +14,15 @@ nx_cleanup() {
 		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 		kill -9 "$p" 2>/dev/null
 	done
+	c_rc=0
+	# Sanitizer builds (make SAN=1): a report in a daemon's log fails the test.
+	if grep -Eq "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T"/*.log 2>/dev/null; then
+		grep -E -A30 "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T"/*.log | head -n 80
+		echo "FAIL: sanitizer report in a daemon log"
+		c_rc=1
+	fi
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+	[ $c_rc -eq 0 ] || exit $c_rc
 }
 trap nx_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -94,18 +102,25 @@ nx_rss_kb() {
 # nexus_as USER ARGS...: run the real client as USER (own config folder).
 # The password is $NEXUS_PASSWORD or pw-USER-secret; with NX_NO_PASSWORD=1
 # no password is given at all (the client must rely on its cached token).
+# With NX_EXEC=1 the client replaces the shell (for `NX_EXEC=1 nexus_as .. &`,
+# so that $! is the client's own PID and killing it stops the client).
 nexus_as() {
 	n_user=$1
 	shift
 	mkdir -p "$T/cfg/$n_user"
+	set -- NEXUS_CONFIG_DIR="$T/cfg/$n_user" NEXUS_SERVER=127.0.0.1 \
+		NEXUS_CHAT_PORT="$CHAT_PORT" NEXUS_USER="$n_user" "$BUILD/nexus" "$@"
 	if [ "${NX_NO_PASSWORD:-0}" = 1 ]; then
-		env -u NEXUS_PASSWORD NEXUS_CONFIG_DIR="$T/cfg/$n_user" NEXUS_SERVER=127.0.0.1 \
-			NEXUS_CHAT_PORT="$CHAT_PORT" NEXUS_USER="$n_user" "$BUILD/nexus" "$@" </dev/null
-		return
+		set -- -u NEXUS_PASSWORD "$@"
+	else
+		set -- NEXUS_PASSWORD="${NEXUS_PASSWORD:-pw-$n_user-secret}" "$@"
 	fi
-	NEXUS_CONFIG_DIR="$T/cfg/$n_user" NEXUS_SERVER=127.0.0.1 NEXUS_CHAT_PORT="$CHAT_PORT" \
-		NEXUS_USER="$n_user" NEXUS_PASSWORD="${NEXUS_PASSWORD:-pw-$n_user-secret}" \
-		"$BUILD/nexus" "$@"
+	[ "${NX_EXEC:-0}" = 1 ] && exec env "$@"
+	if [ "${NX_NO_PASSWORD:-0}" = 1 ] && [ -t 0 ]; then
+		env "$@" </dev/null # never prompt on the terminal of whoever runs the tests
+	else
+		env "$@"
+	fi
 }
 
 # nx_account USER: trust the server and register USER (password pw-USER-secret).
@@ -118,7 +133,8 @@ nx_account() {
 nx_tail_start() {
 	t_user=$1 t_room=$2
 	shift 2
-	nexus_as "$t_user" tail "$t_room" "$@" >"$T/tail-$t_user-$t_room.out" 2>"$T/tail-$t_user-$t_room.err" &
+	NX_EXEC=1 nexus_as "$t_user" tail "$t_room" "$@" >"$T/tail-$t_user-$t_room.out" \
+		2>"$T/tail-$t_user-$t_room.err" &
 	TAIL_PID=$!
 	PIDS="$PIDS $TAIL_PID"
 }
@@ -128,7 +144,7 @@ nx_tail_start() {
 nx_tail_to() {
 	t_name=$1 t_user=$2 t_room=$3
 	shift 3
-	nexus_as "$t_user" tail "$t_room" "$@" >"$T/$t_name.out" 2>"$T/$t_name.err" &
+	NX_EXEC=1 nexus_as "$t_user" tail "$t_room" "$@" >"$T/$t_name.out" 2>"$T/$t_name.err" &
 	TAIL_PID=$!
 	PIDS="$PIDS $TAIL_PID"
 }
@@ -178,8 +194,12 @@ nx_err_has() {
 # jsonl FILE OP [EXPR [KEY]]: see test/lib/jsonl.py.
 jsonl() { python3 "$ROOT/test/lib/jsonl.py" "$@"; }
 
-# rawclient SCENARIO ARGS...: see test/lib/rawclient.py.
-rawclient() { python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" "$@"; }
+# rawclient SCENARIO ARGS...: see test/lib/rawclient.py. NX_EXEC=1 as for
+# nexus_as.
+rawclient() {
+	[ "${NX_EXEC:-0}" = 1 ] && exec python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" "$@"
+	python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" "$@"
+}
 
 # nx_need_bins: skip (77) when the binaries are not built.
 nx_need_bins() {
@@ -224,3 +244,7 @@ nx_wait_json() {
 	[ -f "${2%.out}.err" ] && { echo "--- ${2%.out}.err:"; tail -n 20 "${2%.out}.err"; }
 	fail "$4: no JSON line with $3 in $2 after $1 s"
 }
+
+# nx_sanitized: true when $BUILD/chatd is an ASan build (make SAN=1), whose
+# memory use says nothing about chatd's own.
+nx_sanitized() { grep -q __asan_init "$BUILD/chatd" 2>/dev/null; }

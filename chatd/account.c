@@ -1,0 +1,377 @@
+/* account: users in memory (a cache of the users table), registration,
+ * login with rate-limited attempts, signed tokens, and the admin role.
+ *
+ * Argon2id hashing and verification take about 50 ms and run on the event
+ * loop, stalling every client meanwhile. Accepted for now: logins are rare,
+ * and the per-user and per-address login limits keep anyone from turning
+ * that into a denial of service. A worker thread is the fix if it shows. */
+#include "chatd.h"
+#include "ratelimit.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum user_admin_op {
+	USER_ADMIN_ADD = 1,
+	USER_ADMIN_REMOVE = 2,
+	USER_ADMIN_RESET = 3,
+	USER_ADMIN_PROMOTE = 4,
+};
+
+static struct user *account_of(struct name_link *l)
+{
+	/* The link is the first member of struct user. */
+	return (struct user *)(void *)l;
+}
+
+struct user *account_find(const char *name)
+{
+	struct name_link *l = name_table_find(&chatd.users, name);
+
+	return l ? account_of(l) : NULL;
+}
+
+static struct user *account_new(int64_t id, const char *name, bool admin, uint64_t last_seen)
+{
+	struct user *u = xcalloc(1, sizeof(*u));
+
+	u->id = id;
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->link.name = u->name;
+	u->admin = admin;
+	u->last_seen = last_seen;
+	name_table_add(&chatd.users, &u->link);
+	return u;
+}
+
+static void account_free(struct user *u)
+{
+	name_table_remove(&chatd.users, &u->link);
+	free(u->rooms);
+	free(u);
+}
+
+static int account_load_cb(void *arg, int64_t id, const char *name, bool admin, uint64_t last_seen)
+{
+	(void)arg;
+	if (strlen(name) <= PROTO_NAME_MAX && !account_find(name))
+		account_new(id, name, admin, last_seen);
+	return 0;
+}
+
+int account_load(void)
+{
+	return db_load_users(chatd.db, account_load_cb, NULL);
+}
+
+void account_free_all(void)
+{
+	for (size_t i = 0; i < chatd.users.nbuckets; i++)
+		while (chatd.users.buckets[i])
+			account_free(account_of(chatd.users.buckets[i]));
+	name_table_free(&chatd.users);
+}
+
+/* The user as the database has it now (chatd adduser may have added one
+ * while we run); hash gets the password hash when not NULL. */
+static struct user *account_fetch(const char *name, char *hash, int *ret_err)
+{
+	struct user *u;
+	int64_t id;
+	bool admin;
+	int r = db_user_get(chatd.db, name, &id, hash, &admin);
+
+	*ret_err = r;
+	if (r < 0)
+		return NULL;
+	u = account_find(name);
+	if (u && u->id != id) {
+		/* Removed and added again offline: a different account. */
+		room_forget_user(u);
+		u->id = id;
+	}
+	if (!u)
+		u = account_new(id, name, admin, 0);
+	u->admin = admin;
+	return u;
+}
+
+struct user *account_get(const char *name)
+{
+	struct user *u = account_find(name);
+	int r;
+
+	if (!u && auth_name_valid(name))
+		u = account_fetch(name, NULL, &r);
+	return u;
+}
+
+size_t account_password_chars(const char *pw)
+{
+	size_t n = 0;
+
+	for (; *pw; pw++)
+		if (((unsigned char)*pw & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+int account_token_check(const char *token, struct user **ret)
+{
+	char name[PROTO_NAME_MAX + 1];
+	uint64_t expiry;
+	struct user *u;
+	int r =
+	    auth_token_verify(chatd.token_key, token, chatd_now_s(), name, sizeof(name), &expiry);
+
+	if (r == -EKEYEXPIRED)
+		return ERR_TOKEN_EXPIRED;
+	if (r < 0)
+		return ERR_TOKEN_INVALID;
+	u = account_find(name);
+	if (!u)
+		u = account_fetch(name, NULL, &r);
+	if (!u)
+		return ERR_TOKEN_INVALID;
+	*ret = u;
+	return 0;
+}
+
+/* Name and password rules for a new account: 0 or ERR_INVALID with why. */
+static int account_check_new(const char *name, const char *password, char *why, size_t len)
+{
+	if (!auth_name_valid(name)) {
+		snprintf(why, len,
+		         "invalid user name: use 1 to 32 letters, digits, '_' or '-', not starting "
+		         "with '-'");
+		return ERR_INVALID;
+	}
+	if (account_password_chars(password) < AUTH_PASSWORD_MIN) {
+		snprintf(why, len, "password must be at least %d characters", AUTH_PASSWORD_MIN);
+		return ERR_INVALID;
+	}
+	return 0;
+}
+
+/* Store a new account; 0 or an ERR_* code with why. */
+static int account_create(const char *name, const char *password, bool admin, struct user **ret,
+                          char *why, size_t len)
+{
+	char hash[AUTH_HASH_MAX];
+	int64_t id;
+	int r, code = account_check_new(name, password, why, len);
+
+	if (code)
+		return code;
+	if (account_find(name)) {
+		snprintf(why, len, "user name %s is taken", name);
+		return ERR_EXISTS;
+	}
+	r = auth_password_hash(password, hash);
+	if (r < 0) {
+		snprintf(why, len, "cannot hash the password");
+		return ERR_INTERNAL;
+	}
+	message_batch_flush();
+	r = db_user_add(chatd.db, name, hash, admin, &id);
+	if (r == -EEXIST) {
+		snprintf(why, len, "user name %s is taken", name);
+		return ERR_EXISTS;
+	}
+	if (r < 0) {
+		snprintf(why, len, "cannot store the account");
+		return ERR_INTERNAL;
+	}
+	*ret = account_new(id, name, admin, 0);
+	return 0;
+}
+
+/* Issue a token, reply TOKEN and log the session in as u. */
+static void account_login_reply(struct session *s, uint32_t req, struct user *u)
+{
+	uint64_t expiry = chatd_now_s() + chatd.cfg.common.token_ttl;
+	struct msg t;
+	char token[AUTH_TOKEN_MAX];
+
+	if (auth_token_issue(chatd.token_key, u->name, expiry, token) < 0) {
+		session_error(s, req, ERR_INTERNAL, "cannot issue a token");
+		return;
+	}
+	proto_msg_init(&t, MSG_TOKEN);
+	t.req = req;
+	snprintf(t.user, sizeof(t.user), "%s", u->name);
+	snprintf(t.secret, sizeof(t.secret), "%s", token);
+	t.ts = expiry;
+	t.flags = u->admin ? MF_ADMIN : 0;
+	session_send(s, &t);
+	session_attach(s, u);
+}
+
+void account_handle_register(struct session *s, const struct msg *m)
+{
+	struct user *u;
+	char why[160];
+	int code;
+
+	if (!chatd.cfg.reg) {
+		session_error(s, m->req, ERR_REG_CLOSED, NULL);
+		return;
+	}
+	if (!ratetable_take(chatd.login_addr, s->addr, limits_now_ms(), 1)) {
+		session_error(s, m->req, ERR_RATE_LIMITED,
+		              "too many attempts from your address; wait a minute");
+		return;
+	}
+	code = account_create(m->user, m->secret, false, &u, why, sizeof(why));
+	if (code) {
+		session_error(s, m->req, (uint16_t)code, "%s", why);
+		return;
+	}
+	log_info("registered user %s from %s", u->name, s->addr);
+	account_login_reply(s, m->req, u);
+}
+
+void account_handle_login(struct session *s, const struct msg *m)
+{
+	char hash[AUTH_HASH_MAX];
+	uint64_t now = limits_now_ms();
+	struct user *u;
+	int r;
+
+	if (!ratetable_take(chatd.login_addr, s->addr, now, 1) ||
+	    !ratetable_take(chatd.login_user, m->user, now, 1)) {
+		log_info("login rate limit hit for %s from %s", m->user, s->addr);
+		session_error(s, m->req, ERR_RATE_LIMITED,
+		              "too many login attempts; wait a minute");
+		return;
+	}
+	u = account_fetch(m->user, hash, &r);
+	if (!u && r != -ENOENT) {
+		session_error(s, m->req, ERR_INTERNAL, NULL);
+		return;
+	}
+	if (u)
+		r = auth_password_verify(hash, m->secret);
+	explicit_bzero(hash, sizeof(hash));
+	if (r == -EACCES || r == -ENOENT) {
+		log_info("failed login for %s from %s", m->user, s->addr);
+		session_error(s, m->req, ERR_BAD_LOGIN, NULL);
+		return;
+	}
+	if (r < 0) {
+		session_error(s, m->req, ERR_INTERNAL, "cannot check the password");
+		return;
+	}
+	log_debug("login %s from %s", u->name, s->addr);
+	account_login_reply(s, m->req, u);
+}
+
+static void account_admin_add(struct session *s, const struct msg *m)
+{
+	struct user *u;
+	char why[160];
+	int code = account_create(m->user, m->secret, false, &u, why, sizeof(why));
+
+	if (code) {
+		session_error(s, m->req, (uint16_t)code, "%s", why);
+		return;
+	}
+	log_info("%s added user %s", s->user->name, u->name);
+	session_ok(s, m->req, (uint64_t)u->id, 0);
+}
+
+static void account_admin_remove(struct session *s, struct user *u, uint32_t req)
+{
+	int r;
+
+	if (u == s->user) {
+		session_error(s, req, ERR_INVALID, "you cannot remove your own account");
+		return;
+	}
+	message_batch_flush();
+	r = db_user_remove(chatd.db, u->id);
+	if (r < 0 && r != -ENOENT) {
+		session_error(s, req, ERR_INTERNAL, "cannot remove %s", u->name);
+		return;
+	}
+	log_info("%s removed user %s", s->user->name, u->name);
+	while (u->sessions)
+		session_kick(u->sessions, ERR_TOKEN_INVALID, "your account was removed");
+	room_forget_user(u);
+	account_free(u);
+	session_ok(s, req, 0, 0);
+}
+
+static void account_admin_reset(struct session *s, struct user *u, const struct msg *m)
+{
+	char hash[AUTH_HASH_MAX], why[160];
+
+	if (account_check_new(u->name, m->secret, why, sizeof(why))) {
+		session_error(s, m->req, ERR_INVALID, "%s", why);
+		return;
+	}
+	if (auth_password_hash(m->secret, hash) < 0) {
+		session_error(s, m->req, ERR_INTERNAL, "cannot hash the password");
+		return;
+	}
+	message_batch_flush();
+	if (db_user_set_hash(chatd.db, u->id, hash) < 0) {
+		session_error(s, m->req, ERR_INTERNAL, "cannot store the password");
+		return;
+	}
+	log_info("%s reset the password of %s", s->user->name, u->name);
+	session_ok(s, m->req, 0, 0);
+}
+
+static void account_admin_promote(struct session *s, struct user *u, uint32_t req)
+{
+	message_batch_flush();
+	if (db_user_set_admin(chatd.db, u->id, true) < 0) {
+		session_error(s, req, ERR_INTERNAL, "cannot store the admin role");
+		return;
+	}
+	u->admin = true;
+	log_info("%s made %s an admin", s->user->name, u->name);
+	session_ok(s, req, 0, 0);
+}
+
+void account_handle_user_admin(struct session *s, const struct msg *m)
+{
+	struct user *u;
+	int r;
+
+	if (!s->user->admin) {
+		session_error(s, m->req, ERR_FORBIDDEN, "only an admin can manage accounts");
+		return;
+	}
+	if (m->count == USER_ADMIN_ADD) {
+		account_admin_add(s, m);
+		return;
+	}
+	if (m->count < USER_ADMIN_REMOVE || m->count > USER_ADMIN_PROMOTE) {
+		session_error(s, m->req, ERR_INVALID,
+		              "unknown operation %u (1 add, 2 remove, 3 reset password, 4 make "
+		              "admin)",
+		              m->count);
+		return;
+	}
+	u = auth_name_valid(m->user) ? account_fetch(m->user, NULL, &r) : NULL;
+	if (!u) {
+		session_error(s, m->req, ERR_NOT_FOUND, "no such user %s", m->user);
+		return;
+	}
+	switch (m->count) {
+	case USER_ADMIN_REMOVE:
+		account_admin_remove(s, u, m->req);
+		break;
+	case USER_ADMIN_RESET:
+		account_admin_reset(s, u, m);
+		break;
+	case USER_ADMIN_PROMOTE:
+		account_admin_promote(s, u, m->req);
+		break;
+	}
+}

@@ -1,0 +1,824 @@
+/* chatd: the Shadow Nexus chat daemon. main, flags, configuration, start-up,
+ * signals, and the offline account commands (adduser, passwd). */
+#include "chatd.h"
+#include "conn.h"
+#include "ratelimit.h"
+#include "log.h"
+#include "sd.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <event2/event.h>
+
+#define CHATD_CONFIG_DEFAULT "/etc/nexus/nexus.conf"
+#define CHATD_STATUS_SECS 10
+#define CHATD_STOP_SECS 3
+#define CHATD_ERR_MAX 768
+
+struct chatd chatd;
+
+struct options {
+	const char *config;
+	bool config_given;
+	bool foreground;
+	bool check;
+	int verbosity;
+	const char *port;
+	const char *state_dir;
+	const char **overrides;
+	size_t noverrides;
+};
+
+static struct options opts;
+static char listen_name[128];
+static struct event *status_ev, *stop_ev;
+static struct event *signal_evs[3];
+static uint32_t name_seed;
+
+#define KEY(name, kind, field, min, max, help)                                                     \
+	{                                                                                          \
+		"chatd", name, kind, offsetof(struct chatd_config, field), 0, min, max, help       \
+	}
+
+static const struct config_key chatd_keys[] = {
+    CONFIG_COMMON_KEYS(struct chatd_config, common),
+    KEY("port", CONFIG_PORT, port, 0, 0, "TCP port to listen on"),
+    KEY("register", CONFIG_BOOL, reg, 0, 0, "open registration"),
+    KEY("max_text", CONFIG_U32, max_text, 1, PROTO_TEXT_MAX, "longest message in bytes"),
+    KEY("history_on_join", CONFIG_U32, history_on_join, 0, CHATD_HISTORY_MAX,
+        "messages replayed on join"),
+    KEY("msg_rate", CONFIG_U32, msg_rate, 1, 1000000, "messages per second per user"),
+    KEY("msg_burst", CONFIG_U32, msg_burst, 1, 1000000, "burst above msg_rate"),
+    KEY("login_rate", CONFIG_U32, login_rate, 1, 100000, "login attempts per minute"),
+    KEY("max_outq", CONFIG_U32, max_outq, 65536, 1u << 30, "bytes queued per client"),
+    KEY("max_frame", CONFIG_U32, max_frame, 1024, PROTO_FRAME_MAX_HARD, "largest frame"),
+    KEY("max_rooms", CONFIG_U32, max_rooms, 1, 10000000, "rooms on the server"),
+    KEY("max_members", CONFIG_U32, max_members, 2, 10000000, "members per room"),
+    KEY("idle_timeout", CONFIG_U32, idle_timeout, 0, 86400, "seconds before idle drop"),
+    KEY("max_sessions", CONFIG_U32, max_sessions, 1, 1000000, "connections at once"),
+    CONFIG_KEYS_END,
+};
+
+uint64_t chatd_now_s(void)
+{
+	return limits_wall_ms() / 1000;
+}
+
+void str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* ---- name tables ---- */
+
+static size_t name_hash(const struct name_table *t, const char *s)
+{
+	uint32_t h = 2166136261u ^ name_seed;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h & (t->nbuckets - 1);
+}
+
+struct name_link *name_table_find(const struct name_table *t, const char *name)
+{
+	if (!t->nbuckets)
+		return NULL;
+	for (struct name_link *l = t->buckets[name_hash(t, name)]; l; l = l->next)
+		if (strcmp(l->name, name) == 0)
+			return l;
+	return NULL;
+}
+
+static void name_table_grow(struct name_table *t)
+{
+	size_t old = t->nbuckets, n = old ? old * 2 : 64;
+	struct name_link **ob = t->buckets;
+
+	t->buckets = xcalloc(n, sizeof(*t->buckets));
+	t->nbuckets = n;
+	for (size_t i = 0; i < old; i++) {
+		struct name_link *l = ob[i], *next;
+
+		for (; l; l = next) {
+			size_t h = name_hash(t, l->name);
+
+			next = l->next;
+			l->next = t->buckets[h];
+			t->buckets[h] = l;
+		}
+	}
+	free(ob);
+}
+
+void name_table_add(struct name_table *t, struct name_link *l)
+{
+	size_t h;
+
+	if (t->count >= t->nbuckets)
+		name_table_grow(t);
+	h = name_hash(t, l->name);
+	l->next = t->buckets[h];
+	t->buckets[h] = l;
+	t->count++;
+}
+
+void name_table_remove(struct name_table *t, struct name_link *l)
+{
+	struct name_link **p;
+
+	if (!t->nbuckets)
+		return;
+	for (p = &t->buckets[name_hash(t, l->name)]; *p; p = &(*p)->next) {
+		if (*p == l) {
+			*p = l->next;
+			t->count--;
+			return;
+		}
+	}
+}
+
+void name_table_free(struct name_table *t)
+{
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- flags and configuration ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: chatd [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-s STATE_DIR]"
+	           " [-o section.key=value]...\n"
+	           "       chatd [-f FILE] [-s STATE_DIR] adduser NAME [--admin]\n"
+	           "       chatd [-f FILE] [-s STATE_DIR] passwd NAME\n"
+	           "  -d        stay in the foreground and log to stderr\n"
+	           "  -f FILE   configuration file (default " CHATD_CONFIG_DEFAULT ")\n"
+	           "  -n        check the configuration and exit\n"
+	           "  -v        more verbose logging (repeat for more)\n"
+	           "  -h        show this help\n"
+	           "  -p PORT   TCP port to listen on (default 5555)\n"
+	           "  -s DIR    state folder (default /var/lib/nexus)\n"
+	           "  -o S.K=V  override one configuration setting, e.g. -o chatd.register=no\n"
+	           "adduser and passwd read the password from the first line of stdin.\n");
+}
+
+static void chatd_config_defaults(struct chatd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	config_common_defaults(&c->common, NULL);
+	c->port = 5555;
+	c->reg = 1;
+	c->max_text = 4000;
+	c->history_on_join = 50;
+	c->msg_rate = 20;
+	c->msg_burst = 40;
+	c->login_rate = 10;
+	c->max_outq = 4u * 1024 * 1024;
+	c->max_frame = PROTO_FRAME_MAX_DEFAULT;
+	c->max_rooms = 10000;
+	c->max_members = 10000;
+	c->idle_timeout = 120;
+	c->max_sessions = 10000;
+}
+
+/* Defaults, then the file, then -o, -s and -p, in that order. */
+static int chatd_config_load(struct chatd_config *c, char *err, size_t errlen)
+{
+	int r;
+
+	chatd_config_defaults(c);
+	r = config_load(opts.config, !opts.config_given, chatd_keys, c, err, errlen);
+	for (size_t i = 0; r == 0 && i < opts.noverrides; i++)
+		r = config_set(opts.overrides[i], chatd_keys, c, err, errlen);
+	if (r < 0)
+		return r;
+	if (opts.state_dir)
+		snprintf(c->common.state_dir, sizeof(c->common.state_dir), "%s", opts.state_dir);
+	if (opts.port) {
+		char assign[64];
+
+		snprintf(assign, sizeof(assign), "chatd.port=%s", opts.port);
+		r = config_set(assign, chatd_keys, c, err, errlen);
+		if (r < 0) {
+			snprintf(err, errlen,
+			         "-p %s: the port must be a number between 1 and 65535", opts.port);
+			return r;
+		}
+	}
+	config_common_finish(&c->common);
+	/* A SAY frame carries the text plus about 90 bytes of other fields. */
+	if ((uint64_t)c->max_text + 128 > c->max_frame) {
+		snprintf(err, errlen,
+		         "%s: max_text (%u) does not fit in max_frame (%u): max_frame must be at "
+		         "least max_text + 128",
+		         opts.config, c->max_text, c->max_frame);
+		return -EINVAL;
+	}
+	if (!c->common.cert_file[0] || !c->common.key_file[0] || !c->common.token_key[0]) {
+		snprintf(err, errlen, "state_dir %s is too long", c->common.state_dir);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static bool opts_add_override(const char *arg)
+{
+	const char **o = realloc(opts.overrides, (opts.noverrides + 1) * sizeof(*o));
+
+	if (!o)
+		return false;
+	opts.overrides = o;
+	opts.overrides[opts.noverrides++] = arg;
+	return true;
+}
+
+static bool opts_port_ok(const char *s)
+{
+	unsigned long v = 0;
+
+	if (!*s || strlen(s) > 5)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+/* Returns the index of the first operand, or -1 after printing usage (exit
+ * status in *ret_status). */
+static int opts_parse(int argc, char **argv, int *ret_status)
+{
+	int ch;
+
+	opts.config = CHATD_CONFIG_DEFAULT;
+	/* "+": stop at the first operand, so "adduser NAME --admin" stays ours. */
+	while ((ch = getopt(argc, argv, "+df:nvhp:s:o:")) != -1) {
+		switch (ch) {
+		case 'd':
+			opts.foreground = true;
+			break;
+		case 'f':
+			opts.config = optarg;
+			opts.config_given = true;
+			break;
+		case 'n':
+			opts.check = true;
+			break;
+		case 'v':
+			opts.verbosity++;
+			break;
+		case 'h':
+			usage(stdout);
+			*ret_status = 0;
+			return -1;
+		case 'p':
+			if (!opts_port_ok(optarg)) {
+				fprintf(stderr, "chatd: -p %s: not a port (1 to 65535)\n", optarg);
+				usage(stderr);
+				*ret_status = 2;
+				return -1;
+			}
+			opts.port = optarg;
+			break;
+		case 's':
+			opts.state_dir = optarg;
+			break;
+		case 'o':
+			if (!opts_add_override(optarg))
+				fatal("out of memory");
+			break;
+		default:
+			usage(stderr);
+			*ret_status = 2;
+			return -1;
+		}
+	}
+	return optind;
+}
+
+/* ---- start-up ---- */
+
+/* mkdir -p with mode for the folders we create. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[CONFIG_PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int chatd_state_dir(const struct chatd_config *c, char *err, size_t errlen)
+{
+	struct stat st;
+	int r = mkdir_p(c->common.state_dir, 0750);
+
+	if (r == 0 && (stat(c->common.state_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+		r = -ENOTDIR;
+	if (r == 0 && access(c->common.state_dir, W_OK | X_OK) < 0)
+		r = -errno;
+	if (r < 0)
+		snprintf(err, errlen, "cannot use state folder %s: %s", c->common.state_dir,
+		         strerror(-r));
+	return r;
+}
+
+/* The folder of path, created when it lies inside the state folder. */
+static void chatd_parent_dir(const char *state, const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	char *slash;
+	size_t n = strlen(state);
+
+	if (strncmp(path, state, n) != 0 || path[n] != '/')
+		return;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir_p(dir, 0750);
+	}
+}
+
+static int chatd_db_open(const struct chatd_config *c, struct db **ret, char *err, size_t errlen)
+{
+	char path[CONFIG_PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/%s", c->common.state_dir, CHATD_DB_NAME);
+	return db_open(path, ret, err, errlen);
+}
+
+static void chatd_rates_apply(void)
+{
+	const struct chatd_config *c = &chatd.cfg;
+
+	ratetable_free(chatd.msg_rate);
+	ratetable_free(chatd.login_user);
+	ratetable_free(chatd.login_addr);
+	chatd.msg_rate = ratetable_new(CHATD_RATE_SLOTS, c->msg_rate, c->msg_burst);
+	chatd.login_user = ratetable_new(CHATD_RATE_SLOTS, c->login_rate / 60.0, c->login_rate);
+	chatd.login_addr = ratetable_new(CHATD_RATE_SLOTS, c->login_rate / 60.0, c->login_rate);
+}
+
+/* State folder, certificate, token key and database; a sentence on error. */
+static int chatd_setup_state(char *fp, char *err, size_t errlen)
+{
+	struct config_common *cc = &chatd.cfg.common;
+	int r;
+
+	r = chatd_state_dir(&chatd.cfg, err, errlen);
+	if (r < 0)
+		return r;
+	chatd_parent_dir(cc->state_dir, cc->cert_file);
+	chatd_parent_dir(cc->state_dir, cc->key_file);
+	r = tls_ensure_cert(cc->cert_file, cc->key_file, cc->hostname, err, errlen);
+	if (r < 0)
+		return r;
+	chatd.tls = tls_server_ctx(cc->cert_file, cc->key_file, err, errlen);
+	if (!chatd.tls)
+		return -EINVAL;
+	r = tls_file_fingerprint(cc->cert_file, fp);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read certificate %s: %s", cc->cert_file,
+		         strerror(-r));
+		return r;
+	}
+	chatd_parent_dir(cc->state_dir, cc->token_key);
+	r = auth_key_load(cc->token_key, true, chatd.token_key);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read or create the token key %s: %s", cc->token_key,
+		         strerror(-r));
+		return r;
+	}
+	r = chatd_db_open(&chatd.cfg, &chatd.db, err, errlen);
+	if (r == 0 && (account_load() < 0 || room_load() < 0)) {
+		snprintf(err, errlen, "cannot load the database in %s", cc->state_dir);
+		r = -EIO;
+	}
+	return r;
+}
+
+/* Descriptors are the cost of a session: allow as many as the hard limit. */
+static void chatd_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void chatd_accept_cb(int fd, const char *peer, void *arg)
+{
+	(void)arg;
+	session_accept(fd, peer);
+}
+
+static void chatd_format_addr(int fd, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+		} else if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+			port = ntohs(s4->sin_port);
+		}
+	}
+	snprintf(out, outlen, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+static int chatd_listen(char *err, size_t errlen)
+{
+	int fd = sd_listen_socket();
+
+	if (fd < 0) {
+		fd = conn_listen(chatd.cfg.common.bind, chatd.cfg.port, err, errlen);
+		if (fd < 0)
+			return fd;
+	}
+	chatd_format_addr(fd, listen_name, sizeof(listen_name));
+	chatd.listener = listener_new(chatd.base, fd, chatd_accept_cb, NULL);
+	if (!chatd.listener) {
+		close(fd);
+		snprintf(err, errlen, "cannot listen on %s: out of memory", listen_name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- running: status, reload, stop ---- */
+
+static void chatd_status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static unsigned last_sessions = UINT_MAX, last_online = UINT_MAX;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (chatd.nsessions == last_sessions && chatd.nonline == last_online)
+		return;
+	last_sessions = chatd.nsessions;
+	last_online = chatd.nonline;
+	sd_notify_status("serving on %s: %u connections, %u users online", listen_name,
+	                 chatd.nsessions, chatd.nonline);
+}
+
+static void chatd_reload_warn(const struct chatd_config *n)
+{
+	const struct chatd_config *o = &chatd.cfg;
+
+	if (n->port != o->port || strcmp(n->common.bind, o->common.bind) != 0)
+		log_warn("reload: a new port or bind address takes effect after a restart");
+	if (strcmp(n->common.state_dir, o->common.state_dir) != 0 ||
+	    strcmp(n->common.cert_file, o->common.cert_file) != 0 ||
+	    strcmp(n->common.key_file, o->common.key_file) != 0 ||
+	    strcmp(n->common.token_key, o->common.token_key) != 0)
+		log_warn("reload: new state, certificate or key paths take effect after a "
+		         "restart");
+}
+
+/* SIGHUP: re-read the file; apply what can change while running. */
+static void chatd_reload(void)
+{
+	struct chatd_config n;
+	char err[CHATD_ERR_MAX];
+
+	sd_notify_reloading();
+	if (chatd_config_load(&n, err, sizeof(err)) < 0) {
+		log_err("reload failed, keeping the running configuration: %s", err);
+	} else {
+		bool rates = n.msg_rate != chatd.cfg.msg_rate ||
+		             n.msg_burst != chatd.cfg.msg_burst ||
+		             n.login_rate != chatd.cfg.login_rate;
+
+		chatd_reload_warn(&n);
+		/* Paths and the listening socket stay as they were started. */
+		n.common = chatd.cfg.common;
+		n.port = chatd.cfg.port;
+		chatd.cfg = n;
+		if (rates)
+			chatd_rates_apply();
+		log_set_verbosity(opts.verbosity);
+		log_info("configuration reloaded (registration %s)", n.reg ? "open" : "closed");
+	}
+	sd_notify_ready("serving on %s", listen_name);
+}
+
+static void chatd_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	event_base_loopexit(chatd.base, NULL);
+}
+
+/* SIGTERM, SIGINT: stop accepting, commit, tell the clients, leave once
+ * they are gone or after a few seconds. A second signal leaves at once. */
+static void chatd_stop(int sig)
+{
+	struct timeval tv = {CHATD_STOP_SECS, 0};
+
+	if (chatd.stopping) {
+		event_base_loopexit(chatd.base, NULL);
+		return;
+	}
+	chatd.stopping = true;
+	sd_notify_stopping();
+	log_info("stopping on %s", strsignal(sig));
+	listener_free(chatd.listener);
+	chatd.listener = NULL;
+	message_batch_flush();
+	stop_ev = evtimer_new(chatd.base, chatd_stop_cb, NULL);
+	if (stop_ev)
+		evtimer_add(stop_ev, &tv);
+	session_close_all();
+}
+
+static void chatd_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP)
+		chatd_reload();
+	else
+		chatd_stop(sig);
+}
+
+static int chatd_events(void)
+{
+	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
+	struct timeval tv = {CHATD_STATUS_SECS, 0};
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		signal_evs[i] = evsignal_new(chatd.base, sigs[i], chatd_signal_cb, NULL);
+		if (!signal_evs[i] || evsignal_add(signal_evs[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	status_ev = event_new(chatd.base, -1, EV_PERSIST, chatd_status_cb, NULL);
+	if (!status_ev || event_add(status_ev, &tv) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void chatd_cleanup(void)
+{
+	session_free_all();
+	message_batch_flush();
+	message_batch_free();
+	sd_watchdog_stop();
+	for (size_t i = 0; i < sizeof(signal_evs) / sizeof(signal_evs[0]); i++)
+		if (signal_evs[i])
+			event_free(signal_evs[i]);
+	if (status_ev)
+		event_free(status_ev);
+	if (stop_ev)
+		event_free(stop_ev);
+	listener_free(chatd.listener);
+	room_free_all();
+	account_free_all();
+	db_close(chatd.db);
+	tls_ctx_free(chatd.tls);
+	ratetable_free(chatd.msg_rate);
+	ratetable_free(chatd.login_user);
+	ratetable_free(chatd.login_addr);
+	if (chatd.base)
+		event_base_free(chatd.base);
+	free(opts.overrides);
+}
+
+static int chatd_serve(void)
+{
+	char err[CHATD_ERR_MAX], fp[TLS_FP_LEN] = "";
+	int r;
+
+	chatd_raise_nofile();
+	r = chatd_setup_state(fp, err, sizeof(err));
+	if (r == 0) {
+		chatd_rates_apply();
+		chatd.base = event_base_new();
+		if (!chatd.base)
+			fatal("cannot create the event loop");
+		r = chatd_listen(err, sizeof(err));
+	}
+	if (r == 0 && chatd_events() < 0)
+		fatal("out of memory");
+	if (r < 0) {
+		log_err("%s", err);
+		chatd_cleanup();
+		return 1;
+	}
+	log_info("listening on %s (TLS fingerprint %s)", listen_name, fp);
+	sd_notify_ready("serving on %s", listen_name);
+	sd_watchdog_start(chatd.base);
+	event_base_dispatch(chatd.base);
+	chatd_cleanup();
+	log_info("stopped");
+	return 0;
+}
+
+/* ---- offline account commands ---- */
+
+/* One line from stdin, without echo when it is a terminal. */
+static int chatd_read_password(char *out, size_t outlen)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	char *ok;
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "Password: ");
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	ok = fgets(out, (int)outlen, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (!ok)
+		return -ENODATA;
+	n = strlen(out);
+	if (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	else if (!feof(stdin))
+		return -E2BIG;
+	if (n > 0 && out[n - 1] == '\r')
+		out[--n] = '\0';
+	return 0;
+}
+
+static int offline_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int offline_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "chatd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return 1;
+}
+
+static int offline_password(char *hash)
+{
+	char pw[AUTH_PASSWORD_MAX + 2];
+	int r = chatd_read_password(pw, sizeof(pw));
+
+	if (r == -ENODATA)
+		return offline_fail("no password on standard input");
+	if (r < 0 || strlen(pw) > AUTH_PASSWORD_MAX)
+		return offline_fail("password too long (at most %d bytes)", AUTH_PASSWORD_MAX);
+	if (account_password_chars(pw) < AUTH_PASSWORD_MIN)
+		return offline_fail("password must be at least %d characters", AUTH_PASSWORD_MIN);
+	if (!proto_utf8_valid(pw, strlen(pw), 0))
+		return offline_fail("password must be UTF-8 text without control characters");
+	r = auth_password_hash(pw, hash);
+	explicit_bzero(pw, sizeof(pw));
+	if (r < 0)
+		return offline_fail("cannot hash the password: %s", strerror(-r));
+	return 0;
+}
+
+static int offline_apply(struct db *db, bool add, const char *name, bool admin, const char *hash)
+{
+	int64_t id;
+	int r;
+
+	if (add) {
+		r = db_user_add(db, name, hash, admin, &id);
+		if (r == -EEXIST)
+			return offline_fail("user %s already exists", name);
+		if (r < 0)
+			return offline_fail("cannot add user %s: %s", name, strerror(-r));
+		printf("chatd: added user %s%s\n", name, admin ? " (admin)" : "");
+		return 0;
+	}
+	r = db_user_get(db, name, &id, NULL, NULL);
+	if (r == -ENOENT)
+		return offline_fail("no such user %s", name);
+	if (r == 0)
+		r = db_user_set_hash(db, id, hash);
+	if (r < 0)
+		return offline_fail("cannot change the password of %s: %s", name, strerror(-r));
+	printf("chatd: changed the password of %s\n", name);
+	return 0;
+}
+
+/* chatd adduser NAME [--admin] | chatd passwd NAME: straight to the
+ * database, so they work whether or not the daemon runs. */
+static int chatd_offline(int argc, char **argv)
+{
+	bool add = strcmp(argv[0], "adduser") == 0, admin = false;
+	const char *name = NULL;
+	char err[CHATD_ERR_MAX], hash[AUTH_HASH_MAX];
+	struct db *db;
+	int r;
+
+	if (!add && strcmp(argv[0], "passwd") != 0)
+		return offline_fail("unknown command '%s' (try: chatd -h)", argv[0]) + 1;
+	for (int i = 1; i < argc; i++) {
+		if (add && strcmp(argv[i], "--admin") == 0)
+			admin = true;
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else
+			return offline_fail("unexpected argument '%s' (try: chatd -h)", argv[i]) +
+			       1;
+	}
+	if (!name)
+		return offline_fail("%s needs a user name (try: chatd -h)", argv[0]) + 1;
+	if (!auth_name_valid(name))
+		return offline_fail("invalid user name '%s': use 1 to 32 letters, digits, '_' "
+		                    "or '-', not starting with '-'",
+		                    name);
+	if (offline_password(hash))
+		return 1;
+	if (chatd_state_dir(&chatd.cfg, err, sizeof(err)) < 0 ||
+	    chatd_db_open(&chatd.cfg, &db, err, sizeof(err)) < 0)
+		return offline_fail("%s", err);
+	r = offline_apply(db, add, name, admin, hash);
+	db_close(db);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	char err[CHATD_ERR_MAX];
+	int status = 0, first;
+
+	first = opts_parse(argc, argv, &status);
+	if (first < 0)
+		return status;
+	log_init("chatd", opts.foreground || opts.check || first < argc, opts.verbosity);
+	signal(SIGPIPE, SIG_IGN);
+	/* Tighten whatever umask we were given (the unit's 0077 stays). */
+	umask(umask(0) | 027);
+	if (getrandom(&name_seed, sizeof(name_seed), GRND_NONBLOCK) != sizeof(name_seed))
+		name_seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	if (chatd_config_load(&chatd.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "chatd: %s\n", err);
+		free(opts.overrides);
+		return 1;
+	}
+	if (opts.check) {
+		fprintf(stderr, "chatd: configuration OK (%s%s)\n", opts.config,
+		        opts.config_given || access(opts.config, F_OK) == 0
+		            ? ""
+		            : ", missing: defaults");
+		free(opts.overrides);
+		return 0;
+	}
+	if (first < argc) {
+		status = chatd_offline(argc - first, argv + first);
+		free(opts.overrides);
+		return status;
+	}
+	return chatd_serve();
+}

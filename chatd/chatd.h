@@ -1,0 +1,299 @@
+/* chatd: the chat daemon's private header, one short section per file. */
+#ifndef CHATD_H
+#define CHATD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "ratelimit.h"
+#include "proto.h"
+#include "tls.h"
+
+struct conn;
+struct event;
+struct event_base;
+struct listener;
+struct ratetable;
+struct db;
+struct room;
+struct session;
+struct user;
+
+#define CHATD_VERSION "chatd 0.1"
+#define CHATD_SERVICE "chat"
+#define CHATD_DB_NAME "chat.db"
+#define CHATD_TOPIC_MAX 512      /* bytes of a room topic */
+#define CHATD_HISTORY_MAX 500    /* messages per HISTORY or JOIN */
+#define CHATD_HISTORY_DEFAULT 50 /* HISTORY with count 0 */
+#define CHATD_MENTIONS_MAX 16    /* distinct users one message can mention */
+#define CHATD_RATE_SLOTS 4096    /* users or addresses tracked per rate table */
+#define CHATD_REFUSE_SLACK 64    /* connections past max_sessions told "full" */
+
+/* ---- chatd.c: configuration, server state, start-up, signals ---- */
+
+struct chatd_config {
+	struct config_common common;
+	uint16_t port;
+	int reg; /* open registration */
+	uint32_t max_text;
+	uint32_t history_on_join;
+	uint32_t msg_rate;
+	uint32_t msg_burst;
+	uint32_t login_rate; /* per minute */
+	uint32_t max_outq;
+	uint32_t max_frame;
+	uint32_t max_rooms;
+	uint32_t max_members;
+	uint32_t idle_timeout;
+	uint32_t max_sessions;
+};
+
+/* A table of objects keyed by name (users, rooms): chained, grows. */
+struct name_link {
+	struct name_link *next;
+	const char *name;
+};
+
+struct name_table {
+	struct name_link **buckets;
+	size_t nbuckets, count;
+};
+
+struct name_link *name_table_find(const struct name_table *t, const char *name);
+void name_table_add(struct name_table *t, struct name_link *l);
+void name_table_remove(struct name_table *t, struct name_link *l);
+void name_table_free(struct name_table *t);
+
+struct chatd {
+	struct event_base *base;
+	struct chatd_config cfg;
+	SSL_CTX *tls;
+	struct db *db;
+	uint8_t token_key[AUTH_KEY_LEN];
+	struct ratetable *msg_rate;   /* SAY/EDIT/DELETE per user */
+	struct ratetable *login_user; /* LOGIN per user name */
+	struct ratetable *login_addr; /* LOGIN/REGISTER per peer address */
+	struct listener *listener;
+	struct event *commit_ev; /* group commit, see message.c */
+	struct session *sessions;
+	unsigned nsessions;
+	unsigned nonline; /* users with at least one session */
+	struct name_table users;
+	struct name_table rooms;
+	struct room **room_list; /* by ascending id (rooms are never deleted) */
+	size_t nrooms, room_cap;
+	uint64_t mark; /* generation for "each session once" walks */
+	bool stopping;
+};
+
+extern struct chatd chatd;
+
+/* Seconds since the epoch. */
+uint64_t chatd_now_s(void);
+/* Copy a string into dst[size], cut to fit (callers check lengths first). */
+void str_copy(char *dst, size_t size, const char *src);
+
+/* ---- db.c: SQLite storage; the only file that sees sqlite3.h ---- */
+
+struct db_msg {
+	uint64_t id;
+	int64_t room;
+	const char *user;
+	uint64_t ts;
+	uint64_t ref;
+	uint32_t flags; /* MF_EDITED, MF_DELETED */
+	const char *text;
+};
+
+/* Callbacks return 0 to go on, non-zero to stop. */
+typedef int (*db_msg_cb)(void *arg, const struct db_msg *m);
+typedef int (*db_user_cb)(void *arg, int64_t id, const char *name, bool admin, uint64_t last_seen);
+typedef int (*db_room_cb)(void *arg, int64_t id, const char *name, uint32_t flags,
+                          const char *topic);
+typedef int (*db_member_cb)(void *arg, int64_t room, const char *user);
+typedef int (*db_last_cb)(void *arg, int64_t room, uint64_t last_id);
+
+struct db_history {
+	int64_t room;
+	uint64_t since;  /* > since, oldest first; 0 = none */
+	uint64_t before; /* < before; 0 = none */
+	uint32_t limit;
+	const char *search; /* words, or NULL */
+};
+
+/* Errors: 0, -EEXIST (unique name), -ENOENT, -ENOSPC, -EBUSY, -EIO. */
+int db_open(const char *path, struct db **ret, char *err, size_t errlen);
+void db_close(struct db *db);
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+int db_load_users(struct db *db, db_user_cb cb, void *arg);
+int db_load_rooms(struct db *db, db_room_cb cb, void *arg);
+int db_load_members(struct db *db, db_member_cb cb, void *arg);
+int db_load_last_ids(struct db *db, db_last_cb cb, void *arg);
+
+int db_user_add(struct db *db, const char *name, const char *hash, bool admin, int64_t *ret_id);
+/* ret_hash has AUTH_HASH_MAX bytes. */
+int db_user_get(struct db *db, const char *name, int64_t *ret_id, char *ret_hash, bool *ret_admin);
+int db_user_set_hash(struct db *db, int64_t id, const char *hash);
+int db_user_set_admin(struct db *db, int64_t id, bool admin);
+int db_user_set_seen(struct db *db, int64_t id, uint64_t ts);
+int db_user_remove(struct db *db, int64_t id);
+
+int db_room_add(struct db *db, const char *name, uint32_t flags, const char *topic,
+                const char *creator, int64_t *ret_id);
+int db_room_set_topic(struct db *db, int64_t id, const char *topic);
+int db_member_add(struct db *db, int64_t room, int64_t user);
+int db_member_remove(struct db *db, int64_t room, int64_t user);
+int db_invite_add(struct db *db, int64_t room, int64_t user, const char *by);
+/* 1 when invited, 0 when not, or a negative errno. */
+int db_invite_check(struct db *db, int64_t room, int64_t user);
+int db_invite_remove(struct db *db, int64_t room, int64_t user);
+
+int db_msg_add(struct db *db, int64_t room, const char *user, uint64_t ts, uint64_t ref,
+               const char *text, uint64_t *ret_id);
+/* Strings in ret live until the next db call. */
+int db_msg_get(struct db *db, uint64_t id, struct db_msg *ret);
+int db_msg_update(struct db *db, uint64_t id, uint32_t flags, const char *text);
+/* Calls cb oldest first; returns the number of rows or a negative errno. */
+int db_history(struct db *db, const struct db_history *q, db_msg_cb cb, void *arg);
+
+/* ---- session.c: one connected client ---- */
+
+enum session_state {
+	SESSION_HELLO,   /* waiting for HELLO */
+	SESSION_ANON,    /* only REGISTER, LOGIN, PING */
+	SESSION_USER,    /* logged in */
+	SESSION_CLOSING, /* told why, waiting for the close */
+};
+
+struct session {
+	struct conn *conn;
+	enum session_state state;
+	struct user *user;
+	struct session *prev, *next;           /* chatd.sessions */
+	struct session *user_prev, *user_next; /* user->sessions */
+	uint64_t mark;
+	struct ratelimit typing;
+	bool refuse; /* over max_sessions: told so at HELLO */
+	char addr[64];
+};
+
+void session_accept(int fd, const char *peer);
+/* Log the session in as u (leaving any previous user). */
+void session_attach(struct session *s, struct user *u);
+/* Close with an ERROR frame that says why. */
+void session_kick(struct session *s, uint16_t code, const char *text);
+int session_send(struct session *s, const struct msg *m);
+void session_error(struct session *s, uint32_t req, uint16_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void session_ok(struct session *s, uint32_t req, uint64_t id, uint32_t count);
+/* "user@addr" for logs. */
+const char *session_name(const struct session *s);
+/* SIGTERM: tell every client, close them; calls back when all are gone. */
+void session_close_all(void);
+void session_free_all(void);
+
+/* ---- account.c: users, register, login, tokens, admin ---- */
+
+struct user {
+	struct name_link link;
+	int64_t id;
+	char name[PROTO_NAME_MAX + 1];
+	bool admin;
+	bool away;
+	uint64_t last_seen; /* wall ms of the last disconnect */
+	struct session *sessions;
+	unsigned nsessions;
+	struct room **rooms;
+	size_t nrooms, room_cap;
+};
+
+int account_load(void);
+void account_free_all(void);
+struct user *account_find(const char *name);
+/* As account_find, then the database (for users added by chatd adduser
+ * while we run). */
+struct user *account_get(const char *name);
+/* A password's length in characters (UTF-8), for the 6-character rule. */
+size_t account_password_chars(const char *pw);
+/* HELLO with a token: 0 and the user, or ERR_TOKEN_EXPIRED/ERR_TOKEN_INVALID. */
+int account_token_check(const char *token, struct user **ret);
+void account_handle_register(struct session *s, const struct msg *m);
+void account_handle_login(struct session *s, const struct msg *m);
+void account_handle_user_admin(struct session *s, const struct msg *m);
+
+/* ---- room.c: rooms, membership, invites, topics, DMs, fan-out ---- */
+
+struct room {
+	struct name_link link;
+	int64_t id;
+	char name[PROTO_ROOM_MAX + 1];
+	uint32_t flags; /* MF_PRIVATE, MF_DM */
+	char topic[CHATD_TOPIC_MAX + 1];
+	uint64_t last_id;
+	struct user **members;
+	size_t nmembers, member_cap;
+};
+
+int room_load(void);
+void room_free_all(void);
+struct room *room_by_id(int64_t id);
+bool room_is_member(const struct room *r, const struct user *u);
+/* Public rooms are readable by everyone, others by their members. */
+bool room_can_read(const struct room *r, const struct user *u);
+/* What room_lookup may do to a direct conversation it is asked for. */
+enum room_mode {
+	ROOM_FIND,  /* only find */
+	ROOM_OPEN,  /* make a missing DM; make the caller a member again */
+	ROOM_SPEAK, /* as ROOM_OPEN, and bring back the peer if they left */
+};
+
+/* Find the room a request names ("#name", "name", "@peer", "@a:b").
+ * Returns 0 or an ERR_* code with a sentence in why. */
+int room_lookup(struct session *s, const char *name, enum room_mode mode, struct room **ret,
+                char *why, size_t whylen);
+/* Send m to every session of every member, except those of user skip. */
+void room_send(struct room *r, const struct msg *m, const struct user *skip);
+void room_event(struct room *r, const struct user *u, uint32_t kind, const char *text);
+/* Drop a removed user from every room (memory only). */
+void room_forget_user(struct user *u);
+void room_handle_create(struct session *s, const struct msg *m);
+void room_handle_list(struct session *s, const struct msg *m);
+void room_handle_join(struct session *s, const struct msg *m);
+void room_handle_leave(struct session *s, const struct msg *m);
+void room_handle_invite(struct session *s, const struct msg *m);
+void room_handle_topic(struct session *s, const struct msg *m);
+void room_handle_members(struct session *s, const struct msg *m);
+
+/* ---- message.c: say, edit, delete, history, search, mentions, group commit ---- */
+
+/* Open the group-commit transaction if needed (committed after this turn
+ * of the event loop). Returns 0 or a negative errno. */
+int message_batch_open(void);
+/* Commit now and deliver what waited for it (before reads and control
+ * writes that must not share the batch's fate). */
+void message_batch_flush(void);
+void message_forget_session(struct session *s);
+void message_batch_free(void);
+/* Send the last n messages of r to s as history; returns how many. */
+uint32_t message_send_last(struct session *s, uint32_t req, struct room *r, uint32_t n);
+void message_handle_say(struct session *s, const struct msg *m);
+void message_handle_edit(struct session *s, const struct msg *m);
+void message_handle_delete(struct session *s, const struct msg *m);
+void message_handle_history(struct session *s, const struct msg *m);
+
+/* ---- presence.c: online/away/offline, last seen, typing ---- */
+
+uint32_t presence_of(const struct user *u);
+/* A user's first session arrived or last one left. */
+void presence_user_online(struct user *u);
+void presence_user_offline(struct user *u);
+void presence_handle_presence(struct session *s, const struct msg *m);
+void presence_handle_typing(struct session *s, const struct msg *m);
+
+#endif

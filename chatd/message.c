@@ -1,0 +1,453 @@
+/* message: say, edit, delete, history, search and mentions, and the group
+ * commit every message write goes through.
+ *
+ * Group commit: the first write of an event-loop turn opens a transaction
+ * and activates commit_ev; later writes of the same turn join it. Each
+ * write runs at once (so SAY learns its rowid) but its reply waits on a
+ * pending list. commit_ev has the same priority as the socket events and is
+ * activated after them, so libevent runs it right after the reads already
+ * queued in this turn: one COMMIT (one fsync) for the whole batch. A lower
+ * priority would batch more under load but could starve while reads keep
+ * arriving. Only after COMMIT succeeds are ACKs sent and CHATs fanned out;
+ * if it fails everything pending gets ERR_INTERNAL and is rolled back. */
+#include "chatd.h"
+#include "limits.h"
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+struct pending {
+	struct pending *next;
+	uint16_t kind; /* MSG_SAY, MSG_EDIT, MSG_DELETE */
+	uint32_t req;
+	struct session *s; /* NULL once the sender has gone */
+	struct room *room;
+	uint64_t id, ts, ref;
+	uint32_t flags;
+	char user[PROTO_NAME_MAX + 1];
+	char text[]; /* NUL-terminated */
+};
+
+static struct {
+	bool open;
+	struct pending *head, **tail;
+	unsigned n;
+} batch = {.tail = &batch.head};
+
+static void message_commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	message_batch_flush();
+}
+
+int message_batch_open(void)
+{
+	int r;
+
+	if (batch.open)
+		return 0;
+	if (!chatd.commit_ev) {
+		chatd.commit_ev = event_new(chatd.base, -1, 0, message_commit_cb, NULL);
+		if (!chatd.commit_ev)
+			return -ENOMEM;
+	}
+	r = db_begin(chatd.db);
+	if (r < 0)
+		return r;
+	batch.open = true;
+	event_active(chatd.commit_ev, EV_TIMEOUT, 0);
+	return 0;
+}
+
+static void message_pending_add(uint16_t kind, struct session *s, uint32_t req, struct room *r,
+                                uint64_t id, uint64_t ts, uint64_t ref, uint32_t flags,
+                                const char *text)
+{
+	size_t len = strlen(text);
+	struct pending *p = xcalloc(1, sizeof(*p) + len + 1);
+
+	p->kind = kind;
+	p->s = s;
+	p->req = req;
+	p->room = r;
+	p->id = id;
+	p->ts = ts;
+	p->ref = ref;
+	p->flags = flags;
+	snprintf(p->user, sizeof(p->user), "%s", s->user->name);
+	memcpy(p->text, text, len + 1);
+	*batch.tail = p;
+	batch.tail = &p->next;
+	batch.n++;
+}
+
+void message_forget_session(struct session *s)
+{
+	for (struct pending *p = batch.head; p; p = p->next)
+		if (p->s == s)
+			p->s = NULL;
+}
+
+static bool message_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
+/* The existing users a text mentions as "@name" (a word of its own). */
+static size_t message_mentions(const char *text, struct user **out, size_t max)
+{
+	size_t n = 0;
+
+	for (const char *p = strchr(text, '@'); p && n < max; p = strchr(p + 1, '@')) {
+		char name[PROTO_NAME_MAX + 1];
+		size_t len = 0;
+		struct user *u;
+		bool dup = false;
+
+		if (p > text && (message_name_char(p[-1]) || p[-1] == '@'))
+			continue;
+		while (message_name_char(p[1 + len]) && len <= PROTO_NAME_MAX)
+			len++;
+		if (len == 0 || len > PROTO_NAME_MAX)
+			continue;
+		memcpy(name, p + 1, len);
+		name[len] = '\0';
+		u = account_find(name);
+		for (size_t i = 0; u && i < n; i++)
+			dup |= out[i] == u;
+		if (u && !dup)
+			out[n++] = u;
+	}
+	return n;
+}
+
+static bool message_mentions_user(const char *text, const struct user *u)
+{
+	struct user *m[CHATD_MENTIONS_MAX];
+	size_t n = message_mentions(text, m, CHATD_MENTIONS_MAX);
+
+	for (size_t i = 0; i < n; i++)
+		if (m[i] == u)
+			return true;
+	return false;
+}
+
+static void message_send_user(struct user *u, struct msg *chat, uint32_t flags)
+{
+	chat->flags = flags;
+	for (struct session *s = u->sessions; s; s = s->user_next)
+		session_send(s, chat);
+}
+
+/* Live CHAT to every member's sessions; mentioned users get MF_MENTION,
+ * and get it even outside a public room they did not join. */
+static void message_fanout(struct room *r, struct msg *chat)
+{
+	struct user *men[CHATD_MENTIONS_MAX];
+	size_t nmen = message_mentions(chat->text, men, CHATD_MENTIONS_MAX);
+	uint32_t base = chat->flags;
+
+	for (size_t i = 0; i < r->nmembers; i++) {
+		struct user *u = r->members[i];
+		bool mentioned = false;
+
+		for (size_t k = 0; k < nmen; k++)
+			mentioned |= men[k] == u;
+		message_send_user(u, chat, base | (mentioned ? MF_MENTION : 0));
+	}
+	for (size_t k = 0; k < nmen && !(r->flags & (MF_PRIVATE | MF_DM)); k++)
+		if (!room_is_member(r, men[k]))
+			message_send_user(men[k], chat, base | MF_MENTION);
+	chat->flags = base;
+}
+
+static void message_deliver(struct pending *p)
+{
+	struct msg chat;
+
+	if (p->kind == MSG_SAY && p->id > p->room->last_id)
+		p->room->last_id = p->id;
+	if (p->s && p->kind == MSG_SAY) {
+		struct msg ack;
+
+		proto_msg_init(&ack, MSG_ACK);
+		ack.req = p->req;
+		ack.id = p->id;
+		ack.ts = p->ts;
+		snprintf(ack.room, sizeof(ack.room), "%s", p->room->name);
+		session_send(p->s, &ack);
+	} else if (p->s) {
+		session_ok(p->s, p->req, p->id, 0);
+	}
+	proto_msg_init(&chat, MSG_CHAT);
+	chat.id = p->id;
+	chat.ts = p->ts;
+	snprintf(chat.room, sizeof(chat.room), "%s", p->room->name);
+	snprintf(chat.user, sizeof(chat.user), "%s", p->user);
+	chat.ref = p->ref;
+	chat.flags = p->flags;
+	memcpy(chat.text, p->text, strlen(p->text) + 1);
+	message_fanout(p->room, &chat);
+}
+
+void message_batch_flush(void)
+{
+	struct pending *list = batch.head, *next;
+	unsigned n = batch.n;
+	int r;
+
+	if (!batch.open)
+		return;
+	batch.open = false;
+	batch.head = NULL;
+	batch.tail = &batch.head;
+	batch.n = 0;
+	event_del(chatd.commit_ev);
+	r = db_commit(chatd.db);
+	if (log_verbosity() >= 2)
+		log_debug("group commit: %u writes: %s", n, r < 0 ? strerror(-r) : "ok");
+	if (r < 0) {
+		db_rollback(chatd.db);
+		log_err("commit failed (%s): %u writes lost and reported", strerror(-r), n);
+	}
+	for (struct pending *p = list; p; p = next) {
+		next = p->next;
+		if (r == 0)
+			message_deliver(p);
+		else if (p->s)
+			session_error(p->s, p->req, ERR_INTERNAL,
+			              r == -ENOSPC ? "server disk full: not stored"
+			                           : "server database error: not stored");
+		free(p);
+	}
+}
+
+void message_batch_free(void)
+{
+	if (chatd.commit_ev)
+		event_free(chatd.commit_ev);
+	chatd.commit_ev = NULL;
+}
+
+/* Length rules shared by SAY and EDIT; false after replying. */
+static bool message_text_ok(struct session *s, uint32_t req, const char *text)
+{
+	size_t len = strlen(text);
+
+	if (len == 0) {
+		session_error(s, req, ERR_INVALID, "empty message");
+		return false;
+	}
+	if (len > chatd.cfg.max_text) {
+		session_error(s, req, ERR_TOO_LARGE, "message longer than %u bytes",
+		              chatd.cfg.max_text);
+		return false;
+	}
+	return true;
+}
+
+/* One token bucket per user, shared by all their sessions. */
+static bool message_rate_ok(struct session *s, uint32_t req)
+{
+	if (ratetable_take(chatd.msg_rate, s->user->name, limits_now_ms(), 1))
+		return true;
+	session_error(s, req, ERR_RATE_LIMITED, "too many messages; slow down");
+	return false;
+}
+
+/* The reply target must be a message of the same room. */
+static int message_check_ref(const struct room *r, uint64_t ref, char *why, size_t whylen)
+{
+	struct db_msg dm;
+	int rc = db_msg_get(chatd.db, ref, &dm);
+
+	if (rc == 0 && dm.room == r->id)
+		return 0;
+	if (rc < 0 && rc != -ENOENT) {
+		snprintf(why, whylen, "cannot read message %" PRIu64, ref);
+		return ERR_INTERNAL;
+	}
+	snprintf(why, whylen, "no such message %" PRIu64 " in %s", ref, r->name);
+	return ERR_NOT_FOUND;
+}
+
+void message_handle_say(struct session *s, const struct msg *m)
+{
+	char why[160];
+	struct room *r = NULL;
+	uint64_t id, ts;
+	int code;
+
+	if (!message_text_ok(s, m->req, m->text) || !message_rate_ok(s, m->req))
+		return;
+	code = room_lookup(s, m->room, ROOM_SPEAK, &r, why, sizeof(why));
+	if (!code && !room_is_member(r, s->user)) {
+		snprintf(why, sizeof(why), "join #%s before you speak in it", r->name);
+		code = ERR_FORBIDDEN;
+	}
+	if (!code && m->ref)
+		code = message_check_ref(r, m->ref, why, sizeof(why));
+	if (!code && message_batch_open() < 0) {
+		snprintf(why, sizeof(why), "server database error: not stored");
+		code = ERR_INTERNAL;
+	}
+	ts = limits_wall_ms();
+	if (!code && db_msg_add(chatd.db, r->id, s->user->name, ts, m->ref, m->text, &id) < 0) {
+		snprintf(why, sizeof(why), "server database error: not stored");
+		code = ERR_INTERNAL;
+	}
+	if (code) {
+		session_error(s, m->req, (uint16_t)code, "%s", why);
+		return;
+	}
+	message_pending_add(MSG_SAY, s, m->req, r, id, ts, m->ref, 0, m->text);
+}
+
+/* EDIT and DELETE: the author changes a message that still exists. */
+static void message_change(struct session *s, const struct msg *m, uint32_t flag, const char *text)
+{
+	struct db_msg dm;
+	struct room *r = NULL;
+	int rc;
+
+	if (!message_rate_ok(s, m->req))
+		return;
+	rc = db_msg_get(chatd.db, m->id, &dm);
+	if (rc < 0 && rc != -ENOENT) {
+		session_error(s, m->req, ERR_INTERNAL, NULL);
+		return;
+	}
+	if (rc == 0)
+		r = room_by_id(dm.room);
+	if (rc == -ENOENT || !r || (dm.flags & MF_DELETED)) {
+		session_error(s, m->req, ERR_NOT_FOUND, "no such message %" PRIu64, m->id);
+		return;
+	}
+	if (strcmp(dm.user, s->user->name) != 0) {
+		session_error(s, m->req, ERR_FORBIDDEN, "only the author can change a message");
+		return;
+	}
+	if (message_batch_open() < 0 ||
+	    db_msg_update(chatd.db, m->id, (dm.flags | flag) & (MF_EDITED | MF_DELETED), text) <
+	        0) {
+		session_error(s, m->req, ERR_INTERNAL, "server database error: not stored");
+		return;
+	}
+	message_pending_add(m->type, s, m->req, r, m->id, dm.ts, dm.ref,
+	                    (dm.flags | flag) & (MF_EDITED | MF_DELETED), text);
+}
+
+void message_handle_edit(struct session *s, const struct msg *m)
+{
+	if (message_text_ok(s, m->req, m->text))
+		message_change(s, m, MF_EDITED, m->text);
+}
+
+void message_handle_delete(struct session *s, const struct msg *m)
+{
+	message_change(s, m, MF_DELETED, "");
+}
+
+struct history_ctx {
+	struct session *s;
+	struct room *room;
+	struct msg chat;
+	int stop;
+};
+
+static int message_history_cb(void *arg, const struct db_msg *dm)
+{
+	struct history_ctx *h = arg;
+	struct msg *c = &h->chat;
+
+	c->id = dm->id;
+	c->ts = dm->ts;
+	c->ref = dm->ref;
+	c->flags = dm->flags | MF_HISTORY;
+	snprintf(c->user, sizeof(c->user), "%s", dm->user);
+	snprintf(c->text, sizeof(c->text), "%s", dm->text);
+	if (message_mentions_user(c->text, h->s->user))
+		c->flags |= MF_MENTION;
+	if (session_send(h->s, c) < 0)
+		h->stop = 1;
+	return h->stop;
+}
+
+static int message_history(struct session *s, uint32_t req, struct room *r,
+                           const struct db_history *q)
+{
+	struct history_ctx *h = xcalloc(1, sizeof(*h));
+	int n;
+
+	h->s = s;
+	h->room = r;
+	proto_msg_init(&h->chat, MSG_CHAT);
+	h->chat.req = req;
+	snprintf(h->chat.room, sizeof(h->chat.room), "%s", r->name);
+	n = db_history(chatd.db, q, message_history_cb, h);
+	free(h);
+	return n;
+}
+
+uint32_t message_send_last(struct session *s, uint32_t req, struct room *r, uint32_t n)
+{
+	struct db_history q = {.room = r->id, .limit = n};
+	int got;
+
+	if (n == 0)
+		return 0;
+	got = message_history(s, req, r, &q);
+	return got > 0 ? (uint32_t)got : 0;
+}
+
+static bool message_blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n')
+			return false;
+	return true;
+}
+
+void message_handle_history(struct session *s, const struct msg *m)
+{
+	struct db_history q = {.since = m->ref, .before = m->id};
+	char why[160];
+	struct room *r = NULL;
+	int code, n;
+
+	/* Reads see committed messages only: commit what waits first. */
+	message_batch_flush();
+	code = room_lookup(s, m->room, ROOM_OPEN, &r, why, sizeof(why));
+	if (!code && !room_can_read(r, s->user)) {
+		snprintf(why, sizeof(why), "%s is private", r->name);
+		code = ERR_FORBIDDEN;
+	}
+	if (code) {
+		session_error(s, m->req, (uint16_t)code, "%s", why);
+		return;
+	}
+	q.room = r->id;
+	q.limit = m->count == 0                  ? CHATD_HISTORY_DEFAULT
+	          : m->count > CHATD_HISTORY_MAX ? CHATD_HISTORY_MAX
+	                                         : m->count;
+	q.search = message_blank(m->text) ? NULL : m->text;
+	n = message_history(s, m->req, r, &q);
+	if (n == -EINVAL) {
+		session_error(s, m->req, ERR_INVALID, "cannot search for that");
+		return;
+	}
+	if (n < 0) {
+		session_error(s, m->req, ERR_INTERNAL, "cannot read the history");
+		return;
+	}
+	session_ok(s, m->req, r->last_id, (uint32_t)n);
+}

@@ -1,0 +1,286 @@
+/* nexus: the Shadow Nexus client. Private header, one section per file. */
+#ifndef NEXUS_CLIENT_H
+#define NEXUS_CLIENT_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+#include "tls.h"
+
+#define NEXUS_CLIENT_NAME "nexus 0.1"
+#define NEXUS_DEFAULT_SERVER "localhost"
+#define NEXUS_DEFAULT_CHAT_PORT 5555
+
+/* Exit statuses, as documented in nexus(1). */
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_ERROR = 1,
+	EXIT_USAGE = 2,
+	EXIT_NETWORK = 3,
+	EXIT_AUTH = 4,
+	EXIT_NOT_FOUND = 5,
+	EXIT_FORBIDDEN = 6,
+	EXIT_CERT = 7,
+	EXIT_RATE = 8,
+	EXIT_SERVER = 9,
+	EXIT_QUOTA = 10,
+	EXIT_INTEGRITY = 11,
+};
+
+/* settings.c: flags > environment > config file > defaults. */
+
+#define SETTINGS_PATH_MAX 1024
+#define SETTINGS_HOST_MAX 256
+
+struct settings {
+	char server[SETTINGS_HOST_MAX];
+	uint16_t port;
+	char user[PROTO_NAME_MAX + 1];
+	int json;
+	int quiet;
+	int server_set; /* the server came from a flag, the environment or the config */
+	char config_dir[SETTINGS_PATH_MAX];
+	char known_path[SETTINGS_PATH_MAX + 32];
+	char host_port[SETTINGS_HOST_MAX + 16]; /* "host:port", "[v6]:port" */
+	/* Raw flag values, applied by settings_resolve. */
+	const char *flag_server;
+	const char *flag_port;
+	const char *flag_user;
+};
+
+/* Options every subcommand accepts, for getopt_long. */
+#define SETTINGS_SHORTOPTS "s:P:u:qh"
+#define SETTINGS_LONGOPTS                                                                          \
+	{"server", required_argument, NULL, 's'}, {"chat-port", required_argument, NULL, 'P'},     \
+	    {"user", required_argument, NULL, 'u'}, {"json", no_argument, NULL, 'J'},              \
+	    {"quiet", no_argument, NULL, 'q'},                                                     \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
+
+void settings_init(struct settings *s);
+/* Apply a global flag; 1 if it was one, 0 if not. */
+int settings_global_opt(struct settings *s, int key, const char *arg);
+/* Fill in everything not given by flags. Returns 0 or an exit status
+ * (message printed). */
+int settings_resolve(struct settings *s);
+/* "nexus -s HOST [-P PORT]", for hints. */
+const char *settings_cmd_prefix(const struct settings *s);
+
+/* The cached login for this server. Returns 0, -ENOENT when there is none,
+ * -EBADMSG when the file is damaged, other negative errno. */
+int settings_token_load(const struct settings *s, char ret_user[PROTO_NAME_MAX + 1],
+                        char ret_token[PROTO_SECRET_MAX + 1], uint64_t *ret_expiry);
+/* Written 0600 through a temporary file and rename. */
+int settings_token_save(const struct settings *s, const char *user, const char *token,
+                        uint64_t expiry);
+int settings_token_remove(const struct settings *s);
+const char *settings_token_path(const struct settings *s, char *buf, size_t len);
+
+/* The password: NEXUS_PASSWORD, else one line of stdin (from_stdin), else
+ * the terminal without echo (confirm: ask twice). Returns 0 or an exit
+ * status (message printed). */
+int settings_password(int from_stdin, int confirm, char *out, size_t outlen);
+/* Ask a question on the terminal; the answer without its newline. Returns
+ * 0 or a negative errno (-ENOTTY when there is no terminal). */
+int settings_ask(const char *question, char *out, size_t outlen);
+
+/* core.c: the event-driven client. One connection to chatd, a state
+ * machine, requests matched to replies by id, pushed events to callbacks,
+ * pings, and reconnection with backoff. A UI sits on these callbacks. */
+
+enum client_state {
+	CLIENT_IDLE,          /* not connected and not trying */
+	CLIENT_CONNECTING,    /* TCP connect and TLS handshake */
+	CLIENT_HANDSHAKING,   /* certificate checked, HELLO sent */
+	CLIENT_READY,         /* WELCOME received, not logged in */
+	CLIENT_AUTHENTICATED, /* logged in as client_user() */
+	CLIENT_RECONNECTING,  /* lost; waiting out the backoff */
+};
+
+/* client_new flags */
+#define CLIENT_NEED_TOKEN 0x01 /* use the cached login; fail without one */
+#define CLIENT_RECONNECT 0x02  /* after a loss, reconnect forever */
+#define CLIENT_PROMPT 0x04     /* may ask about an unknown certificate */
+#define CLIENT_SIGNALS 0x08    /* SIGINT/SIGTERM end the run with status 0 */
+
+struct client;
+
+/* A reply to a request: every frame carrying its id. The final one (OK,
+ * ACK, TOKEN, PONG or ERROR; see client_reply_final) ends the request. m is
+ * NULL when the connection went away first: the state callbacks report the
+ * loss, so a reply function only cleans up then. */
+typedef void (*client_reply_fn)(struct client *c, const struct msg *m, void *arg);
+
+struct client_cbs {
+	/* WELCOME received: send requests (again after each reconnect). */
+	void (*ready)(struct client *c, void *arg);
+	/* Every state change (after the change). */
+	void (*state)(struct client *c, enum client_state old, void *arg);
+	/* The certificate, before the pin check. When set it replaces the pin
+	 * check: return 0 to go on with HELLO, non-zero to close. */
+	int (*certificate)(struct client *c, const char *fp, void *arg);
+	/* Pushed frames (req 0). */
+	void (*chat)(struct client *c, const struct msg *m, void *arg);
+	void (*event)(struct client *c, const struct msg *m, void *arg);
+	void (*presence)(struct client *c, const struct msg *m, void *arg);
+	void (*typing)(struct client *c, const struct msg *m, void *arg);
+};
+
+struct client *client_new(struct settings *s, unsigned flags, const struct client_cbs *cbs,
+                          void *arg);
+void client_free(struct client *c);
+/* Connect, run the loop until client_done or a failure, print the failure
+ * ("nexus: ..." on stderr) and return the exit status. */
+int client_run(struct client *c);
+/* New client, run, free: the whole life of a one-shot command. */
+int client_main(struct settings *s, unsigned flags, const struct client_cbs *cbs, void *arg);
+
+/* End the run with status (0 or an exit status already reported). */
+void client_done(struct client *c, int status);
+/* End the run with status and a message printed after the loop. */
+void client_fail(struct client *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* End the run because of a server ERROR; subject (a room, an id) is
+ * prefixed to the standard sentences. */
+void client_fail_msg(struct client *c, const struct msg *m, const char *subject);
+/* The message client_fail_msg would print, into buf; returns the status. */
+int client_error_text(const struct msg *m, const char *subject, char *buf, size_t len);
+/* The exit status for a protocol error code. */
+int client_exit_for(uint16_t code);
+int client_failed(const struct client *c);
+
+/* Send a request: sets m->req, registers fn. Returns 0 or a negative
+ * errno (-ENOTCONN when not connected, -EINVAL when m cannot be encoded,
+ * -EMSGSIZE when a string is over its cap). */
+int client_request(struct client *c, struct msg *m, client_reply_fn fn, void *arg);
+/* Send a frame that has no reply (TYPING). */
+int client_send(struct client *c, const struct msg *m);
+int client_reply_final(const struct msg *m);
+/* Requests sent and not yet answered. */
+unsigned client_pending(const struct client *c);
+
+enum client_state client_state(const struct client *c);
+const char *client_state_name(enum client_state s);
+struct event_base *client_base(const struct client *c);
+struct settings *client_settings(const struct client *c);
+const char *client_user(const struct client *c);
+const char *client_server_name(const struct client *c);
+int client_is_admin(const struct client *c);
+uint32_t client_max_text(const struct client *c);
+const char *client_fingerprint(const struct client *c);
+/* For the pin check: asking is allowed (CLIENT_PROMPT, first connection
+ * only); note that the user was asked (the server may have given up on us
+ * meanwhile: the next loss during the handshake reconnects at once). */
+int client_may_prompt(const struct client *c);
+void client_note_prompted(struct client *c);
+
+/* trust.c: certificate pins. */
+
+/* Check fp against known_servers for this server. Returns 0 to go on, or
+ * non-zero after client_fail (unknown and cannot ask, refused, changed). */
+int trust_check(struct client *c, const char *fp);
+int cmd_trust(struct settings *s, int argc, char **argv);
+
+/* output.c: text and JSON lines on stdout. Server strings are cleaned of
+ * control characters for the terminal and escaped in JSON. */
+
+/* Write s for a terminal: controls, C1 and bidi overrides replaced, invalid
+ * UTF-8 as U+FFFD, newlines as "↵". */
+void out_clean(FILE *f, const char *s);
+/* The same into a buffer (truncated to fit). */
+const char *out_clean_str(char *buf, size_t len, const char *s);
+/* Write s as a JSON string literal (quotes included). */
+void out_json_str(FILE *f, const char *s);
+/* "nexus: ..." on stderr. */
+void out_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Finish a line on stdout: flush. 0 or a negative errno (-EPIPE). */
+int out_flush(void);
+/* One chat line, text or JSON; with prefix_room the text line starts with
+ * the room name. 0 or a negative errno. */
+int out_chat(const struct settings *s, const struct msg *m, int prefix_room);
+/* "HH:MM:SS" of ms since the epoch, local time; "YYYY-MM-DD HH:MM" with
+ * date set. */
+const char *out_time(uint64_t ms, int date, char *buf, size_t len);
+
+/* A JSON object written field by field on one line. */
+struct jw {
+	FILE *f;
+	int depth;
+	int count[8]; /* members written at each depth */
+};
+void jw_begin(struct jw *w, FILE *f);
+void jw_key(struct jw *w, const char *key);
+void jw_str(struct jw *w, const char *key, const char *val);
+void jw_u64(struct jw *w, const char *key, uint64_t val);
+void jw_bool(struct jw *w, const char *key, int val);
+void jw_null(struct jw *w, const char *key);
+void jw_open(struct jw *w, const char *key, char bracket); /* '{' or '[' */
+void jw_close(struct jw *w, char bracket);
+/* Close the top object, newline, flush. 0 or a negative errno. */
+int jw_end(struct jw *w);
+
+/* nexus.c: command table and argument parsing. */
+
+struct command {
+	const char *name;
+	const char *args;
+	const char *help;
+	int (*run)(struct settings *s, int argc, char **argv);
+};
+
+/* Parse a subcommand's arguments (argv[0] is its name): global flags
+ * anywhere, the command's own through optfn (key, optarg, ctx; returns 0
+ * or EXIT_USAGE after a message). On success *ret_first indexes the first
+ * operand. Returns 0, an exit status, or -1 after printing help (exit 0). */
+int cli_parse(struct settings *s, int argc, char **argv, const char *shortopts,
+              const struct option *longopts, int (*optfn)(int key, const char *arg, void *ctx),
+              void *ctx, int *ret_first);
+/* Usage error for a command: "nexus: MSG" and its synopsis; EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parse an unsigned decimal (ids, counts). 0 or -EINVAL. */
+int cli_u64(const char *arg, uint64_t max, uint64_t *ret);
+/* Join argv[0..argc) with spaces into out. 0 or -EMSGSIZE. */
+int cli_join(int argc, char **argv, char *out, size_t outlen);
+/* Copy a ROOM operand, checking its length. 0 or EXIT_USAGE (printed). */
+int cli_room(const char *cmd, const char *arg, char out[PROTO_ROOM_MAX + 1]);
+
+/* cmd_account.c */
+int cmd_register(struct settings *s, int argc, char **argv);
+int cmd_login(struct settings *s, int argc, char **argv);
+int cmd_logout(struct settings *s, int argc, char **argv);
+int cmd_whoami(struct settings *s, int argc, char **argv);
+
+/* cmd_room.c */
+int cmd_rooms(struct settings *s, int argc, char **argv);
+int cmd_create(struct settings *s, int argc, char **argv);
+int cmd_join(struct settings *s, int argc, char **argv);
+int cmd_leave(struct settings *s, int argc, char **argv);
+int cmd_invite(struct settings *s, int argc, char **argv);
+int cmd_topic(struct settings *s, int argc, char **argv);
+int cmd_members(struct settings *s, int argc, char **argv);
+/* A one-shot command: log in, send m, hand the replies to fn (which ends
+ * the run). Returns the exit status. */
+int request_main(struct settings *s, struct msg *m, client_reply_fn fn, void *arg);
+/* Shared by room and message commands: print "TEXT" (or the JSON object
+ * {"ok":true}) and finish on OK, fail on ERROR. arg: a struct simple_reply. */
+struct simple_reply {
+	char text[PROTO_TEXT_MAX + 64]; /* confirmation in text mode (unless -q) */
+	const char *subject;            /* for error messages */
+	uint64_t id;                    /* added to JSON as "id" when non-zero */
+};
+void simple_reply_cb(struct client *c, const struct msg *m, void *arg);
+
+/* cmd_msg.c */
+int cmd_say(struct settings *s, int argc, char **argv);
+int cmd_edit(struct settings *s, int argc, char **argv);
+int cmd_delete(struct settings *s, int argc, char **argv);
+int cmd_tail(struct settings *s, int argc, char **argv);
+int cmd_history(struct settings *s, int argc, char **argv);
+
+/* cmd_ports.c */
+int cmd_ports(struct settings *s, int argc, char **argv);
+
+#endif

@@ -1,0 +1,300 @@
+/* output: chat lines as text or JSON, string cleaning and escaping.
+ *
+ * Nothing a server sends reaches the terminal unfiltered: C0 and C1
+ * controls (ESC, CSI...), DEL and the bidi overrides that reorder what is
+ * shown are replaced, so a hostile server or user cannot move the cursor,
+ * retitle the window or disguise text. JSON output escapes instead. */
+#include "client.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#define OUT_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+#define OUT_NEWLINE "\xe2\x86\xb5"     /* U+21B5 ↵ */
+#define OUT_REPLY "\xe2\x86\xaa"       /* U+21AA ↪ */
+
+/* Decode one UTF-8 sequence at s (NUL-terminated). Returns its length and
+ * the code point, or 0 for an invalid byte (consume one, show U+FFFD). */
+static size_t utf8_next(const unsigned char *s, uint32_t *ret_cp)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80) {
+		*ret_cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 1;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 2;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 3;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*ret_cp = cp;
+	return n + 1;
+}
+
+/* Characters that change how the terminal shows what follows. */
+static int out_is_bidi(uint32_t cp)
+{
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+	       cp == 0x200f || cp == 0x061c;
+}
+
+void out_clean(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s) {
+		uint32_t cp;
+		size_t n = utf8_next(s, &cp);
+
+		if (n == 0) {
+			fputs(OUT_REPLACEMENT, f);
+			s++;
+			continue;
+		}
+		if (cp == '\n' || cp == 0x2028 || cp == 0x2029)
+			fputs(OUT_NEWLINE, f);
+		else if (cp == '\t')
+			fputc(' ', f);
+		else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || out_is_bidi(cp))
+			fputs(OUT_REPLACEMENT, f);
+		else
+			fwrite(s, 1, n, f);
+		s += n;
+	}
+}
+
+/* Drop a UTF-8 sequence cut short at the end of a truncated buffer. */
+static void out_trim_partial(char *buf)
+{
+	size_t n = strlen(buf), start = n, need;
+	unsigned char lead;
+
+	while (start > 0 && ((unsigned char)buf[start - 1] & 0xc0) == 0x80 && n - start < 3)
+		start--;
+	if (start == 0 || (unsigned char)buf[start - 1] < 0xc0)
+		return;
+	lead = (unsigned char)buf[start - 1];
+	need = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : 1;
+	if (n - start < need)
+		buf[start - 1] = '\0';
+}
+
+const char *out_clean_str(char *buf, size_t len, const char *s)
+{
+	FILE *f = fmemopen(buf, len, "w");
+
+	buf[0] = '\0';
+	if (!f)
+		return buf;
+	/* Full buffering with no flush until fclose, which NUL-terminates. */
+	out_clean(f, s);
+	fclose(f);
+	buf[len - 1] = '\0';
+	out_trim_partial(buf);
+	return buf;
+}
+
+void out_json_str(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*s) {
+		uint32_t cp;
+		size_t n = utf8_next(s, &cp);
+
+		if (n == 0) {
+			fputs("\\ufffd", f);
+			s++;
+			continue;
+		}
+		switch (cp) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			/* Controls, DEL, C1, the JavaScript line breaks and the
+			 * bidi controls (still the same string once parsed). */
+			if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
+			    cp == 0x2029 || out_is_bidi(cp))
+				fprintf(f, "\\u%04x", (unsigned)cp);
+			else
+				fwrite(s, 1, n, f);
+		}
+		s += n;
+	}
+	fputc('"', f);
+}
+
+void out_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("nexus: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int out_flush(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		int r = errno ? -errno : -EIO;
+		clearerr(stdout);
+		return r;
+	}
+	return 0;
+}
+
+const char *out_time(uint64_t ms, int date, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(buf, len, date ? "%Y-%m-%d %H:%M" : "%H:%M:%S", &tm))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+static int out_chat_json(const struct msg *m)
+{
+	struct jw w;
+
+	jw_begin(&w, stdout);
+	jw_u64(&w, "id", m->id);
+	jw_u64(&w, "ts", m->ts);
+	jw_str(&w, "room", m->room);
+	jw_str(&w, "user", m->user);
+	jw_str(&w, "text", m->text);
+	jw_u64(&w, "reply_to", m->ref);
+	jw_bool(&w, "edited", (m->flags & MF_EDITED) != 0);
+	jw_bool(&w, "deleted", (m->flags & MF_DELETED) != 0);
+	jw_bool(&w, "mention", (m->flags & MF_MENTION) != 0);
+	return jw_end(&w);
+}
+
+/* [ID] HH:MM:SS <user> text, "↪ #REF" for replies, "(edited)", "(deleted)". */
+int out_chat(const struct settings *s, const struct msg *m, int prefix_room)
+{
+	char ts[32];
+
+	if (s->json)
+		return out_chat_json(m);
+	if (prefix_room) {
+		out_clean(stdout, m->room);
+		fputc(' ', stdout);
+	}
+	printf("[%" PRIu64 "] %s <", m->id, out_time(m->ts, 0, ts, sizeof(ts)));
+	out_clean(stdout, m->user);
+	fputs(">", stdout);
+	if (m->flags & MF_DELETED) {
+		fputs(" (deleted)\n", stdout);
+		return out_flush();
+	}
+	if (m->ref)
+		printf(" " OUT_REPLY " #%" PRIu64, m->ref);
+	fputc(' ', stdout);
+	out_clean(stdout, m->text);
+	if (m->flags & MF_EDITED)
+		fputs(" (edited)", stdout);
+	fputc('\n', stdout);
+	return out_flush();
+}
+
+/* JSON writer: members are separated by commas per nesting level. */
+void jw_begin(struct jw *w, FILE *f)
+{
+	memset(w, 0, sizeof(*w));
+	w->f = f;
+	fputc('{', f);
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+	if (w->count[w->depth]++)
+		fputc(',', w->f);
+	if (key) {
+		out_json_str(w->f, key);
+		fputc(':', w->f);
+	}
+}
+
+void jw_str(struct jw *w, const char *key, const char *val)
+{
+	jw_key(w, key);
+	out_json_str(w->f, val);
+}
+
+void jw_u64(struct jw *w, const char *key, uint64_t val)
+{
+	jw_key(w, key);
+	fprintf(w->f, "%" PRIu64, val);
+}
+
+void jw_bool(struct jw *w, const char *key, int val)
+{
+	jw_key(w, key);
+	fputs(val ? "true" : "false", w->f);
+}
+
+void jw_null(struct jw *w, const char *key)
+{
+	jw_key(w, key);
+	fputs("null", w->f);
+}
+
+void jw_open(struct jw *w, const char *key, char bracket)
+{
+	jw_key(w, key);
+	fputc(bracket, w->f);
+	if (w->depth + 1 < (int)(sizeof(w->count) / sizeof(w->count[0])))
+		w->depth++;
+	w->count[w->depth] = 0;
+}
+
+void jw_close(struct jw *w, char bracket)
+{
+	fputc(bracket, w->f);
+	if (w->depth > 0)
+		w->depth--;
+}
+
+int jw_end(struct jw *w)
+{
+	fputs("}\n", w->f);
+	return w->f == stdout ? out_flush() : 0;
+}

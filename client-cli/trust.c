@@ -1,0 +1,198 @@
+/* trust: certificate pinning, trust on first use like SSH. The first
+ * connection to a server shows its fingerprint and asks (on a terminal) or
+ * refuses (in a script: run `nexus trust`); a changed certificate is always
+ * refused until `nexus trust --yes` pins the new one. */
+#include "client.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static int trust_lookup(struct client *c, const char *fp, char pinned[TLS_FP_LEN])
+{
+	const struct settings *s = client_settings(c);
+	int r = tls_pin_check(s->known_path, s->host_port, fp, pinned);
+
+	if (r == -ENOENT)
+		return TLS_PIN_UNKNOWN;
+	if (r < 0)
+		client_fail(c, EXIT_ERROR, "cannot read %s: %s", s->known_path, strerror(-r));
+	return r;
+}
+
+static int trust_save(struct client *c, const char *fp)
+{
+	const struct settings *s = client_settings(c);
+	int r = tls_pin_save(s->known_path, s->host_port, fp);
+
+	if (r < 0)
+		client_fail(c, EXIT_ERROR, "cannot save the pin in %s: %s", s->known_path,
+		            strerror(-r));
+	return r;
+}
+
+static void trust_fail_changed(struct client *c, const char *pinned, const char *fp)
+{
+	const struct settings *s = client_settings(c);
+
+	client_fail(c, EXIT_CERT,
+	            "WARNING: server certificate changed for %s: pinned %s now %s; "
+	            "if expected run: %s trust --yes",
+	            s->host_port, pinned, fp, settings_cmd_prefix(s));
+}
+
+/* Ask on the terminal; 1 for yes, 0 for no, negative errno without one. */
+static int trust_ask(void)
+{
+	char answer[16];
+	int r = settings_ask("Trust this server? [yes/no] ", answer, sizeof(answer));
+
+	if (r < 0)
+		return r;
+	return strcasecmp(answer, "yes") == 0 || strcasecmp(answer, "y") == 0;
+}
+
+int trust_check(struct client *c, const char *fp)
+{
+	const struct settings *s = client_settings(c);
+	char pinned[TLS_FP_LEN];
+	int r = trust_lookup(c, fp, pinned);
+
+	if (r < 0)
+		return 1;
+	if (r == TLS_PIN_MATCH)
+		return 0;
+	if (r == TLS_PIN_MISMATCH) {
+		trust_fail_changed(c, pinned, fp);
+		return 1;
+	}
+	if (!client_may_prompt(c) || !isatty(STDIN_FILENO)) {
+		client_fail(c, EXIT_CERT, "unknown server %s; run: %s trust", fp,
+		            settings_cmd_prefix(s));
+		return 1;
+	}
+	fflush(stdout);
+	fprintf(stderr, "The server %s is not known yet.\nIts certificate fingerprint is %s\n",
+	        s->host_port, fp);
+	client_note_prompted(c);
+	r = trust_ask();
+	if (r <= 0) {
+		client_fail(c, EXIT_CERT, "server %s not trusted", s->host_port);
+		return 1;
+	}
+	if (trust_save(c, fp) < 0)
+		return 1;
+	fprintf(stderr, "nexus: %s trusted (saved in %s)\n", s->host_port, s->known_path);
+	return 0;
+}
+
+/* nexus trust */
+
+struct trust_cmd {
+	int yes;
+};
+
+static void trust_report(struct client *c, const char *fp, const char *pinned, int trusted,
+                         int saved)
+{
+	const struct settings *s = client_settings(c);
+	struct jw w;
+
+	if (s->json) {
+		jw_begin(&w, stdout);
+		jw_str(&w, "server", s->host_port);
+		jw_str(&w, "fingerprint", fp);
+		if (pinned)
+			jw_str(&w, "previous", pinned);
+		else
+			jw_null(&w, "previous");
+		jw_bool(&w, "trusted", trusted);
+		jw_bool(&w, "saved", saved);
+		jw_end(&w);
+		return;
+	}
+	if (s->quiet && trusted)
+		return;
+	if (pinned)
+		printf("%s certificate changed\n  pinned %s\n  now    %s\n", s->host_port, pinned,
+		       fp);
+	else
+		printf("%s certificate %s\n", s->host_port, fp);
+	if (saved)
+		printf("trusted: saved in %s\n", s->known_path);
+	else if (trusted)
+		printf("already trusted\n");
+	out_flush();
+}
+
+static int trust_cert_cb(struct client *c, const char *fp, void *arg)
+{
+	struct trust_cmd *t = arg;
+	const struct settings *s = client_settings(c);
+	char pinned[TLS_FP_LEN];
+	int state = trust_lookup(c, fp, pinned), ok;
+
+	if (state < 0)
+		return 1;
+	if (state == TLS_PIN_MATCH) {
+		trust_report(c, fp, NULL, 1, 0);
+		client_done(c, 0);
+		return 1;
+	}
+	if (state == TLS_PIN_MISMATCH && !t->yes) {
+		trust_report(c, fp, pinned, 0, 0);
+		trust_fail_changed(c, pinned, fp);
+		return 1;
+	}
+	ok = t->yes;
+	if (!ok) {
+		if (!s->json)
+			trust_report(c, fp, NULL, 0, 0);
+		ok = trust_ask();
+		if (ok < 0) {
+			client_fail(c, EXIT_CERT, "not trusted; to accept %s run: %s trust --yes",
+			            fp, settings_cmd_prefix(s));
+			return 1;
+		}
+		if (!ok) {
+			client_fail(c, EXIT_CERT, "server %s not trusted", s->host_port);
+			return 1;
+		}
+	}
+	if (trust_save(c, fp) < 0)
+		return 1;
+	if (state == TLS_PIN_MISMATCH || s->json || t->yes)
+		trust_report(c, fp, state == TLS_PIN_MISMATCH ? pinned : NULL, 1, 1);
+	else if (!s->quiet)
+		printf("trusted: saved in %s\n", s->known_path);
+	out_flush();
+	client_done(c, 0);
+	return 1;
+}
+
+static int trust_opt(int key, const char *arg, void *ctx)
+{
+	struct trust_cmd *t = ctx;
+
+	(void)arg;
+	if (key != 'y')
+		return EXIT_USAGE;
+	t->yes = 1;
+	return 0;
+}
+
+int cmd_trust(struct settings *s, int argc, char **argv)
+{
+	static const struct option opts[] = {{"yes", no_argument, NULL, 'y'}, {0}};
+	struct client_cbs cbs = {.certificate = trust_cert_cb};
+	struct trust_cmd t = {0};
+	int first, r;
+
+	r = cli_parse(s, argc, argv, "y", opts, trust_opt, &t, &first);
+	if (r)
+		return r < 0 ? 0 : r;
+	if (first < argc)
+		return cli_usage("trust", "unexpected argument '%s'", argv[first]);
+	return client_main(s, 0, &cbs, &t);
+}
