@@ -24,18 +24,19 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -iquote common $(PKG_CFLAGS) -MMD -MP
 override LDFLAGS += $(SANFLAGS)
 
+# Every daemon is a flat folder built into $(BUILD)/NAME; a folder joins the
+# build when it has a NAME.c.
+DAEMONS := $(foreach d,chatd filed audiod videod,$(if $(wildcard $(d)/$(d).c),$(d)))
 COMMON_SRC := $(wildcard common/*.c)
-CHATD_SRC := $(wildcard chatd/*.c)
 CLIENT_SRC := $(wildcard client-cli/*.c)
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
-CHATD_OBJ := $(CHATD_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 
 LIB := $(BUILD)/libnexus.a
-BINS := $(BUILD)/chatd $(BUILD)/nexus
+BINS := $(DAEMONS:%=$(BUILD)/%) $(BUILD)/nexus
 
 .PHONY: all test run install fuzz bench format deps clean
 .SECONDARY:
@@ -53,8 +54,11 @@ $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/chatd: $(CHATD_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+define daemon_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
 $(BUILD)/nexus: $(CLIENT_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS)
@@ -89,16 +93,19 @@ bench:
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BUILD)/nexus $(DESTDIR)$(PREFIX)/bin/nexus
-	install -m 0755 $(BUILD)/chatd $(DESTDIR)$(PREFIX)/sbin/chatd
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/nexus-chatd.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/nexus-chatd.service
-	install -m 0644 systemd/nexus-chatd.socket systemd/nexus.target $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	for d in $(DAEMONS); do \
+		install -m 0755 $(BUILD)/$$d $(DESTDIR)$(PREFIX)/sbin/$$d && \
+		sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/nexus-$$d.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/nexus-$$d.service && \
+		install -m 0644 systemd/nexus-$$d.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/ && \
+		install -m 0644 $$d/$$d.8 $(DESTDIR)$(PREFIX)/share/man/man8/ || exit 1; \
+	done
+	install -m 0644 systemd/nexus.target $(DESTDIR)$(PREFIX)/lib/systemd/system/
 	install -m 0644 systemd/nexus.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/nexus.conf
 	install -m 0644 systemd/nexus.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nexus.conf
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 client-cli/nexus.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 common/nexus.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 0644 chatd/chatd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -d $(DESTDIR)/etc/nexus
 	test -e $(DESTDIR)/etc/nexus/nexus.conf || install -m 0644 common/nexus.conf.example $(DESTDIR)/etc/nexus/nexus.conf
 
