@@ -18,7 +18,7 @@
 
 /* String caps, in bytes, enforced on decode (and on encode). */
 #define PROTO_NAME_MAX 32    /* user names */
-#define PROTO_ROOM_MAX 64    /* room names, "@a:b" DM names included */
+#define PROTO_ROOM_MAX 66    /* room names; fits a DM name "@a:b" of two 32-byte users */
 #define PROTO_TEXT_MAX 16384 /* message text, topics, error sentences */
 #define PROTO_SECRET_MAX 256 /* passwords, tokens */
 #define PROTO_HASH_LEN 32    /* SHA-256 */
