@@ -62,15 +62,7 @@ raw hello 1 file
 say "requests without logging in"
 raw unauth
 say "20 garbage connections at once"
-i=0
-GPIDS=""
-while [ $i -lt 20 ]; do
-	python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" plain-garbage >/dev/null 2>&1 &
-	GPIDS="$GPIDS $!"
-	i=$((i + 1))
-done
-for p in $GPIDS; do wait "$p" || fail "a garbage connection was not closed by chatd"; done
-alive "20 concurrent garbage connections"
+raw plain-garbage-many 20
 nx_say_id alice say lobby "still here after the garbage"
 ok "chatd serves normally after the garbage"
 

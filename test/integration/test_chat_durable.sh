@@ -110,6 +110,15 @@ sed -n '191,200p' "$T/ids" >"$T/want.ids"
 cmp -s "$T/tailsince.ids" "$T/want.ids" || { diff "$T/want.ids" "$T/tailsince.ids" | head; fail "tail --since $ID190 did not print exactly messages 191..200"; }
 ok "tail --since $ID190 printed exactly the 10 later messages"
 nx_kill "$SINCEPID"
+nx_tail_to last5 bob lobby -n 5 --json
+LASTPID=$TAIL_PID
+nx_wait_json 15 "$T/last5.out" "j['text'] == 'msg 200 pineapple'" "tail -n 5 caught up"
+sleep 0.5
+jsonl "$T/last5.out" get "True" id >"$T/tail5.ids"
+sed -n '196,200p' "$T/ids" >"$T/want.ids"
+cmp -s "$T/tail5.ids" "$T/want.ids" || { diff "$T/want.ids" "$T/tail5.ids" | head; fail "tail -n 5 did not print exactly the last 5 messages"; }
+ok "tail -n 5 printed exactly the last 5 messages"
+nx_kill "$LASTPID"
 
 say "registration, room creation, edit and delete are durable once acknowledged"
 ID5=$(sed -n 5p "$T/ids")

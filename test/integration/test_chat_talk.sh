@@ -184,10 +184,12 @@ ok "chatd refuses a text with ESC: $(tail -n 1 "$T/out")"
 kill -0 "$CHATD_PID" || fail "chatd died"
 
 say "max_text=100 bytes"
-T100=$(python3 -c 'print("x" * 100)')
-T101=$(python3 -c 'print("x" * 101)')
-J33=$(python3 -c 'print("日" * 33)')
-J34=$(python3 -c 'print("日" * 34)')
+rep() { awk -v s="$1" -v n="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s", s; print "" }'; }
+T100=$(rep x 100)
+T101=$(rep x 101)
+J33=$(rep 日 33)
+J34=$(rep 日 34)
+[ "$(printf %s "$J34" | wc -c)" -eq 102 ] || fail "test bug: J34 is not 102 bytes"
 nx_say_id alice say lobby "$T100"
 ok "100 bytes accepted"
 nx_say_id alice say lobby "$J33"

@@ -11,6 +11,7 @@ Each scenario prints what it sees and exits 0 when the server behaved as
 expected, 1 when not (with a line saying why), 2 on usage errors.
 
   plain-garbage               non-TLS bytes; the server must close
+  plain-garbage-many [N]      the same over N (20) connections at once
   bad-type [--before-hello]   TLS, then a frame of unknown type: ERROR + close
   bad-payload                 HELLO with a truncated string: ERROR + close
   oversize [LEN]              header claiming LEN (0x7fffffff) bytes: ERROR 2 + close
@@ -279,6 +280,30 @@ def sc_plain_garbage(port):
     say("plain garbage: server closed the connection: ok")
 
 
+def sc_plain_garbage_many(port, n="20"):
+    """N concurrent non-TLS garbage connections; all must be closed."""
+    import threading
+    errors = []
+
+    def one():
+        try:
+            sc_plain_garbage(port)
+        except SystemExit as e:
+            if e.code:
+                errors.append(e.code)
+        except Exception as e:  # noqa: BLE001 - report anything
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=one) for _ in range(int(n))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        die("%d of %s garbage connections failed: %s" % (len(errors), n, errors[:3]))
+    say("%s concurrent garbage connections all closed: ok" % n)
+
+
 def sc_bad_type(port, before_hello=False):
     p = Peer(port)
     if not before_hello:
@@ -508,6 +533,7 @@ SCENARIOS = {
     "hello": sc_hello,
     "idle": sc_idle,
     "plain-garbage": sc_plain_garbage,
+    "plain-garbage-many": sc_plain_garbage_many,
     "bad-type": lambda port, *a: sc_bad_type(port, "--before-hello" in a),
     "bad-payload": sc_bad_payload,
     "oversize": lambda port, n="0x7fffffff": sc_oversize(port, int(n, 0)),
