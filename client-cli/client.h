@@ -12,6 +12,7 @@
 #define NEXUS_CLIENT_NAME "nexus 0.1"
 #define NEXUS_DEFAULT_SERVER "localhost"
 #define NEXUS_DEFAULT_CHAT_PORT 5555
+#define NEXUS_DEFAULT_FILE_PORT 5556
 
 /* Exit statuses, as documented in nexus(1). */
 enum exit_status {
@@ -37,6 +38,7 @@ enum exit_status {
 struct settings {
 	char server[SETTINGS_HOST_MAX];
 	uint16_t port;
+	uint16_t file_port; /* filed: NEXUS_FILE_PORT, config file_port, 5556 */
 	char user[PROTO_NAME_MAX + 1];
 	int json;
 	int quiet;
@@ -177,6 +179,20 @@ const char *client_fingerprint(const struct client *c);
 int client_may_prompt(const struct client *c);
 void client_note_prompted(struct client *c);
 
+/* Another service of the same server (before client_run): the HELLO name
+ * ("file"), its port and the largest frame accepted from it. The pin and
+ * the login stay those of the server (the daemons share a certificate). */
+void client_set_service(struct client *c, const char *service, uint16_t port,
+                        uint32_t max_frame);
+/* From WELCOME: the server's frame limit (count) and size field. */
+uint32_t client_server_frame(const struct client *c);
+uint64_t client_server_size(const struct client *c);
+/* Streaming: bytes waiting to be sent, and a callback each time a write
+ * leaves at most low bytes queued (fn NULL: off). */
+size_t client_outq(const struct client *c);
+typedef void (*client_drain_fn)(struct client *c, void *arg);
+void client_set_drain(struct client *c, client_drain_fn fn, void *arg, size_t low);
+
 /* trust.c: certificate pins. */
 
 /* Check fp against known_servers for this server. Returns 0 to go on, or
@@ -282,5 +298,23 @@ int cmd_history(struct settings *s, int argc, char **argv);
 
 /* cmd_ports.c */
 int cmd_ports(struct settings *s, int argc, char **argv);
+
+/* cmd_file.c: push, pull, files, rm, share, unshare (filed) */
+int cmd_push(struct settings *s, int argc, char **argv);
+int cmd_pull(struct settings *s, int argc, char **argv);
+int cmd_files(struct settings *s, int argc, char **argv);
+int cmd_rm(struct settings *s, int argc, char **argv);
+int cmd_share(struct settings *s, int argc, char **argv);
+int cmd_unshare(struct settings *s, int argc, char **argv);
+
+/* progress.c: a one-line progress bar on stderr (a terminal only). */
+struct progress;
+/* NULL when there is nothing to draw (stderr not a terminal, or quiet). */
+struct progress *progress_new(const char *label, uint64_t total, uint64_t start, int quiet);
+void progress_update(struct progress *p, uint64_t done);
+/* Erase the bar. NULL-safe. */
+void progress_free(struct progress *p);
+/* "1.5 MiB" */
+const char *progress_bytes(uint64_t n, char *buf, size_t len);
 
 #endif

@@ -63,6 +63,7 @@ struct probe {
 	int fd;
 	struct event *ev;
 	struct conn *conn;
+	const struct addrinfo *ai; /* address being tried */
 };
 
 struct ports {
@@ -264,6 +265,8 @@ static void probe_tls(struct probe *p)
 		probe_finish(p, R_OPEN, "open; TLS probe failed");
 }
 
+static void probe_connect(struct probe *p);
+
 static void probe_connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct probe *p = arg;
@@ -276,6 +279,14 @@ static void probe_connect_cb(evutil_socket_t fd, short what, void *arg)
 		err = errno;
 	close(p->fd);
 	p->fd = -1;
+	event_free(p->ev);
+	p->ev = NULL;
+	/* A name may have several addresses (::1 and 127.0.0.1): try them all. */
+	if (err != 0 && p->ai->ai_next) {
+		p->ai = p->ai->ai_next;
+		probe_connect(p);
+		return;
+	}
 	if (err == 0)
 		probe_tls(p);
 	else if (err == ECONNREFUSED)
@@ -288,34 +299,44 @@ static void probe_connect_cb(evutil_socket_t fd, short what, void *arg)
 		probe_finish(p, R_ERROR, strerror(err));
 }
 
-static void probe_start(struct probe *p)
+static void probe_connect(struct probe *p)
 {
-	struct addrinfo *ai = p->ctx->ai;
+	const struct addrinfo *ai = p->ai;
 	struct sockaddr_storage ss;
 	struct timeval tv = {PORTS_CONNECT_SECS, 0};
+	int e;
 
-	p->remote = R_PENDING;
-	p->ctx->pending++;
 	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 	if (ss.ss_family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_port = htons(p->port);
 	else
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(p->port);
 	p->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (p->fd < 0) {
-		probe_finish(p, R_ERROR, strerror(errno));
-		return;
-	}
-	if (connect(p->fd, (struct sockaddr *)&ss, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-		int e = errno;
-		close(p->fd);
+	if (p->fd < 0 ||
+	    (connect(p->fd, (struct sockaddr *)&ss, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		e = errno;
+		if (p->fd >= 0)
+			close(p->fd);
 		p->fd = -1;
+		if (ai->ai_next) {
+			p->ai = ai->ai_next;
+			probe_connect(p);
+			return;
+		}
 		probe_finish(p, e == ECONNREFUSED ? R_REFUSED : R_ERROR, strerror(e));
 		return;
 	}
 	p->ev = event_new(p->ctx->base, p->fd, EV_WRITE, probe_connect_cb, p);
 	if (!p->ev || event_add(p->ev, &tv) < 0)
 		probe_finish(p, R_ERROR, "out of memory");
+}
+
+static void probe_start(struct probe *p)
+{
+	p->remote = R_PENDING;
+	p->ctx->pending++;
+	p->ai = p->ctx->ai;
+	probe_connect(p);
 }
 
 static void ports_deadline_cb(evutil_socket_t fd, short what, void *arg)

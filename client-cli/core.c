@@ -66,6 +66,14 @@ struct client {
 	uint32_t next_req;
 	unsigned pending;
 	struct client_req reqs[CLIENT_REQ_SLOTS];
+	/* Another service than chat (client_set_service), and streaming. */
+	const char *service;
+	uint16_t service_port;
+	uint32_t service_max_frame;
+	uint32_t server_frame;
+	uint64_t server_size;
+	client_drain_fn drain_fn;
+	void *drain_arg;
 };
 
 static void client_connect(struct client *c);
@@ -139,6 +147,8 @@ int client_exit_for(uint16_t code)
 		return EXIT_RATE;
 	case ERR_QUOTA:
 		return EXIT_QUOTA;
+	case ERR_INTEGRITY:
+		return EXIT_INTEGRITY;
 	case ERR_INVALID:
 	case ERR_EXISTS:
 	case ERR_TOO_LARGE:
@@ -336,6 +346,18 @@ static void client_lower_first(char *s)
 		s[0] = (char)(s[0] - 'A' + 'a');
 }
 
+/* "nexus ports HOST", with -P when the chat port is not the default. */
+static const char *client_ports_hint(const struct client *c)
+{
+	static char buf[SETTINGS_HOST_MAX + 48];
+
+	if (c->s->port == NEXUS_DEFAULT_CHAT_PORT)
+		snprintf(buf, sizeof(buf), "nexus ports %s", c->s->server);
+	else
+		snprintf(buf, sizeof(buf), "nexus -P %u ports %s", c->s->port, c->s->server);
+	return buf;
+}
+
 static void client_fail_connect(struct client *c, char *err)
 {
 	char *reason = strrchr(err, ':');
@@ -347,9 +369,8 @@ static void client_fail_connect(struct client *c, char *err)
 	if (strncmp(err, "cannot resolve", 14) == 0)
 		client_fail(c, EXIT_NETWORK, "cannot resolve %s: %s", c->s->server, reason);
 	else
-		client_fail(c, EXIT_NETWORK,
-		            "cannot connect to %s: %s (is chatd running? try: nexus ports %s)",
-		            c->s->host_port, reason, c->s->server);
+		client_fail(c, EXIT_NETWORK, "cannot connect to %s: %s (is chatd running? try: %s)",
+		            c->s->host_port, reason, client_ports_hint(c));
 }
 
 /* Why a connection ended, for messages. */
@@ -392,8 +413,8 @@ static void client_conn_closed(struct conn *conn, int err, void *arg)
 			client_fail(
 			    c, EXIT_NETWORK,
 			    "cannot connect to %s: TLS handshake failed (is it a Shadow Nexus "
-			    "chat port? try: nexus ports %s)",
-			    c->s->host_port, c->s->server);
+			    "chat port? try: %s)",
+			    c->s->host_port, client_ports_hint(c));
 		} else {
 			client_fail(c, EXIT_NETWORK, "cannot connect to %s: %s", c->s->host_port,
 			            client_loss_reason(c, err, why, sizeof(why)));
@@ -436,7 +457,7 @@ static int client_send_hello(struct client *c)
 
 	proto_msg_init(&m, MSG_HELLO);
 	m.version = PROTO_VERSION;
-	snprintf(m.name, sizeof(m.name), "chat");
+	snprintf(m.name, sizeof(m.name), "%s", c->service ? c->service : "chat");
 	snprintf(m.secret, sizeof(m.secret), "%s", c->token);
 	snprintf(m.text, sizeof(m.text), "%s", NEXUS_CLIENT_NAME);
 	return conn_send(c->conn, &m);
@@ -485,6 +506,8 @@ static void client_on_welcome(struct client *c, const struct msg *m)
 	snprintf(c->user, sizeof(c->user), "%s", m->user);
 	c->server_flags = m->flags;
 	c->max_text = m->size && m->size < PROTO_TEXT_MAX ? (uint32_t)m->size : PROTO_TEXT_MAX;
+	c->server_frame = m->count;
+	c->server_size = m->size;
 	if ((c->flags & CLIENT_NEED_TOKEN) && !m->user[0]) {
 		client_fail(c, EXIT_AUTH, "%s did not accept the saved login; run: nexus login",
 		            c->s->host_port);
@@ -499,6 +522,12 @@ static void client_on_welcome(struct client *c, const struct msg *m)
 static void client_on_error(struct client *c, const struct msg *m)
 {
 	if (c->state == CLIENT_HANDSHAKING) {
+		/* A server on its way down or up again: worth another try. */
+		if (c->welcomed && (c->flags & CLIENT_RECONNECT) &&
+		    (m->code == ERR_SHUTDOWN || m->code == ERR_INTERNAL)) {
+			c->last_error = m->code;
+			return;
+		}
 		/* HELLO refused (version, token): the server closes next. */
 		client_fail_msg(c, m, NULL);
 		return;
@@ -569,10 +598,18 @@ static void client_connect(struct client *c)
 	client_set_state(c, CLIENT_CONNECTING);
 	c->last_error = 0;
 	conn_limits_default(&lim);
-	c->conn = conn_connect(c->base, c->tls, c->s->server, c->s->port, &lim, &client_conn_cbs, c,
-	                       err, sizeof(err));
+	if (c->service_max_frame)
+		lim.max_frame = c->service_max_frame;
+	c->conn = conn_connect(c->base, c->tls, c->s->server,
+	                       c->service_port ? c->service_port : c->s->port, &lim,
+	                       &client_conn_cbs, c, err, sizeof(err));
 	if (c->conn)
 		return;
+	if (c->service && !(c->welcomed && (c->flags & CLIENT_RECONNECT))) {
+		client_fail(c, EXIT_NETWORK, "%s (is the %s service running? try: nexus ports %s)",
+		            err, c->service, c->s->server);
+		return;
+	}
 	if (c->welcomed && (c->flags & CLIENT_RECONNECT))
 		client_schedule_retry(c);
 	else
@@ -715,4 +752,44 @@ int client_may_prompt(const struct client *c)
 void client_note_prompted(struct client *c)
 {
 	c->prompted = 1;
+}
+
+void client_set_service(struct client *c, const char *service, uint16_t port,
+                        uint32_t max_frame)
+{
+	c->service = service;
+	c->service_port = port;
+	c->service_max_frame = max_frame;
+}
+
+uint32_t client_server_frame(const struct client *c)
+{
+	return c->server_frame;
+}
+
+uint64_t client_server_size(const struct client *c)
+{
+	return c->server_size;
+}
+
+size_t client_outq(const struct client *c)
+{
+	return c->conn ? conn_outq(c->conn) : 0;
+}
+
+static void client_drain_cb(struct conn *conn, void *arg)
+{
+	struct client *c = arg;
+
+	(void)conn;
+	if (c->drain_fn && !c->stopping)
+		c->drain_fn(c, c->drain_arg);
+}
+
+void client_set_drain(struct client *c, client_drain_fn fn, void *arg, size_t low)
+{
+	c->drain_fn = fn;
+	c->drain_arg = arg;
+	if (c->conn)
+		conn_set_drain_cb(c->conn, fn ? client_drain_cb : NULL, c, low);
 }

@@ -23,6 +23,7 @@ void settings_init(struct settings *s)
 	memset(s, 0, sizeof(*s));
 	snprintf(s->server, sizeof(s->server), "%s", NEXUS_DEFAULT_SERVER);
 	s->port = NEXUS_DEFAULT_CHAT_PORT;
+	s->file_port = NEXUS_DEFAULT_FILE_PORT;
 }
 
 int settings_global_opt(struct settings *s, int key, const char *arg)
@@ -61,6 +62,17 @@ static int settings_set_port(struct settings *s, const char *val, const char *wh
 	}
 	s->port = (uint16_t)p;
 	return 0;
+}
+
+static int settings_set_file_port(struct settings *s, const char *val, const char *where)
+{
+	uint16_t chat = s->port;
+	int r = settings_set_port(s, val, where);
+
+	if (r == 0)
+		s->file_port = s->port;
+	s->port = chat;
+	return r;
 }
 
 static int settings_set_server(struct settings *s, const char *val, const char *where)
@@ -144,7 +156,9 @@ static int settings_config_line(struct settings *s, char *line, const char *wher
 		return settings_set_port(s, val, where) ? EXIT_ERROR : 0;
 	if (strcmp(key, "user") == 0)
 		return settings_set_user(s, val, where) ? EXIT_ERROR : 0;
-	out_err("%s: unknown key '%s' (known: server, chat_port, user)", where, key);
+	if (strcmp(key, "file_port") == 0)
+		return settings_set_file_port(s, val, where) ? EXIT_ERROR : 0;
+	out_err("%s: unknown key '%s' (known: server, chat_port, file_port, user)", where, key);
 	return EXIT_ERROR;
 }
 
@@ -185,6 +199,9 @@ static int settings_env(struct settings *s)
 	if ((v = getenv("NEXUS_CHAT_PORT")) && *v && settings_set_port(s, v, "NEXUS_CHAT_PORT"))
 		return EXIT_USAGE;
 	if ((v = getenv("NEXUS_USER")) && *v && settings_set_user(s, v, "NEXUS_USER"))
+		return EXIT_USAGE;
+	if ((v = getenv("NEXUS_FILE_PORT")) && *v &&
+	    settings_set_file_port(s, v, "NEXUS_FILE_PORT"))
 		return EXIT_USAGE;
 	return 0;
 }
