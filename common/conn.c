@@ -37,6 +37,8 @@ struct conn {
 	struct conn_cbs cbs;
 	void *arg;
 	void *data;
+	conn_drain_fn drain_cb;
+	void *drain_arg;
 	int busy;       /* >0 while a callback of ours runs */
 	int freed;      /* conn_free was called during a callback */
 	int closing;    /* no more reads or sends */
@@ -195,8 +197,16 @@ static void conn_flush_done(struct conn *c)
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)bev;
-	conn_flush_done(arg);
+	if (c->closing || !c->drain_cb) {
+		conn_flush_done(c);
+		return;
+	}
+	c->busy++;
+	c->drain_cb(c, c->drain_arg);
+	conn_leave(c);
 }
 
 static void conn_flush_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -497,6 +507,40 @@ int conn_send(struct conn *c, const struct msg *m)
 	return conn_queue(c, m, len);
 }
 
+int conn_send_ref(struct conn *c, const struct msg *m, conn_ref_done_fn done, void *arg)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	uint8_t head[PROTO_HEADER_LEN + 64];
+	size_t len;
+	long n;
+	int r;
+
+	if (c->closing)
+		return -ENOBUFS;
+	r = proto_encoded_len(m, &len);
+	if (r < 0)
+		return r;
+	n = proto_encode_head(m, head, sizeof(head));
+	if (n < 0)
+		return (int)n;
+	if (evbuffer_get_length(out) + len > c->lim.max_outq) {
+		conn_fail(c, ERR_SLOW_READER, NULL);
+		return -ENOBUFS;
+	}
+	if (evbuffer_add(out, head, (size_t)n) < 0)
+		return -ENOMEM;
+	if (m->data_len == 0) {
+		done(m->data, 0, arg);
+		return 0;
+	}
+	/* The header is queued: a failure now would break the stream. */
+	if (evbuffer_add_reference(out, m->data, m->data_len, done, arg) < 0) {
+		conn_fail(c, ERR_INTERNAL, NULL);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int conn_send_error(struct conn *c, uint32_t req, uint16_t code, const char *text)
 {
 	struct msg *m = malloc(sizeof(*m));
@@ -516,6 +560,14 @@ int conn_send_error(struct conn *c, uint32_t req, uint16_t code, const char *tex
 size_t conn_outq(const struct conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void conn_set_drain_cb(struct conn *c, conn_drain_fn cb, void *arg, size_t low)
+{
+	c->drain_cb = cb;
+	c->drain_arg = arg;
+	if (!c->closing)
+		bufferevent_setwatermark(c->bev, EV_WRITE, cb ? low : 0, 0);
 }
 
 void conn_close(struct conn *c, int err)

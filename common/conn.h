@@ -50,10 +50,24 @@ struct conn *conn_connect(struct event_base *base, SSL_CTX *ctx, const char *hos
  * limit (the peer is then closed with ERR_SLOW_READER through the closed
  * callback, from the event loop), or -EINVAL if m cannot be encoded. */
 int conn_send(struct conn *c, const struct msg *m);
+/* Queue m, whose last field is data, without copying the data: the bytes
+ * at m->data stay in use until done(data, len, arg) is called (once they
+ * are sent or the connection is freed). Same limits and errors as
+ * conn_send; on an error done is not called and the caller keeps the
+ * bytes. */
+typedef void (*conn_ref_done_fn)(const void *data, size_t len, void *arg);
+int conn_send_ref(struct conn *c, const struct msg *m, conn_ref_done_fn done, void *arg);
 /* Send ERROR (req, code, text or the standard sentence when NULL). */
 int conn_send_error(struct conn *c, uint32_t req, uint16_t code, const char *text);
 /* Bytes waiting in the output queue. */
 size_t conn_outq(const struct conn *c);
+/* Streaming senders: call cb from the event loop each time a write leaves
+ * the output queue at low bytes or fewer, so that the next chunk is produced
+ * only as fast as the peer reads (the queue never needs to grow). The
+ * callback only follows writes: fill the queue once yourself to start.
+ * cb NULL turns it off. cb may send, close or free c. */
+typedef void (*conn_drain_fn)(struct conn *c, void *arg);
+void conn_set_drain_cb(struct conn *c, conn_drain_fn cb, void *arg, size_t low);
 
 /* Flush what is queued (bounded by a short timeout), then close and report
  * through the closed callback with err. */

@@ -40,6 +40,17 @@ static const struct schema schemas[] = {
 	{MSG_PRESENCE, "PRESENCE", {F_REQ, F_USER, F_COUNT, F_TS}},
 	{MSG_EVENT, "EVENT", {F_ROOM, F_USER, F_COUNT, F_TS, F_TEXT}},
 	{MSG_USER_ADMIN, "USER_ADMIN", {F_REQ, F_USER, F_COUNT, F_SECRET}},
+	{MSG_FILE_PUSH, "FILE_PUSH", {F_REQ, F_SIZE, F_HASH, F_FLAGS, F_TEXT}},
+	{MSG_FILE_OFFSET, "FILE_OFFSET", {F_REQ, F_ID, F_SIZE}},
+	{MSG_FILE_DATA, "FILE_DATA", {F_REQ, F_SIZE, F_DATA}},
+	{MSG_FILE_END, "FILE_END", {F_REQ, F_SIZE, F_HASH}},
+	{MSG_FILE_INFO, "FILE_INFO",
+	 {F_REQ, F_ID, F_SIZE, F_TS, F_FLAGS, F_HASH, F_USER, F_ROOM, F_SECRET, F_TEXT}},
+	{MSG_FILE_PULL, "FILE_PULL", {F_REQ, F_SECRET, F_SIZE, F_FLAGS}},
+	{MSG_FILE_LIST, "FILE_LIST", {F_REQ}},
+	{MSG_FILE_DELETE, "FILE_DELETE", {F_REQ, F_ID}},
+	{MSG_FILE_SHARE, "FILE_SHARE", {F_REQ, F_ID, F_ROOM}},
+	{MSG_FILE_UNSHARE, "FILE_UNSHARE", {F_REQ, F_SECRET}},
 };
 
 static const char *const error_texts[ERR_MAX_] = {
@@ -63,6 +74,7 @@ static const char *const error_texts[ERR_MAX_] = {
 	[ERR_WRONG_SERVICE] = "wrong service for this port",
 	[ERR_QUOTA] = "quota or size limit exceeded",
 	[ERR_SHUTDOWN] = "server is shutting down",
+	[ERR_INTEGRITY] = "data does not match its SHA-256",
 };
 
 static const struct schema *schema_find(uint16_t type)
@@ -324,7 +336,8 @@ int proto_encoded_len(const struct msg *m, size_t *ret_len)
 	return 0;
 }
 
-long proto_encode(const struct msg *m, uint8_t *out, size_t outlen)
+/* with_data 0: stop before the bytes of a final data field. */
+static long proto_encode_ex(const struct msg *m, uint8_t *out, size_t outlen, int with_data)
 {
 	const struct schema *s = schema_find(m->type);
 	size_t n, off = PROTO_HEADER_LEN;
@@ -335,7 +348,7 @@ long proto_encode(const struct msg *m, uint8_t *out, size_t outlen)
 	r = payload_len(s, m, &n);
 	if (r < 0)
 		return r;
-	if (outlen < PROTO_HEADER_LEN + n)
+	if (outlen < PROTO_HEADER_LEN + n - (with_data ? 0 : m->data_len))
 		return -ENOBUFS;
 	put_be(out, n, 4);
 	put_be(out + 4, m->type, 2);
@@ -352,6 +365,11 @@ long proto_encode(const struct msg *m, uint8_t *out, size_t outlen)
 			off += 4 + len;
 		} else if (f == F_DATA) {
 			put_be(out + off, m->data_len, 4);
+			if (!with_data) {
+				if (i + 1 < sizeof(s->fields) && s->fields[i + 1] != F_END)
+					return -EINVAL;
+				return (long)off + 4;
+			}
 			if (m->data_len)
 				memcpy(out + off + 4, m->data, m->data_len);
 			off += 4 + m->data_len;
@@ -365,6 +383,16 @@ long proto_encode(const struct msg *m, uint8_t *out, size_t outlen)
 		}
 	}
 	return (long)off;
+}
+
+long proto_encode(const struct msg *m, uint8_t *out, size_t outlen)
+{
+	return proto_encode_ex(m, out, outlen, 1);
+}
+
+long proto_encode_head(const struct msg *m, uint8_t *out, size_t outlen)
+{
+	return proto_encode_ex(m, out, outlen, 0);
 }
 
 int proto_decode(uint16_t type, uint16_t flags, const uint8_t *p, size_t len,

@@ -58,6 +58,17 @@ enum proto_type {
 	MSG_PRESENCE = 0x0114,
 	MSG_EVENT = 0x0115,
 	MSG_USER_ADMIN = 0x0116,
+
+	MSG_FILE_PUSH = 0x0201,
+	MSG_FILE_OFFSET = 0x0202,
+	MSG_FILE_DATA = 0x0203,
+	MSG_FILE_END = 0x0204,
+	MSG_FILE_INFO = 0x0205,
+	MSG_FILE_PULL = 0x0206,
+	MSG_FILE_LIST = 0x0207,
+	MSG_FILE_DELETE = 0x0208,
+	MSG_FILE_SHARE = 0x0209,
+	MSG_FILE_UNSHARE = 0x020a,
 };
 
 /* Stable error codes carried in MSG_ERROR; scripts branch on them. */
@@ -82,7 +93,8 @@ enum proto_error {
 	ERR_WRONG_SERVICE = 17,  /* HELLO named another service */
 	ERR_QUOTA = 18,          /* over quota or size cap */
 	ERR_SHUTDOWN = 19,       /* server is stopping */
-	ERR_MAX_ = 20,
+	ERR_INTEGRITY = 20,      /* data does not match its SHA-256 */
+	ERR_MAX_ = 21,
 };
 
 /* Field identifiers used by the schema. */
@@ -116,6 +128,10 @@ enum proto_field {
 #define MF_ADMIN 0x0020   /* token/user: holds the admin role */
 #define MF_DM 0x0040      /* room: a direct conversation */
 #define MF_JOINED 0x0080  /* room: the requesting user is a member */
+#define MF_STREAM 0x0100  /* file push: size and hash unknown until FILE_END (stdin) */
+#define MF_OWNER 0x0200   /* file info: the requesting user owns the file */
+#define MF_SHARED 0x0400  /* file info: shared with the requesting user */
+#define MF_INFO 0x0800    /* file pull: FILE_INFO only, no data */
 
 /* Presence states (F_COUNT of MSG_PRESENCE / MSG_MEMBER). */
 enum proto_presence { PRESENCE_OFFLINE = 0, PRESENCE_ONLINE = 1, PRESENCE_AWAY = 2 };
@@ -174,6 +190,12 @@ int proto_encoded_len(const struct msg *m, size_t *ret_len);
  * -ENOBUFS if out is too small, -EINVAL for an unknown type or a string that
  * is not UTF-8, -EMSGSIZE for a string over its cap. */
 long proto_encode(const struct msg *m, uint8_t *out, size_t outlen);
+
+/* For a type whose last field is data: encode the frame up to and
+ * including the data's length, without its bytes, which the caller sends
+ * next (m->data_len of them). Returns bytes written or a negative errno as
+ * proto_encode (-EINVAL when data is not the last field). */
+long proto_encode_head(const struct msg *m, uint8_t *out, size_t outlen);
 
 /* Decode a payload of the given type into m. Returns 0 or -ERR_* negated
  * protocol error code: -ERR_BAD_FRAME, -ERR_TOO_LARGE, -ERR_UNSUPPORTED. */

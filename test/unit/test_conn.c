@@ -39,7 +39,12 @@ enum server_mode {
 	SERVER_ECHO,          /* SAY -> OK, PING -> PONG */
 	SERVER_FREE_IN_FRAME, /* conn_free(c) on the first frame */
 	SERVER_PUMP,          /* once connected, send until conn_send says -ENOBUFS */
+	SERVER_DRAIN,         /* once connected, stream DRAIN_TOTAL bytes paced by the drain cb */
 };
+
+#define DRAIN_TOTAL (8u * 1024u * 1024u)
+#define DRAIN_HIGH (256u * 1024u)
+#define DRAIN_LOW (64u * 1024u)
 
 struct t {
 	struct event_base *base;
@@ -61,6 +66,9 @@ struct t {
 	struct conn *pumped;
 	int enobufs;
 	size_t max_outq_seen, outq_after_enobufs, pumped_bytes;
+
+	int drain_calls, cli_chats, drain_failed;
+	size_t drained_sent;
 };
 
 /* ---- helpers ---- */
@@ -161,12 +169,40 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Fill the queue up to DRAIN_HIGH with 16 KiB CHAT frames, never past it. */
+static void drain_fill(struct conn *c, void *arg)
+{
+	static struct msg big;
+	struct t *t = arg;
+	size_t len;
+
+	t->drain_calls++;
+	proto_msg_init(&big, MSG_CHAT);
+	memset(big.text, 'y', PROTO_TEXT_MAX);
+	big.text[PROTO_TEXT_MAX] = '\0';
+	assert_int_equal(proto_encoded_len(&big, &len), 0);
+	while (t->drained_sent < DRAIN_TOTAL && conn_outq(c) < DRAIN_HIGH) {
+		if (conn_send(c, &big) != 0) {
+			t->drain_failed = 1;
+			return;
+		}
+		t->drained_sent += len;
+		if (conn_outq(c) > t->max_outq_seen)
+			t->max_outq_seen = conn_outq(c);
+	}
+}
+
 static int srv_connected_cb(struct conn *c, void *arg)
 {
 	struct t *t = arg;
 	struct timeval tv = {0, 1000};
 
 	t->srv_connected++;
+	if (t->mode == SERVER_DRAIN) {
+		conn_set_drain_cb(c, drain_fill, t, DRAIN_LOW);
+		drain_fill(c, t);
+		t->drain_calls = 0;
+	}
 	if (t->mode == SERVER_PUMP) {
 		t->pumped = c;
 		event_add(t->pump, &tv);
@@ -231,6 +267,8 @@ static void cli_frame_cb(struct conn *c, const struct msg *m, void *arg)
 		t->cli_oks++;
 	} else if (m->type == MSG_PONG) {
 		t->cli_pongs++;
+	} else if (m->type == MSG_CHAT) {
+		t->cli_chats++;
 	}
 }
 
@@ -495,6 +533,30 @@ static void test_slow_reader(void **state)
 	t_check_alive(t);
 }
 
+/* The drain callback paces a stream: the queue stays under its mark plus
+ * one frame, the callback keeps coming back, and every frame arrives. */
+static void test_drain_paces_stream(void **state)
+{
+	struct t *t = *state;
+	size_t len;
+	struct msg big;
+	int want;
+
+	proto_msg_init(&big, MSG_CHAT);
+	memset(big.text, 'y', PROTO_TEXT_MAX);
+	big.text[PROTO_TEXT_MAX] = '\0';
+	assert_int_equal(proto_encoded_len(&big, &len), 0);
+	want = (int)((DRAIN_TOTAL + len - 1) / len);
+	t->mode = SERVER_DRAIN;
+	t_connect(t);
+	assert_true(run_until(t, &t->cli_chats, want, WAIT_SECS));
+	assert_int_equal(t->cli_chats, want);
+	assert_false(t->drain_failed);
+	assert_true(t->drain_calls > 10);
+	assert_true(t->max_outq_seen <= DRAIN_HIGH + len);
+	assert_true(t->drained_sent >= DRAIN_TOTAL);
+}
+
 static void test_garbage_not_tls(void **state)
 {
 	static const char junk[] = "GET / HTTP/1.0\r\nHost: x\r\n\r\n\x00\x01\x02\xff\xfe";
@@ -632,6 +694,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_say_1000, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_header, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_reader, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(test_drain_paces_stream, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_not_tls, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_handshake_timeout, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_free_in_frame_cb, t_setup, t_teardown),

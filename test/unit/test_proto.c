@@ -350,8 +350,21 @@ static const struct layout layouts[] = {
     {MSG_PRESENCE, "PRESENCE", "req user count ts"},
     {MSG_EVENT, "EVENT", "room user count ts text"},
     {MSG_USER_ADMIN, "USER_ADMIN", "req user count secret"},
+    {MSG_FILE_PUSH, "FILE_PUSH", "req size hash flags text"},
+    {MSG_FILE_OFFSET, "FILE_OFFSET", "req id size"},
+    {MSG_FILE_DATA, "FILE_DATA", "req size data"},
+    {MSG_FILE_END, "FILE_END", "req size hash"},
+    {MSG_FILE_INFO, "FILE_INFO", "req id size ts flags hash user room secret text"},
+    {MSG_FILE_PULL, "FILE_PULL", "req secret size flags"},
+    {MSG_FILE_LIST, "FILE_LIST", "req"},
+    {MSG_FILE_DELETE, "FILE_DELETE", "req id"},
+    {MSG_FILE_SHARE, "FILE_SHARE", "req id room"},
+    {MSG_FILE_UNSHARE, "FILE_UNSHARE", "req secret"},
 };
 #define N_LAYOUTS (sizeof(layouts) / sizeof(layouts[0]))
+
+/* Raw bytes for data fields: every value a string may not hold. */
+static const uint8_t fill_data[] = {0x00, 0x0a, 0x1b, 0xff, 0xc0, 0xaf, 0x7f, 0x00, 0x42};
 
 /* Distinct values in every field, strings of several byte lengths. */
 static void fill_all(struct msg *m, uint16_t type)
@@ -372,6 +385,10 @@ static void fill_all(struct msg *m, uint16_t type)
 	strcpy(m->name, "svc name");
 	strcpy(m->secret, "s3cr\xf0\x9f\x94\x91t");
 	strcpy(m->text, "line one\nline two\t\xe2\x80\x94 end");
+	for (int i = 0; i < PROTO_HASH_LEN; i++)
+		m->hash[i] = (uint8_t)(0xa0 + i);
+	m->data = fill_data;
+	m->data_len = sizeof(fill_data);
 }
 
 static int has_field(const struct layout *l, const char *f)
@@ -409,6 +426,10 @@ static size_t layout_payload_len(const struct layout *l, const struct msg *m)
 		total += 4 + strlen(m->secret);
 	if (has_field(l, "text"))
 		total += 4 + strlen(m->text);
+	if (has_field(l, "hash"))
+		total += PROTO_HASH_LEN;
+	if (has_field(l, "data"))
+		total += 4 + m->data_len;
 	return total;
 }
 
@@ -452,6 +473,14 @@ static void test_round_trip_every_type(void **state)
 		CHECK_STR(name);
 		CHECK_STR(secret);
 		CHECK_STR(text);
+		if (has_field(l, "hash"))
+			assert_memory_equal(got.hash, in.hash, PROTO_HASH_LEN);
+		if (has_field(l, "data")) {
+			assert_int_equal(got.data_len, in.data_len);
+			assert_memory_equal(got.data, in.data, in.data_len);
+		} else {
+			assert_null(got.data);
+		}
 		n2 = proto_encode(&got, again, sizeof(again));
 		assert_int_equal(n2, n);
 		assert_memory_equal(again, buf, (size_t)n);
@@ -488,6 +517,39 @@ static void test_round_trip_at_caps(void **state)
 	assert_int_equal(proto_decode_frame(buf, (size_t)n, PROTO_FRAME_MAX_DEFAULT, &got, &used),
 	                 0);
 	assert_msg_equal(&got, &in);
+}
+
+/* A filed data frame of 256 KiB of raw bytes: decoded in place (a view),
+ * refused under the 64 KiB default limit, accepted under 1 MiB. */
+static void test_file_data_big(void **state)
+{
+	static uint8_t payload[256 * 1024], buf[256 * 1024 + 64];
+	struct msg in, got;
+	size_t used = 0;
+	long n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7 + (i >> 9));
+	proto_msg_init(&in, MSG_FILE_DATA);
+	in.req = 9;
+	in.size = 5ull << 32;
+	in.data = payload;
+	in.data_len = sizeof(payload);
+	n = proto_encode(&in, buf, sizeof(buf));
+	assert_int_equal(n, PROTO_HEADER_LEN + 4 + 8 + 4 + (long)sizeof(payload));
+	assert_int_equal(proto_decode_frame(buf, (size_t)n, PROTO_FRAME_MAX_DEFAULT, &got, &used),
+	                 -ERR_TOO_LARGE);
+	assert_int_equal(proto_decode_frame(buf, (size_t)n, 1u << 20, &got, &used), 0);
+	assert_int_equal(used, n);
+	assert_int_equal(got.req, 9);
+	assert_true(got.size == 5ull << 32);
+	assert_int_equal(got.data_len, sizeof(payload));
+	assert_ptr_equal(got.data, buf + PROTO_HEADER_LEN + 16);
+	assert_memory_equal(got.data, payload, sizeof(payload));
+	/* One byte short of the announced data: malformed. */
+	buf[PROTO_HEADER_LEN + 12 + 3]++;
+	assert_int_equal(proto_decode_frame(buf, (size_t)n, 1u << 20, &got, &used), -ERR_BAD_FRAME);
 }
 
 /* ---- truncation and trailing bytes ---- */
@@ -795,7 +857,7 @@ static void test_refused_vectors(void **state)
 static void test_unknown_type(void **state)
 {
 	static const uint16_t unknown[] = {0x0000, 0x0007, 0x00ff, 0x0100, 0x0117,
-	                                   0x0201, 0x0301, 0x0fff, 0xffff};
+	                                   0x0200, 0x020b, 0x0301, 0x0fff, 0xffff};
 	uint8_t buf[64];
 	struct msg m;
 
@@ -927,7 +989,11 @@ static void test_stable_numbers(void **state)
 	assert_int_equal(ERR_TOO_LARGE, 2);
 	assert_int_equal(ERR_SLOW_READER, 14);
 	assert_int_equal(ERR_SHUTDOWN, 19);
-	assert_int_equal(ERR_MAX_, 20);
+	assert_int_equal(ERR_INTEGRITY, 20);
+	assert_int_equal(ERR_MAX_, 21);
+	assert_int_equal(MSG_FILE_PUSH, 0x0201);
+	assert_int_equal(MSG_FILE_UNSHARE, 0x020a);
+	assert_int_equal(MF_STREAM | MF_OWNER | MF_SHARED | MF_INFO, 0x0f00);
 	assert_int_equal(MF_PRIVATE | MF_EDITED | MF_DELETED | MF_HISTORY | MF_MENTION | MF_ADMIN |
 	                     MF_DM | MF_JOINED,
 	                 0xff);
@@ -961,6 +1027,7 @@ int main(void)
 	    cmocka_unit_test(test_decode_stream),
 	    cmocka_unit_test(test_round_trip_every_type),
 	    cmocka_unit_test(test_round_trip_at_caps),
+	    cmocka_unit_test(test_file_data_big),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_trailing_garbage),
 	    cmocka_unit_test(test_next_frame_not_consumed),
