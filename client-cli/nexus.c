@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "tui.h"
 
 static int cmd_help(struct settings *s, int argc, char **argv);
 
@@ -40,6 +41,8 @@ static const struct command commands[] = {
     {"rm", "ID|LINK", "remove one of your files", cmd_rm},
     {"share", "LINK --room R | --to USER", "share a file and post its link", cmd_share},
     {"unshare", "LINK", "revoke a link you shared", cmd_unshare},
+    {"talk", "ROOM [--in FILE|-] [--out FILE|-] [--mute] [--vad] [--duration S]",
+     "join the voice room of ROOM: send --in, play to --out (WAV, Ogg Opus, raw)", cmd_talk},
     {"trust", "[--yes]", "show the server certificate and trust it", cmd_trust},
     {"ports", "[HOST]", "check the Shadow Nexus ports here and on a server", cmd_ports},
     {"help", "[COMMAND]", "show this help", cmd_help},
@@ -256,11 +259,8 @@ int main(int argc, char **argv)
 	i = parse_global(&s, argc, argv);
 	if (i < 0)
 		return -1 - i;
-	if (i >= argc) {
-		/* The full-screen client will live here. */
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (i >= argc)
+		return tui_main(&s, argc - i, argv + i); /* the full-screen client */
 	cmd = command_find(argv[i]);
 	if (!cmd) {
 		out_err("unknown command '%s'", argv[i]);

@@ -1,0 +1,861 @@
+/* tui_net: the full-screen client's side of the protocol. It sits on the
+ * client core (core.c: connection, requests, reconnect with backoff):
+ * pushed CHAT, EVENT, PRESENCE and TYPING land in tui_state; slash
+ * commands become requests; after a reconnect every room is joined again
+ * and HISTORY since the newest id held fills the gap, page by page. The
+ * state drops what it already holds (by id), so nothing shows twice. */
+#include "client.h"
+#include "tui.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curses.h>
+
+#include "auth.h"
+#include "log.h"
+
+#define TUI_JOIN_HISTORY 100 /* messages replayed on the first join */
+#define TUI_PAGE 200         /* HISTORY page when catching up or scrolling back */
+#define TUI_SEARCH_MAX 30
+#define TUI_PING_MS 15000
+#define TUI_TYPING_EVERY_MS 3000
+
+enum tui_req_kind {
+	REQ_SIMPLE,
+	REQ_LIST,
+	REQ_JOIN,
+	REQ_CATCHUP,
+	REQ_OLDER,
+	REQ_MEMBERS,
+	REQ_WHO,
+	REQ_SEARCH,
+	REQ_SAY,
+	REQ_CREATE,
+	REQ_LEAVE,
+	REQ_PRESENCE,
+	REQ_PING,
+};
+
+/* What a request was for. Rooms are named, not pointed at: one may be
+ * left while its request is in flight. */
+struct tui_req {
+	struct tui *t;
+	enum tui_req_kind kind;
+	char room[PROTO_ROOM_MAX + 1];
+	uint64_t since;
+	unsigned n;
+	int select; /* open the room when the join succeeds */
+	int flag;
+	char note[256]; /* said on OK (REQ_SIMPLE) */
+};
+
+static void tui_reply(struct client *c, const struct msg *m, void *arg);
+
+static struct tui_room *tui_cur(struct tui *t)
+{
+	return tui_room_current(&t->st);
+}
+
+/* A line in the current room (or only the status line when there is none). */
+static void tui_note(struct tui *t, enum tui_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void tui_note(struct tui *t, enum tui_kind kind, const char *fmt, ...)
+{
+	struct tui_room *r = tui_cur(t);
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (r)
+		tui_room_note(r, kind, tui_now_ms(), NULL, "%s", buf);
+	else
+		tui_status(t, "%s", buf);
+	tui_dirty(t);
+}
+
+static void tui_note_error(struct tui *t, const struct msg *m, const char *subject)
+{
+	char text[1024];
+
+	client_error_text(m, subject, text, sizeof(text));
+	tui_note(t, TUI_ERROR, "%s", text);
+}
+
+static int tui_send(struct tui *t, struct msg *m, enum tui_req_kind kind, const char *room,
+                    struct tui_req **ret)
+{
+	struct tui_req *q = calloc(1, sizeof(*q));
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	q->t = t;
+	q->kind = kind;
+	snprintf(q->room, sizeof(q->room), "%s", room ? room : "");
+	r = client_request(t->c, m, tui_reply, q);
+	if (r < 0) {
+		free(q);
+		if (kind != REQ_PING && kind != REQ_CATCHUP && kind != REQ_MEMBERS)
+			tui_note(t, TUI_ERROR, "%s",
+			         r == -ENOTCONN ? "not connected: wait for the reconnection"
+			         : r == -EMSGSIZE || r == -EINVAL
+			             ? "that text cannot be sent (too long or not UTF-8 text)"
+			             : strerror(-r));
+		return r;
+	}
+	if (ret)
+		*ret = q;
+	return 0;
+}
+
+/* "@peer" -> "@a:b" as the server names it; others unchanged ("#x" -> "x"). */
+static void tui_room_name(struct tui *t, const char *in, char out[PROTO_ROOM_MAX + 1])
+{
+	const char *peer = in + 1;
+
+	if (in[0] == '#' && in[1]) {
+		snprintf(out, PROTO_ROOM_MAX + 1, "%s", in + 1);
+		return;
+	}
+	if (in[0] != '@' || strchr(in, ':') || !t->st.me[0]) {
+		snprintf(out, PROTO_ROOM_MAX + 1, "%s", in);
+		return;
+	}
+	if (strcmp(t->st.me, peer) < 0)
+		snprintf(out, PROTO_ROOM_MAX + 1, "@%.32s:%.32s", t->st.me, peer);
+	else
+		snprintf(out, PROTO_ROOM_MAX + 1, "@%.32s:%.32s", peer, t->st.me);
+}
+
+static void tui_members_request(struct tui *t, struct tui_room *r)
+{
+	struct msg m;
+
+	proto_msg_init(&m, MSG_MEMBERS);
+	snprintf(m.room, sizeof(m.room), "%s", r->name);
+	if (tui_send(t, &m, REQ_MEMBERS, r->name, NULL) == 0)
+		r->nmembers = 0;
+}
+
+static void tui_join(struct tui *t, struct tui_room *r, int select, int resume)
+{
+	struct tui_req *q;
+	struct msg m;
+
+	proto_msg_init(&m, MSG_JOIN);
+	snprintf(m.room, sizeof(m.room), "%s", r->name);
+	m.count = resume ? 0 : TUI_JOIN_HISTORY;
+	if (tui_send(t, &m, REQ_JOIN, r->name, &q) < 0)
+		return;
+	q->select = select;
+	q->flag = resume;
+	q->since = r->last_id;
+	tui_members_request(t, r);
+}
+
+/* HISTORY since q->since, one page; the reply asks for the next. */
+static void tui_catchup(struct tui *t, const char *room, uint64_t since)
+{
+	struct tui_req *q;
+	struct msg m;
+
+	proto_msg_init(&m, MSG_HISTORY);
+	snprintf(m.room, sizeof(m.room), "%s", room);
+	m.ref = since;
+	m.count = TUI_PAGE;
+	if (tui_send(t, &m, REQ_CATCHUP, room, &q) == 0)
+		q->since = since;
+}
+
+void tui_net_load_older(struct tui *t, struct tui_room *r)
+{
+	struct msg m;
+
+	if (!t->online || r->loading || !r->has_older || !r->joined)
+		return;
+	if (r->count >= TUI_KEEP_MAX) {
+		tui_status(t, "scroll-back holds at most %d messages", TUI_KEEP_MAX);
+		return;
+	}
+	proto_msg_init(&m, MSG_HISTORY);
+	snprintf(m.room, sizeof(m.room), "%s", r->name);
+	m.id = tui_room_first_id(r);
+	m.count = TUI_PAGE;
+	if (m.id == 0)
+		return;
+	if (tui_send(t, &m, REQ_OLDER, r->name, NULL) == 0)
+		r->loading = 1;
+	tui_dirty(t);
+}
+
+void tui_net_open(struct tui *t, const char *name)
+{
+	char canon[PROTO_ROOM_MAX + 1];
+	struct tui_room *r;
+
+	tui_room_name(t, name, canon);
+	r = tui_room_find(&t->st, canon);
+	if (r && r->joined) {
+		tui_room_select(&t->st, tui_room_index(&t->st, r));
+		tui_dirty(t);
+		return;
+	}
+	if (!r)
+		r = tui_room_add(&t->st, canon, 0);
+	if (!r) {
+		tui_note(t, TUI_ERROR, "too many rooms open (at most %d)", TUI_ROOMS_MAX);
+		return;
+	}
+	tui_room_select(&t->st, tui_room_index(&t->st, r));
+	tui_join(t, r, 1, 0);
+	tui_dirty(t);
+}
+
+/* Replies */
+
+static void tui_reply_chat(struct tui *t, struct tui_req *q, const struct msg *m)
+{
+	struct tui_room *r = tui_room_find(&t->st, m->room[0] ? m->room : q->room);
+
+	if (q->kind == REQ_SEARCH) {
+		char when[32];
+		char *clean = tui_clean(m->flags & MF_DELETED ? "(deleted)" : m->text, 0);
+		q->n++;
+		tui_note(t, TUI_INFO, "#%" PRIu64 " %s <%s> %s", m->id,
+		         out_time(m->ts, 1, when, sizeof(when)), m->user, clean ? clean : "");
+		free(clean);
+		return;
+	}
+	q->n++;
+	if (m->id > q->since && q->kind == REQ_CATCHUP)
+		q->since = m->id;
+	if (r)
+		tui_room_insert(&t->st, r, m, r == tui_cur(t));
+}
+
+static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)
+{
+	struct tui_room *r = tui_room_find(&t->st, q->room);
+
+	switch (q->kind) {
+	case REQ_JOIN:
+		if (!r)
+			break;
+		if (q->flag)
+			tui_catchup(t, r->name, q->since);
+		else if (q->n >= TUI_JOIN_HISTORY || (q->n > 0 && tui_room_first_id(r) > 1))
+			r->has_older = 1;
+		break;
+	case REQ_CATCHUP:
+		if (q->n >= TUI_PAGE)
+			tui_catchup(t, q->room, q->since);
+		break;
+	case REQ_OLDER:
+		if (r) {
+			r->loading = 0;
+			r->has_older = q->n >= TUI_PAGE;
+		}
+		break;
+	case REQ_SEARCH:
+		tui_note(t, TUI_INFO, "%u message%s found", q->n, q->n == 1 ? "" : "s");
+		break;
+	case REQ_CREATE:
+		tui_net_open(t, q->room);
+		break;
+	case REQ_LEAVE:
+		if (r)
+			tui_room_remove(&t->st, r);
+		tui_note(t, TUI_INFO, "you left %s", q->room);
+		break;
+	case REQ_PRESENCE:
+		t->away = q->flag;
+		tui_note(t, TUI_INFO, "%s", q->flag ? "you are away" : "you are back");
+		break;
+	case REQ_WHO:
+		tui_note(t, TUI_INFO, "%u member%s", q->n, q->n == 1 ? "" : "s");
+		break;
+	case REQ_LIST:
+		if (t->st.nrooms == 0)
+			tui_note(t, TUI_INFO, "no rooms yet: /join ROOM or /create ROOM");
+		for (size_t i = 0; i < t->st.nrooms; i++)
+			tui_join(t, t->st.rooms[i], 0, 0);
+		break;
+	case REQ_SIMPLE:
+		if (q->note[0])
+			tui_note(t, TUI_INFO, "%s", q->note);
+		break;
+	default:
+		break;
+	}
+	(void)m;
+}
+
+static void tui_reply_error(struct tui *t, struct tui_req *q, const struct msg *m)
+{
+	struct tui_room *r = tui_room_find(&t->st, q->room);
+
+	if (q->kind == REQ_JOIN && r && !r->joined && !q->flag) {
+		tui_room_remove(&t->st, r);
+		if (!tui_cur(t))
+			tui_status(t, "%s", "");
+	}
+	if (q->kind == REQ_OLDER && r)
+		r->loading = 0;
+	if (q->kind == REQ_PING || q->kind == REQ_MEMBERS)
+		return;
+	if (q->kind == REQ_SAY && m->code == ERR_FORBIDDEN && q->room[0] != '@') {
+		tui_note(t, TUI_ERROR, "not a member of %s: /join %s", q->room, q->room);
+		return;
+	}
+	tui_note_error(t, m, q->room[0] ? q->room : NULL);
+}
+
+static void tui_reply(struct client *c, const struct msg *m, void *arg)
+{
+	struct tui_req *q = arg;
+	struct tui *t = q->t;
+	struct tui_room *r;
+
+	(void)c;
+	if (!m) {
+		if ((r = tui_room_find(&t->st, q->room)) && q->kind == REQ_OLDER)
+			r->loading = 0;
+		free(q);
+		return;
+	}
+	switch (m->type) {
+	case MSG_CHAT:
+		tui_reply_chat(t, q, m);
+		break;
+	case MSG_ROOM_INFO:
+		if (q->kind == REQ_LIST) {
+			if (!(m->flags & (MF_JOINED | MF_DM)))
+				break;
+			r = tui_room_add(&t->st, m->room, m->flags);
+		} else {
+			r = tui_room_find(&t->st, m->room);
+		}
+		if (r) {
+			r->joined = 1;
+			r->flags |= m->flags & (MF_PRIVATE | MF_DM);
+			snprintf(r->topic, sizeof(r->topic), "%.200s", m->text);
+		}
+		break;
+	case MSG_MEMBER:
+		if ((r = tui_room_find(&t->st, q->room)))
+			tui_member_set(r, m->user, 1);
+		tui_presence_set(&t->st, m->user, m->count);
+		if (q->kind == REQ_WHO)
+			tui_note(t, TUI_INFO, "  %s (%s)", m->user,
+			         m->count == PRESENCE_ONLINE ? "online"
+			         : m->count == PRESENCE_AWAY ? "away"
+			                                     : "offline");
+		q->n++;
+		break;
+	case MSG_PONG:
+		t->latency_ms = (long)(tui_now_ms() - t->ping_sent_ms);
+		t->ping_req = 0;
+		break;
+	case MSG_OK:
+	case MSG_ACK:
+		tui_reply_ok(t, q, m);
+		break;
+	case MSG_ERROR:
+		tui_reply_error(t, q, m);
+		break;
+	default:
+		break;
+	}
+	if (client_reply_final(m))
+		free(q);
+	tui_dirty(t);
+}
+
+/* Pushed frames */
+
+static void tui_ring(struct tui *t)
+{
+	if (t->bell && t->curses)
+		beep();
+}
+
+static void tui_on_chat(struct client *c, const struct msg *m, void *arg)
+{
+	struct tui *t = arg;
+	struct tui_room *r = tui_room_find(&t->st, m->room);
+	int fresh, mine = strcmp(m->user, t->st.me) == 0;
+
+	(void)c;
+	if (!r && (m->flags & (MF_EDITED | MF_DELETED)))
+		return;
+	if (!r) {
+		r = tui_room_add(&t->st, m->room, 0);
+		if (!r)
+			return;
+		/* A DM is ours; a mention in a room we are not in is a peek. */
+		r->joined = m->room[0] == '@';
+	}
+	fresh = tui_room_insert(&t->st, r, m, r == tui_cur(t));
+	if (fresh == 1 && r->scroll)
+		r->scroll += tui_draw_lines(t, r, tui_room_by_id(r, m->id));
+	if (fresh == 1 && !mine && ((m->flags & MF_MENTION) || m->room[0] == '@'))
+		tui_ring(t);
+	tui_dirty(t);
+}
+
+static void tui_on_event(struct client *c, const struct msg *m, void *arg)
+{
+	struct tui *t = arg;
+	struct tui_room *r = tui_room_find(&t->st, m->room);
+	char *who = tui_clean(m->user, 0), *text = tui_clean(m->text, 0);
+
+	(void)c;
+	if (m->count == EVENT_INVITE && strcmp(m->user, t->st.me) == 0 && !r) {
+		r = tui_room_add(&t->st, m->room, MF_PRIVATE);
+		if (r) {
+			tui_room_note(r, TUI_EVENT, m->ts, NULL, "you were %s: /join %s", text,
+			              r->label);
+			r->unread++;
+			r->mention = 1;
+			tui_ring(t);
+		}
+	} else if (r && who && text) {
+		switch (m->count) {
+		case EVENT_JOIN:
+			tui_member_set(r, m->user, 1);
+			tui_room_note(r, TUI_EVENT, m->ts, m->user, "%s joined", who);
+			break;
+		case EVENT_LEAVE:
+			tui_member_set(r, m->user, 0);
+			tui_room_note(r, TUI_EVENT, m->ts, m->user, "%s left", who);
+			break;
+		case EVENT_TOPIC:
+			snprintf(r->topic, sizeof(r->topic), "%.200s", text);
+			tui_room_note(r, TUI_EVENT, m->ts, m->user, "%s set the topic: %s", who,
+			              text);
+			break;
+		case EVENT_INVITE:
+			tui_room_note(r, TUI_EVENT, m->ts, m->user, "%s was %s", who, text);
+			break;
+		default:
+			tui_room_note(r, TUI_EVENT, m->ts, m->user, "%s", text);
+		}
+	}
+	free(who);
+	free(text);
+	tui_dirty(t);
+}
+
+static void tui_on_presence(struct client *c, const struct msg *m, void *arg)
+{
+	struct tui *t = arg;
+
+	(void)c;
+	tui_presence_set(&t->st, m->user, m->count);
+	tui_dirty(t);
+}
+
+static void tui_on_typing(struct client *c, const struct msg *m, void *arg)
+{
+	struct tui *t = arg;
+	struct tui_room *r = tui_room_find(&t->st, m->room);
+
+	(void)c;
+	if (!r || strcmp(m->user, t->st.me) == 0)
+		return;
+	tui_typing_set(r, m->user, tui_now_ms());
+	tui_dirty(t);
+}
+
+static void tui_on_state(struct client *c, enum client_state old, void *arg)
+{
+	struct tui *t = arg;
+	enum client_state now = client_state(c);
+
+	switch (now) {
+	case CLIENT_RECONNECTING:
+		if (t->online)
+			tui_note(t, TUI_ERROR, "connection lost; reconnecting");
+		t->online = 0;
+		t->latency_ms = -1;
+		t->ping_req = 0;
+		t->conn_text = "reconnecting";
+		break;
+	case CLIENT_CONNECTING:
+	case CLIENT_HANDSHAKING:
+		t->conn_text = t->was_online ? "reconnecting" : "connecting";
+		break;
+	case CLIENT_READY:
+		t->conn_text = "logging in";
+		break;
+	case CLIENT_AUTHENTICATED:
+		t->conn_text = "connected";
+		break;
+	default:
+		t->conn_text = client_state_name(now);
+	}
+	(void)old;
+	tui_dirty(t);
+}
+
+static void tui_ping(struct tui *t)
+{
+	struct msg m;
+	struct tui_req *q;
+
+	if (!t->online || t->ping_req)
+		return;
+	proto_msg_init(&m, MSG_PING);
+	m.ts = tui_now_ms();
+	if (tui_send(t, &m, REQ_PING, NULL, &q) == 0) {
+		t->ping_req = m.req;
+		t->ping_sent_ms = tui_now_ms();
+	}
+}
+
+/* Logged in (first time, or again after a loss). */
+void tui_net_start(struct tui *t)
+{
+	struct msg m;
+
+	snprintf(t->st.me, sizeof(t->st.me), "%s", client_user(t->c));
+	if (!t->curses && tui_curses_start(t) < 0) {
+		client_fail(t->c, EXIT_ERROR, "cannot start the terminal screen");
+		return;
+	}
+	t->online = 1;
+	t->conn_text = "connected";
+	if (t->was_online) {
+		tui_note(t, TUI_INFO, "reconnected");
+		for (size_t i = 0; i < t->st.nrooms; i++)
+			if (t->st.rooms[i]->joined)
+				tui_join(t, t->st.rooms[i], 0, 1);
+		if (t->away) {
+			proto_msg_init(&m, MSG_PRESENCE);
+			m.count = PRESENCE_AWAY;
+			tui_send(t, &m, REQ_PING, NULL, NULL);
+		}
+	} else {
+		proto_msg_init(&m, MSG_ROOM_LIST);
+		tui_send(t, &m, REQ_LIST, NULL, NULL);
+	}
+	t->was_online = 1;
+	tui_ping(t);
+	tui_dirty(t);
+}
+
+static void tui_on_ready(struct client *c, void *arg)
+{
+	struct tui *t = arg;
+
+	if (client_state(c) != CLIENT_AUTHENTICATED) {
+		tui_setup_login(t);
+		return;
+	}
+	tui_net_start(t);
+}
+
+const struct client_cbs *tui_net_callbacks(void)
+{
+	static const struct client_cbs cbs = {
+	    .ready = tui_on_ready,
+	    .state = tui_on_state,
+	    .chat = tui_on_chat,
+	    .event = tui_on_event,
+	    .presence = tui_on_presence,
+	    .typing = tui_on_typing,
+	};
+	return &cbs;
+}
+
+void tui_net_tick(struct tui *t)
+{
+	uint64_t now = tui_now_ms();
+	int changed = 0;
+
+	for (size_t i = 0; i < t->st.nrooms; i++)
+		changed |= tui_typing_expire(t->st.rooms[i], now);
+	if (t->status[0] && t->status_until_ms <= now) {
+		t->status[0] = '\0';
+		changed = 1;
+	}
+	if (t->online && !t->ping_req && now - t->ping_sent_ms >= TUI_PING_MS)
+		tui_ping(t);
+	if (changed)
+		tui_dirty(t);
+}
+
+void tui_net_typing(struct tui *t)
+{
+	struct tui_room *r = tui_cur(t);
+	uint64_t now = tui_now_ms();
+	struct msg m;
+
+	if (!r || !r->joined || !t->online || t->line.len == 0 || t->line.buf[0] == '/')
+		return;
+	if (now - t->typing_sent_ms < TUI_TYPING_EVERY_MS && strcmp(t->typing_room, r->name) == 0)
+		return;
+	proto_msg_init(&m, MSG_TYPING);
+	snprintf(m.room, sizeof(m.room), "%s", r->name);
+	if (client_send(t->c, &m) == 0) {
+		t->typing_sent_ms = now;
+		snprintf(t->typing_room, sizeof(t->typing_room), "%s", r->name);
+	}
+}
+
+/* Commands */
+
+static void tui_say(struct tui *t, const char *room, const char *text, uint64_t ref)
+{
+	size_t n = strlen(text);
+	struct msg *m;
+
+	if (!room) {
+		tui_note(t, TUI_ERROR, "no room open: /join ROOM or /create ROOM first");
+		return;
+	}
+	if (n == 0)
+		return;
+	if (n > client_max_text(t->c)) {
+		tui_note(t, TUI_ERROR, "message too long (%zu bytes; the server takes %u)", n,
+		         client_max_text(t->c));
+		return;
+	}
+	if (!proto_utf8_valid(text, n, 1)) {
+		tui_note(t, TUI_ERROR, "the message has control characters or is not UTF-8");
+		return;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return;
+	proto_msg_init(m, MSG_SAY);
+	snprintf(m->room, sizeof(m->room), "%s", room);
+	snprintf(m->text, sizeof(m->text), "%s", text);
+	m->ref = ref;
+	tui_send(t, m, REQ_SAY, room, NULL);
+	free(m);
+	t->typing_sent_ms = 0;
+}
+
+/* The newest message in r by me (mine) or by someone else. */
+static uint64_t tui_last_id(struct tui *t, struct tui_room *r, int mine)
+{
+	for (size_t i = r ? r->count : 0; i-- > 0;) {
+		const struct tui_msg *m = tui_room_at(r, i);
+		if (m->kind == TUI_CHAT && !(m->flags & MF_DELETED) &&
+		    (strcmp(m->user, t->st.me) == 0) == mine)
+			return m->id;
+	}
+	return 0;
+}
+
+static void tui_cmd_simple(struct tui *t, struct msg *m, const char *room, const char *note)
+{
+	struct tui_req *q;
+
+	if (tui_send(t, m, REQ_SIMPLE, room, &q) == 0)
+		snprintf(q->note, sizeof(q->note), "%s", note);
+}
+
+static void tui_cmd_help_notes(struct tui *t)
+{
+	static const char *const keys[] = {
+	    "keys: Enter send, Tab complete, Up/Down input history, PageUp/PageDown scroll",
+	    "  Alt-1..9 or Ctrl-N/Ctrl-P switch rooms, Alt-A or Ctrl-X next room with unread",
+	    "  Ctrl-A/E start/end, Alt-B/F word left/right, Ctrl-W/U/K/Y cut and paste",
+	    "  Alt-M or F2 members, Ctrl-L redraw, Ctrl-C twice or /quit to leave",
+	};
+	const char *h;
+
+	for (size_t i = 0; (h = tui_cmd_help(i)); i++)
+		tui_note(t, TUI_INFO, "%s", h);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		tui_note(t, TUI_INFO, "%s", keys[i]);
+}
+
+static void tui_cmd_room_ops(struct tui *t, const struct tui_cmd *cmd, struct tui_room *r)
+{
+	char room[PROTO_ROOM_MAX + 1], note[256];
+	struct tui_req *q;
+	struct msg m;
+
+	if (cmd->room[0])
+		tui_room_name(t, cmd->room, room);
+	else
+		snprintf(room, sizeof(room), "%s", r ? r->name : "");
+	if (!room[0] && cmd->id != TUI_CMD_CREATE) {
+		tui_note(t, TUI_ERROR, "no room open: name one");
+		return;
+	}
+	switch (cmd->id) {
+	case TUI_CMD_LEAVE:
+		proto_msg_init(&m, MSG_LEAVE);
+		snprintf(m.room, sizeof(m.room), "%s", room);
+		tui_send(t, &m, REQ_LEAVE, room, NULL);
+		break;
+	case TUI_CMD_CREATE:
+		proto_msg_init(&m, MSG_ROOM_CREATE);
+		snprintf(m.room, sizeof(m.room), "%s", room);
+		snprintf(m.text, sizeof(m.text), "%s", cmd->text ? cmd->text : "");
+		m.flags = cmd->flag ? MF_PRIVATE : 0;
+		tui_send(t, &m, REQ_CREATE, room, NULL);
+		break;
+	case TUI_CMD_INVITE:
+		proto_msg_init(&m, MSG_INVITE);
+		snprintf(m.room, sizeof(m.room), "%s", room);
+		snprintf(m.user, sizeof(m.user), "%s", cmd->user);
+		snprintf(note, sizeof(note), "invited %s to %s", cmd->user, room);
+		tui_cmd_simple(t, &m, room, note);
+		break;
+	case TUI_CMD_WHO:
+		proto_msg_init(&m, MSG_MEMBERS);
+		snprintf(m.room, sizeof(m.room), "%s", room);
+		tui_note(t, TUI_INFO, "members of %s:", room);
+		tui_send(t, &m, REQ_WHO, room, &q);
+		break;
+	default:
+		break;
+	}
+}
+
+static void tui_cmd_msg_ops(struct tui *t, const struct tui_cmd *cmd, struct tui_room *r)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	uint64_t id;
+	char note[64];
+
+	if (!m)
+		return;
+	switch (cmd->id) {
+	case TUI_CMD_REPLY:
+		id = cmd->msg_id ? cmd->msg_id : tui_last_id(t, r, 0);
+		if (!id)
+			tui_note(t, TUI_ERROR, "/reply: no message to answer here; give its id");
+		else
+			tui_say(t, r ? r->name : NULL, cmd->text, id);
+		break;
+	case TUI_CMD_EDIT:
+	case TUI_CMD_DELETE:
+		id = cmd->msg_id ? cmd->msg_id : tui_last_id(t, r, 1);
+		if (!id) {
+			tui_note(t, TUI_ERROR, "/%s: you have no message here; give its id",
+			         cmd->id == TUI_CMD_EDIT ? "edit" : "delete");
+			break;
+		}
+		proto_msg_init(m, cmd->id == TUI_CMD_EDIT ? MSG_EDIT : MSG_DELETE);
+		m->id = id;
+		if (cmd->id == TUI_CMD_EDIT)
+			snprintf(m->text, sizeof(m->text), "%s", cmd->text);
+		snprintf(note, sizeof(note), "#%" PRIu64, id);
+		tui_cmd_simple(t, m, note, "");
+		break;
+	case TUI_CMD_SEARCH:
+		if (!r)
+			break;
+		proto_msg_init(m, MSG_HISTORY);
+		snprintf(m->room, sizeof(m->room), "%s", r->name);
+		snprintf(m->text, sizeof(m->text), "%s", cmd->text);
+		m->count = TUI_SEARCH_MAX;
+		tui_note(t, TUI_INFO, "search %s for: %s", r->label, cmd->text);
+		tui_send(t, m, REQ_SEARCH, r->name, NULL);
+		break;
+	case TUI_CMD_TOPIC:
+		if (!r)
+			break;
+		if (!cmd->text[0]) {
+			tui_note(t, TUI_INFO, "topic of %s: %s", r->label,
+			         r->topic[0] ? r->topic : "(none)");
+			break;
+		}
+		proto_msg_init(m, MSG_TOPIC);
+		snprintf(m->room, sizeof(m->room), "%s", r->name);
+		snprintf(m->text, sizeof(m->text), "%s", cmd->text);
+		tui_cmd_simple(t, m, r->name, "");
+		break;
+	default:
+		break;
+	}
+	free(m);
+}
+
+static void tui_cmd_run(struct tui *t, const struct tui_cmd *cmd)
+{
+	struct tui_room *r = tui_cur(t);
+	char buf[PROTO_TEXT_MAX + 8], room[PROTO_ROOM_MAX + 1];
+	struct tui_req *q;
+	struct msg m;
+
+	switch (cmd->id) {
+	case TUI_CMD_NONE:
+		tui_say(t, r && r->joined ? r->name : NULL, cmd->text, 0);
+		if (r && !r->joined)
+			tui_note(t, TUI_ERROR, "not a member of %s: /join %s", r->label, r->label);
+		break;
+	case TUI_CMD_JOIN:
+		tui_net_open(t, cmd->room);
+		break;
+	case TUI_CMD_MSG:
+		snprintf(buf, sizeof(buf), "@%s", cmd->user);
+		tui_room_name(t, buf, room);
+		tui_net_open(t, room);
+		if (cmd->text[0])
+			tui_say(t, room, cmd->text, 0);
+		break;
+	case TUI_CMD_ME:
+		snprintf(buf, sizeof(buf), "/me %s", cmd->text);
+		tui_say(t, r ? r->name : NULL, buf, 0);
+		break;
+	case TUI_CMD_AWAY:
+	case TUI_CMD_BACK:
+		proto_msg_init(&m, MSG_PRESENCE);
+		m.count = cmd->id == TUI_CMD_AWAY ? PRESENCE_AWAY : PRESENCE_ONLINE;
+		if (tui_send(t, &m, REQ_PRESENCE, NULL, &q) == 0)
+			q->flag = cmd->id == TUI_CMD_AWAY;
+		break;
+	case TUI_CMD_TRUST:
+		tui_note(t, TUI_INFO, "%s presents certificate %s, pinned in %s",
+		         t->s->host_port, client_fingerprint(t->c), t->s->known_path);
+		break;
+	case TUI_CMD_HELP:
+		tui_cmd_help_notes(t);
+		break;
+	case TUI_CMD_QUIT:
+		client_done(t->c, 0);
+		break;
+	case TUI_CMD_BELL:
+		t->bell = cmd->flag < 0 ? !t->bell : cmd->flag;
+		tui_note(t, TUI_INFO, "bell on mentions and direct messages: %s",
+		         t->bell ? "on" : "off");
+		break;
+	case TUI_CMD_IDS:
+		t->show_ids = cmd->flag < 0 ? !t->show_ids : cmd->flag;
+		break;
+	case TUI_CMD_LEAVE:
+	case TUI_CMD_CREATE:
+	case TUI_CMD_INVITE:
+	case TUI_CMD_WHO:
+		tui_cmd_room_ops(t, cmd, r);
+		break;
+	default:
+		tui_cmd_msg_ops(t, cmd, r);
+	}
+}
+
+void tui_net_line(struct tui *t, const char *line)
+{
+	struct tui_cmd cmd;
+	char err[512];
+
+	if (tui_cmd_parse(line, &cmd, err, sizeof(err)) < 0) {
+		tui_note(t, TUI_ERROR, "%s", err);
+		return;
+	}
+	tui_cmd_run(t, &cmd);
+	tui_dirty(t);
+}

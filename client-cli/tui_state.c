@@ -1,0 +1,559 @@
+/* tui_state: what the full-screen client knows. Rooms in list order, each
+ * with a ring of messages sorted by id, bounded so that a room of 100,000
+ * messages or a flood costs a fixed amount of memory: TUI_KEEP messages
+ * while following live, up to TUI_KEEP_MAX while the user scrolls back
+ * (older pages come from the server on demand). Pure C over libc. */
+#include "tui.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TUI_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+#define TUI_NEWLINE "\xe2\x86\xb5"     /* U+21B5 */
+
+void tui_state_init(struct tui_state *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+static void tui_room_free(struct tui_room *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->count; i++)
+		free(tui_room_at(r, i)->text);
+	free(r->ring);
+	free(r->members);
+	free(r);
+}
+
+void tui_state_free(struct tui_state *st)
+{
+	for (size_t i = 0; i < st->nrooms; i++)
+		tui_room_free(st->rooms[i]);
+	free(st->rooms);
+	free(st->people);
+	memset(st, 0, sizeof(*st));
+}
+
+/* Cleaning */
+
+/* One UTF-8 sequence: its length and code point, 0 for an invalid byte. */
+static size_t tui_utf8_next(const unsigned char *s, uint32_t *ret_cp)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80) {
+		*ret_cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 1;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 2;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 3;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*ret_cp = cp;
+	return n + 1;
+}
+
+static int tui_is_bidi(uint32_t cp)
+{
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+	       cp == 0x200f || cp == 0x061c;
+}
+
+char *tui_clean(const char *str, int keep_nl)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), o = 0;
+	char *out = malloc(n * 3 + 1); /* every byte may become U+FFFD */
+
+	if (!out)
+		return NULL;
+	while (*s) {
+		uint32_t cp;
+		size_t k = tui_utf8_next(s, &cp);
+
+		if (k == 0) {
+			memcpy(out + o, TUI_REPLACEMENT, 3);
+			o += 3;
+			s++;
+			continue;
+		}
+		if (cp == '\n' && keep_nl) {
+			out[o++] = '\n';
+		} else if (cp == '\n' || cp == 0x2028 || cp == 0x2029) {
+			memcpy(out + o, TUI_NEWLINE, 3);
+			o += 3;
+		} else if (cp == '\t') {
+			out[o++] = ' ';
+		} else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || tui_is_bidi(cp)) {
+			memcpy(out + o, TUI_REPLACEMENT, 3);
+			o += 3;
+		} else {
+			memcpy(out + o, s, k);
+			o += k;
+		}
+		s += k;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+uint32_t tui_name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Rooms */
+
+struct tui_room *tui_room_find(struct tui_state *st, const char *name)
+{
+	for (size_t i = 0; i < st->nrooms; i++)
+		if (strcmp(st->rooms[i]->name, name) == 0)
+			return st->rooms[i];
+	return NULL;
+}
+
+/* "@a:b" seen by a: "@b". */
+static void tui_room_label(const struct tui_state *st, struct tui_room *r)
+{
+	const char *colon = strchr(r->name, ':');
+
+	if (r->name[0] != '@' || !colon) {
+		snprintf(r->label, sizeof(r->label), "%s", r->name);
+		return;
+	}
+	if (st->me[0] && strncmp(r->name + 1, st->me, (size_t)(colon - r->name - 1)) == 0 &&
+	    strlen(st->me) == (size_t)(colon - r->name - 1))
+		snprintf(r->label, sizeof(r->label), "@%s", colon + 1);
+	else
+		snprintf(r->label, sizeof(r->label), "%.*s", (int)(colon - r->name), r->name);
+}
+
+struct tui_room *tui_room_add(struct tui_state *st, const char *name, uint32_t flags)
+{
+	struct tui_room *r = tui_room_find(st, name), **rooms;
+
+	if (r) {
+		r->flags |= flags;
+		return r;
+	}
+	if (st->nrooms >= TUI_ROOMS_MAX)
+		return NULL;
+	rooms = realloc(st->rooms, (st->nrooms + 1) * sizeof(*rooms));
+	if (!rooms)
+		return NULL;
+	st->rooms = rooms;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->flags = flags | (name[0] == '@' ? MF_DM : 0);
+	tui_room_label(st, r);
+	st->rooms[st->nrooms++] = r;
+	return r;
+}
+
+size_t tui_room_index(const struct tui_state *st, const struct tui_room *r)
+{
+	for (size_t i = 0; i < st->nrooms; i++)
+		if (st->rooms[i] == r)
+			return i;
+	return st->nrooms;
+}
+
+void tui_room_remove(struct tui_state *st, struct tui_room *r)
+{
+	size_t i = tui_room_index(st, r);
+
+	if (i >= st->nrooms)
+		return;
+	memmove(st->rooms + i, st->rooms + i + 1, (st->nrooms - i - 1) * sizeof(*st->rooms));
+	st->nrooms--;
+	if (st->cur > i || st->cur >= st->nrooms)
+		st->cur = st->cur ? st->cur - 1 : 0;
+	tui_room_free(r);
+}
+
+struct tui_room *tui_room_current(struct tui_state *st)
+{
+	return st->nrooms ? st->rooms[st->cur < st->nrooms ? st->cur : 0] : NULL;
+}
+
+void tui_room_select(struct tui_state *st, size_t i)
+{
+	struct tui_room *r;
+
+	if (i >= st->nrooms)
+		return;
+	st->cur = i;
+	r = st->rooms[i];
+	r->unread = 0;
+	r->mention = 0;
+}
+
+size_t tui_room_next_unread(const struct tui_state *st)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 1; k <= st->nrooms; k++) {
+			size_t i = (st->cur + k) % st->nrooms;
+			const struct tui_room *r = st->rooms[i];
+
+			if (pass == 0 ? r->mention : r->unread > 0)
+				return i;
+		}
+	return st->cur;
+}
+
+/* The message ring */
+
+struct tui_msg *tui_room_at(const struct tui_room *r, size_t i)
+{
+	return &r->ring[(r->head + i) % r->cap];
+}
+
+static int tui_key_cmp(uint64_t id, uint32_t sub, const struct tui_msg *m)
+{
+	if (id != m->id)
+		return id < m->id ? -1 : 1;
+	if (sub != m->sub)
+		return sub < m->sub ? -1 : 1;
+	return 0;
+}
+
+/* First position whose key is >= (id, sub). */
+static size_t tui_room_lower(const struct tui_room *r, uint64_t id, uint32_t sub)
+{
+	size_t lo = 0, hi = r->count;
+
+	/* Live messages land at the end: check there first. */
+	if (r->count && tui_key_cmp(id, sub, tui_room_at(r, r->count - 1)) > 0)
+		return r->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (tui_key_cmp(id, sub, tui_room_at(r, mid)) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct tui_msg *tui_room_by_id(const struct tui_room *r, uint64_t id)
+{
+	size_t i = tui_room_lower(r, id, 0);
+
+	if (i < r->count && tui_room_at(r, i)->id == id && tui_room_at(r, i)->sub == 0)
+		return tui_room_at(r, i);
+	return NULL;
+}
+
+uint64_t tui_room_first_id(const struct tui_room *r)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (tui_room_at(r, i)->kind == TUI_CHAT)
+			return tui_room_at(r, i)->id;
+	return 0;
+}
+
+static int tui_room_grow(struct tui_room *r)
+{
+	size_t cap = r->cap ? r->cap * 2 : 64;
+	struct tui_msg *ring;
+
+	if (cap > TUI_KEEP_MAX + 1)
+		cap = TUI_KEEP_MAX + 1;
+	if (cap <= r->cap)
+		return -1;
+	ring = malloc(cap * sizeof(*ring));
+	if (!ring)
+		return -1;
+	for (size_t i = 0; i < r->count; i++)
+		ring[i] = *tui_room_at(r, i);
+	free(r->ring);
+	r->ring = ring;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
+}
+
+static void tui_room_drop_oldest(struct tui_room *r)
+{
+	struct tui_msg *m = tui_room_at(r, 0);
+
+	free(m->text);
+	r->head = (r->head + 1) % r->cap;
+	r->count--;
+	r->has_older = 1;
+}
+
+/* Put m at position pos (0..count), shifting the shorter side. */
+static int tui_room_put(struct tui_room *r, size_t pos, const struct tui_msg *m)
+{
+	if (r->count == r->cap && tui_room_grow(r) < 0)
+		return -1;
+	if (pos < r->count / 2) {
+		r->head = (r->head + r->cap - 1) % r->cap;
+		for (size_t i = 0; i < pos; i++)
+			*tui_room_at(r, i) = *tui_room_at(r, i + 1);
+	} else {
+		for (size_t i = r->count; i > pos; i--)
+			*tui_room_at(r, i) = *tui_room_at(r, i - 1);
+	}
+	*tui_room_at(r, pos) = *m;
+	r->count++;
+	return 0;
+}
+
+void tui_room_trim(struct tui_state *st, struct tui_room *r)
+{
+	while (r->count > TUI_KEEP) {
+		tui_room_drop_oldest(r);
+		st->drops++;
+	}
+}
+
+/* Make room for one more: the oldest goes (while following live), or the
+ * insertion is refused when it would itself be the oldest. */
+static int tui_room_make_space(struct tui_state *st, struct tui_room *r, size_t pos)
+{
+	size_t limit = r->scroll ? TUI_KEEP_MAX : TUI_KEEP;
+
+	if (r->count < limit)
+		return 0;
+	if (pos == 0) {
+		r->has_older = 1;
+		return -1;
+	}
+	tui_room_drop_oldest(r);
+	st->drops++;
+	return 1;
+}
+
+static int tui_is_me(const struct tui_state *st, const char *user)
+{
+	return st->me[0] && strcmp(st->me, user) == 0;
+}
+
+static void tui_room_count_unread(struct tui_state *st, struct tui_room *r, const struct msg *m,
+                                  int current)
+{
+	if ((m->flags & MF_HISTORY) || tui_is_me(st, m->user))
+		return;
+	if (current) {
+		if (r->scroll)
+			r->new_below++;
+		return;
+	}
+	r->unread++;
+	if ((m->flags & MF_MENTION) || (r->flags & MF_DM))
+		r->mention = 1;
+}
+
+int tui_room_insert(struct tui_state *st, struct tui_room *r, const struct msg *m, int current)
+{
+	struct tui_msg *old = tui_room_by_id(r, m->id), nm;
+	size_t pos;
+	char *text;
+
+	if (old) {
+		if (!(m->flags & (MF_EDITED | MF_DELETED)))
+			return 0;
+		text = tui_clean(m->flags & MF_DELETED ? "" : m->text, 1);
+		if (!text)
+			return -1;
+		free(old->text);
+		old->text = text;
+		old->flags = m->flags;
+		return 0;
+	}
+	/* An edit of a message outside the window: nothing to update. */
+	if ((m->flags & (MF_EDITED | MF_DELETED)) && !(m->flags & MF_HISTORY))
+		return 0;
+	pos = tui_room_lower(r, m->id, 0);
+	switch (tui_room_make_space(st, r, pos)) {
+	case -1:
+		return 0;
+	case 1:
+		pos = pos ? pos - 1 : 0;
+		break;
+	default:
+		break;
+	}
+	memset(&nm, 0, sizeof(nm));
+	nm.id = m->id;
+	nm.ts = m->ts;
+	nm.ref = m->ref;
+	nm.flags = m->flags;
+	nm.kind = TUI_CHAT;
+	snprintf(nm.user, sizeof(nm.user), "%s", m->user);
+	nm.text = tui_clean(m->flags & MF_DELETED ? "" : m->text, 1);
+	if (!nm.text || tui_room_put(r, pos, &nm) < 0) {
+		free(nm.text);
+		return -1;
+	}
+	if (m->id > r->last_id)
+		r->last_id = m->id;
+	tui_room_count_unread(st, r, m, current);
+	if (!(m->flags & MF_HISTORY))
+		tui_typing_clear(r, m->user);
+	return 1;
+}
+
+void tui_room_note(struct tui_room *r, enum tui_kind kind, uint64_t ts, const char *user,
+                   const char *fmt, ...)
+{
+	struct tui_msg nm;
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	memset(&nm, 0, sizeof(nm));
+	nm.id = r->count ? tui_room_at(r, r->count - 1)->id : 0;
+	nm.sub = ++r->next_sub;
+	nm.ts = ts;
+	nm.kind = (uint8_t)kind;
+	snprintf(nm.user, sizeof(nm.user), "%s", user ? user : "");
+	nm.text = tui_clean(buf, 1);
+	if (!nm.text)
+		return;
+	if (r->count >= TUI_KEEP_MAX)
+		tui_room_drop_oldest(r);
+	if (tui_room_put(r, r->count, &nm) < 0)
+		free(nm.text);
+}
+
+/* Members and presence */
+
+int tui_member_has(const struct tui_room *r, const char *name)
+{
+	for (size_t i = 0; i < r->nmembers; i++)
+		if (strcmp(r->members[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+void tui_member_set(struct tui_room *r, const char *name, int present)
+{
+	size_t i, at;
+	struct tui_member *m;
+
+	for (i = 0; i < r->nmembers; i++)
+		if (strcmp(r->members[i].name, name) == 0)
+			break;
+	if (!present) {
+		if (i < r->nmembers) {
+			memmove(r->members + i, r->members + i + 1,
+			        (r->nmembers - i - 1) * sizeof(*m));
+			r->nmembers--;
+		}
+		return;
+	}
+	if (i < r->nmembers || r->nmembers >= TUI_MEMBERS_MAX)
+		return;
+	m = realloc(r->members, (r->nmembers + 1) * sizeof(*m));
+	if (!m)
+		return;
+	r->members = m;
+	/* Sorted by name, for the list and for completion. */
+	for (at = 0; at < r->nmembers && strcmp(m[at].name, name) < 0; at++)
+		;
+	memmove(m + at + 1, m + at, (r->nmembers - at) * sizeof(*m));
+	snprintf(m[at].name, sizeof(m[at].name), "%s", name);
+	r->nmembers++;
+}
+
+void tui_presence_set(struct tui_state *st, const char *name, unsigned presence)
+{
+	struct tui_person *p;
+
+	for (size_t i = 0; i < st->npeople; i++)
+		if (strcmp(st->people[i].name, name) == 0) {
+			st->people[i].presence = (uint8_t)presence;
+			return;
+		}
+	if (st->npeople >= TUI_PEOPLE_MAX)
+		return;
+	p = realloc(st->people, (st->npeople + 1) * sizeof(*p));
+	if (!p)
+		return;
+	st->people = p;
+	snprintf(p[st->npeople].name, sizeof(p->name), "%s", name);
+	p[st->npeople].presence = (uint8_t)presence;
+	st->npeople++;
+}
+
+unsigned tui_presence_get(const struct tui_state *st, const char *name)
+{
+	for (size_t i = 0; i < st->npeople; i++)
+		if (strcmp(st->people[i].name, name) == 0)
+			return st->people[i].presence;
+	return PRESENCE_OFFLINE;
+}
+
+/* Typing */
+
+void tui_typing_set(struct tui_room *r, const char *user, uint64_t now_ms)
+{
+	struct tui_typing *slot = NULL;
+
+	for (size_t i = 0; i < TUI_TYPING_MAX; i++) {
+		struct tui_typing *t = &r->typing[i];
+		if (strcmp(t->user, user) == 0) {
+			slot = t;
+			break;
+		}
+		if (!t->user[0] || t->until_ms < now_ms)
+			slot = slot ? slot : t;
+	}
+	if (!slot)
+		return;
+	snprintf(slot->user, sizeof(slot->user), "%s", user);
+	slot->until_ms = now_ms + TUI_TYPING_MS;
+}
+
+void tui_typing_clear(struct tui_room *r, const char *user)
+{
+	for (size_t i = 0; i < TUI_TYPING_MAX; i++)
+		if (strcmp(r->typing[i].user, user) == 0)
+			memset(&r->typing[i], 0, sizeof(r->typing[i]));
+}
+
+int tui_typing_expire(struct tui_room *r, uint64_t now_ms)
+{
+	int gone = 0;
+
+	for (size_t i = 0; i < TUI_TYPING_MAX; i++)
+		if (r->typing[i].user[0] && r->typing[i].until_ms <= now_ms) {
+			memset(&r->typing[i], 0, sizeof(r->typing[i]));
+			gone = 1;
+		}
+	return gone;
+}

@@ -1,0 +1,96 @@
+#!/bin/sh
+# The full-screen client (`nexus` with no subcommand) in tmux against a real
+# chatd: it logs in with the cached token, opens the rooms alice belongs to,
+# /join opens another; a message bob sends with `nexus say` appears on the
+# screen; what alice types reaches bob's `nexus tail`; unread counts and the
+# mention mark in the room list; /reply and /edit on both sides; bad
+# commands get a clear error; /quit exits 0.
+. test/lib/common.sh
+. test/lib/tui.sh
+nx_need_bins
+tui_need
+
+say "start chatd; alice and bob; rooms lobby, side (both) and news (bob's)"
+nx_start_chatd
+for u in alice bob; do nx_account "$u"; done
+nx_expect 0 "alice: create lobby" nexus_as alice create lobby --topic "the front door"
+nx_expect 0 "alice: create side" nexus_as alice create side
+nx_expect 0 "bob: create news" nexus_as bob create news
+for r in lobby side; do nx_expect 0 "bob: join $r" nexus_as bob join "$r"; done
+nx_say_id bob say lobby "said before the client started"
+
+say "alice opens the full-screen client (cached login, no password)"
+tui_start alice 100 30
+tui_wait 15 '\[connected' "status line says connected"
+tui_wait 15 '<bob> said before the client started' "history of lobby on screen"
+tui_wait 5 '#lobby .* the front door' "title shows the room and its topic"
+tui_has '^ *lobby +│' || tui_has '^ lobby' || { tui_screen; fail "room list lacks lobby"; }
+tui_has '^ side' || { tui_screen; fail "room list lacks side"; }
+ok "room list shows lobby and side"
+tui_wait 5 'Members \(2\)' "member list of lobby (2)"
+
+say "/join news, then bob says something there"
+tui_type "/join news"
+tui_wait 10 '^ #news' "title shows #news after /join"
+nx_say_id bob say news "hello from bob"
+tui_wait 10 '[0-9]{2}:[0-9]{2} <bob> hello from bob' "bob's message appears on alice's screen"
+
+say "alice types in news; bob's tail receives it"
+nx_tail_to bobtail bob news --json
+nx_wait_grep 15 "$T/bobtail.out" "hello from bob" "bob's tail is following news"
+tui_type "typed in the tui: ünïcödé 漢字"
+nx_wait_json 15 "$T/bobtail.out" "j['user'] == 'alice' and j['text'] == 'typed in the tui: ünïcödé 漢字'" \
+	"bob's tail got alice's line, UTF-8 intact"
+tui_wait 10 '<alice> typed in the tui: ünïcödé 漢字' "alice sees her own line"
+
+say "unread counts and the mention mark in the room list"
+nx_say_id bob say lobby "plain message in lobby"
+tui_wait 10 '^  ?lobby +1 *│' "lobby shows 1 unread"
+nx_say_id bob say side "@alice look at this"
+tui_wait 10 '^!side +!1 *│' "side shows the mention mark and 1 unread"
+tui_has '<bob> @alice look at this' && fail "the mention shows in news, not only in side"
+tui_keys M-a
+tui_wait 10 '<bob> @alice look at this' "Alt-A opens the room with the mention"
+tui_wait 5 '^ #side' "title shows #side"
+tui_has '^!side' && { tui_screen; fail "mention mark stays after opening side"; }
+ok "mark cleared once read"
+tui_keys C-p
+tui_wait 10 '^ #lobby' "Ctrl-P goes to the previous room (lobby)"
+tui_keys C-n C-n
+tui_wait 10 '^ #news' "Ctrl-N twice goes to news"
+
+say "/reply and /edit, seen by alice and by bob's tail"
+nx_say_id bob say news "which day suits you?"
+Q=$ID
+tui_wait 10 '<bob> which day suits you\?' "bob's question on screen"
+tui_type "/reply $Q tuesday"
+tui_wait 10 '↪ bob: which day suits you\?' "alice's screen shows the answered message above the reply"
+tui_wait 10 '<alice> tuesday$|<alice> tuesday +│' "alice's reply on screen"
+nx_wait_json 15 "$T/bobtail.out" "j['text'] == 'tuesday' and j['reply_to'] == $Q" \
+	"bob's tail got the reply with reply_to $Q"
+tui_type "/edit wednesday"
+tui_wait 10 '<alice> wednesday \(edited\)' "alice's screen marks her edit"
+nx_wait_json 15 "$T/bobtail.out" "j['text'] == 'wednesday' and j['edited'] is True" \
+	"bob's tail got the edit"
+nx_expect 0 "bob edits his question" nexus_as bob edit "$Q" "which day suits you best?"
+tui_wait 10 '<bob> which day suits you best\? \(edited\)' "bob's edit shows on alice's screen"
+tui_wait 10 '↪ bob: which day suits you best\?' "the quote above the reply follows the edit"
+nx_say_id bob say news "to be deleted"
+D=$ID
+tui_wait 10 '<bob> to be deleted' "message to delete on screen"
+nx_expect 0 "bob deletes it" nexus_as bob delete "$D"
+tui_wait 10 '<bob> \(deleted\)' "deletion marked on alice's screen"
+tui_has 'to be deleted' && { tui_screen; fail "deleted text still on screen"; }
+ok "deleted text is gone"
+
+say "clear errors for bad commands"
+tui_type "/frobnicate now"
+tui_wait 10 "unknown command '/frobnicate'; /help lists them" "unknown command"
+tui_type "/invite"
+tui_wait 10 '/invite: missing USER \(usage: /invite USER \[ROOM\]\)' "missing argument with usage"
+tui_type "/join nosuchroom"
+tui_wait 10 '!! .*nosuchroom' "joining a room that does not exist says so"
+
+say "/quit leaves with status 0"
+tui_type "/quit"
+tui_wait 10 'NEXUS-EXIT=0' "nexus exited 0"

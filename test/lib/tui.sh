@@ -1,0 +1,85 @@
+# Helpers for the full-screen client tests (sourced after common.sh). The
+# client runs in a detached tmux server of our own (-L, a name unique to
+# this test run) with TERM=xterm-256color and a UTF-8 locale; the tests read
+# the screen with capture-pane and poll it, never sleeping a fixed time.
+TUI_SOCK="nxtui-$$"
+TUI_STARTED=0
+
+tui_cleanup() {
+	[ "$TUI_STARTED" = 1 ] && tmux -L "$TUI_SOCK" kill-server 2>/dev/null
+	TUI_STARTED=0
+}
+trap 'tui_cleanup; nx_cleanup' EXIT
+
+# tui_need: skip (77) without tmux.
+tui_need() {
+	command -v tmux >/dev/null || { echo "skip: tmux is not installed"; exit 77; }
+}
+
+# tui_start USER [COLS ROWS [VAR=VALUE...]]: run `nexus` (no subcommand) as
+# USER in a new tmux server. The pane stays after the client exits and then
+# shows "NEXUS-EXIT=N".
+tui_start() {
+	ts_user=$1
+	ts_cols=${2:-100}
+	ts_rows=${3:-30}
+	shift
+	[ $# -gt 0 ] && shift
+	[ $# -gt 0 ] && shift
+	mkdir -p "$T/cfg/$ts_user"
+	tui_cleanup
+	tmux -L "$TUI_SOCK" -f /dev/null new-session -d -x "$ts_cols" -y "$ts_rows" \
+		"env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 NEXUS_CONFIG_DIR='$T/cfg/$ts_user' \
+		NEXUS_SERVER=127.0.0.1 NEXUS_CHAT_PORT=$CHAT_PORT NEXUS_PASSWORD= $* \
+		'$ROOT/$BUILD/nexus' 2>'$T/tui-$ts_user.err'; echo NEXUS-EXIT=\$?; sleep 600" ||
+		fail "cannot start tmux"
+	TUI_STARTED=1
+	tmux -L "$TUI_SOCK" set-option -g remain-on-exit on >/dev/null 2>&1
+}
+
+# tui_screen: the visible screen, one line per row.
+tui_screen() {
+	tmux -L "$TUI_SOCK" capture-pane -p -t 0
+}
+
+# tui_keys KEYS...: tmux send-keys (literal text or key names like Enter).
+tui_keys() {
+	tmux -L "$TUI_SOCK" send-keys -t 0 "$@"
+}
+
+# tui_type TEXT: type TEXT literally, then Enter.
+tui_type() {
+	tmux -L "$TUI_SOCK" send-keys -t 0 -l "$1"
+	tmux -L "$TUI_SOCK" send-keys -t 0 Enter
+}
+
+tui_has() {
+	tui_screen | grep -Eq -- "$1"
+}
+
+# tui_wait SECS REGEX DESC: poll the screen until a line matches REGEX.
+tui_wait() {
+	if wait_for "$1" tui_has "$2"; then
+		ok "$3"
+		return 0
+	fi
+	echo "--- screen:"
+	tui_screen
+	[ -s "$T/tui-$ts_user.err" ] && { echo "--- stderr:"; cat "$T/tui-$ts_user.err"; }
+	fail "$3: nothing matching /$2/ on the screen after $1 s"
+}
+
+# tui_count REGEX: how many lines of the screen match.
+tui_count() {
+	tui_screen | grep -Ec -- "$1"
+}
+
+# tui_resize COLS ROWS
+tui_resize() {
+	tmux -L "$TUI_SOCK" resize-window -t 0 -x "$1" -y "$2"
+}
+
+# tui_size: "COLSxROWS" of the pane.
+tui_size() {
+	tmux -L "$TUI_SOCK" display-message -p -t 0 '#{pane_width}x#{pane_height}'
+}
