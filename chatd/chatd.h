@@ -31,6 +31,7 @@ struct user;
 #define CHATD_MENTIONS_MAX 16    /* distinct users one message can mention */
 #define CHATD_RATE_SLOTS 4096    /* users or addresses tracked per rate table */
 #define CHATD_REFUSE_SLACK 64    /* connections past max_sessions told "full" */
+#define CHATD_PASS_SECS 60       /* life of a voice room pass (ROOM_PASS) */
 
 /* ---- chatd.c: configuration, server state, start-up, signals ---- */
 
@@ -49,6 +50,7 @@ struct chatd_config {
 	uint32_t max_members;
 	uint32_t idle_timeout;
 	uint32_t max_sessions;
+	int power_safe; /* synchronous=FULL rather than NORMAL */
 };
 
 /* A table of objects keyed by name (users, rooms): chained, grows. */
@@ -126,6 +128,9 @@ struct db_history {
 
 /* Errors: 0, -EEXIST (unique name), -ENOENT, -ENOSPC, -EBUSY, -EIO. */
 int db_open(const char *path, struct db **ret, char *err, size_t errlen);
+/* FULL (fsync each commit: survives power loss) or NORMAL (WAL fsynced at
+ * checkpoints: survives any crash of chatd, not of the machine). */
+void db_set_power_safe(struct db *db, bool on);
 void db_close(struct db *db);
 int db_begin(struct db *db);
 int db_commit(struct db *db);
@@ -189,6 +194,8 @@ void session_attach(struct session *s, struct user *u);
 /* Close with an ERROR frame that says why. */
 void session_kick(struct session *s, uint16_t code, const char *text);
 int session_send(struct session *s, const struct msg *m);
+/* Queue an encoded frame (fan-out: encoded once, copied per session). */
+int session_send_frame(struct session *s, const uint8_t *frame, size_t len);
 void session_error(struct session *s, uint32_t req, uint16_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void session_ok(struct session *s, uint32_t req, uint64_t id, uint32_t count);
@@ -266,6 +273,7 @@ void room_handle_create(struct session *s, const struct msg *m);
 void room_handle_list(struct session *s, const struct msg *m);
 void room_handle_join(struct session *s, const struct msg *m);
 void room_handle_leave(struct session *s, const struct msg *m);
+void room_handle_pass(struct session *s, const struct msg *m);
 void room_handle_invite(struct session *s, const struct msg *m);
 void room_handle_topic(struct session *s, const struct msg *m);
 void room_handle_members(struct session *s, const struct msg *m);

@@ -1,9 +1,12 @@
 /* db: chatd's SQLite storage. The only file that includes sqlite3.h: the
  * rest of chatd sees ids, strings and negative errnos.
  *
- * WAL mode with synchronous=FULL: a commit is on disk (WAL fsynced) before
- * sqlite3_step(COMMIT) returns, so what we acknowledge survives kill -9 and
- * power loss. Group commit (message.c) keeps that affordable. Messages are
+ * WAL mode with synchronous=FULL by default: a commit is on disk (WAL
+ * fsynced) before sqlite3_step(COMMIT) returns, so what we acknowledge
+ * survives kill -9 and power loss. Group commit (message.c) keeps that
+ * affordable. [chatd] power_safe = no selects NORMAL: a commit is in the
+ * WAL file (the kernel's page cache) before the ACK, which survives kill -9
+ * but not a power cut, and saves the fsync that blocks the loop. Messages are
  * never removed: a delete clears the text and sets MF_DELETED, so ids stay
  * monotonic and history shows the hole. Search uses an FTS5 table over the
  * message text with the messages table as external content, kept right by
@@ -244,6 +247,15 @@ static int db_schema_setup(struct db *db, char *err, size_t errlen)
 	if (r < 0)
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 	return r;
+}
+
+void db_set_power_safe(struct db *db, bool on)
+{
+	char e[128];
+
+	if (db_exec(db, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", e,
+	            sizeof(e)) < 0)
+		log_warn("cannot set synchronous mode: %s", e);
 }
 
 int db_open(const char *path, struct db **ret, char *err, size_t errlen)

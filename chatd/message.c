@@ -141,11 +141,28 @@ static bool message_mentions_user(const char *text, const struct user *u)
 	return false;
 }
 
-static void message_send_user(struct user *u, struct msg *chat, uint32_t flags)
+/* A CHAT frame encoded once per message and flag set, then copied to every
+ * recipient: the fan-out costs a copy per session, not an encode. */
+struct fanout_frame {
+	uint8_t *buf;
+	size_t len;
+};
+
+static int fanout_encode(struct msg *chat, uint32_t flags, struct fanout_frame *f)
 {
 	chat->flags = flags;
+	if (proto_encoded_len(chat, &f->len) < 0)
+		return -EINVAL;
+	f->buf = malloc(f->len);
+	if (!f->buf)
+		return -ENOMEM;
+	return proto_encode(chat, f->buf, f->len) < 0 ? -EINVAL : 0;
+}
+
+static void message_send_user(struct user *u, const struct fanout_frame *f)
+{
 	for (struct session *s = u->sessions; s; s = s->user_next)
-		session_send(s, chat);
+		session_send_frame(s, f->buf, f->len);
 }
 
 /* Live CHAT to every member's sessions; mentioned users get MF_MENTION,
@@ -155,19 +172,28 @@ static void message_fanout(struct room *r, struct msg *chat)
 	struct user *men[CHATD_MENTIONS_MAX];
 	size_t nmen = message_mentions(chat->text, men, CHATD_MENTIONS_MAX);
 	uint32_t base = chat->flags;
+	struct fanout_frame plain = {0}, mention = {0};
 
+	if (fanout_encode(chat, base, &plain) < 0 ||
+	    (nmen && fanout_encode(chat, base | MF_MENTION, &mention) < 0)) {
+		log_warn("cannot encode message %" PRIu64 " for delivery", chat->id);
+		goto out;
+	}
 	for (size_t i = 0; i < r->nmembers; i++) {
 		struct user *u = r->members[i];
 		bool mentioned = false;
 
 		for (size_t k = 0; k < nmen; k++)
 			mentioned |= men[k] == u;
-		message_send_user(u, chat, base | (mentioned ? MF_MENTION : 0));
+		message_send_user(u, mentioned ? &mention : &plain);
 	}
 	for (size_t k = 0; k < nmen && !(r->flags & (MF_PRIVATE | MF_DM)); k++)
 		if (!room_is_member(r, men[k]))
-			message_send_user(men[k], chat, base | MF_MENTION);
+			message_send_user(men[k], &mention);
+out:
 	chat->flags = base;
+	free(plain.buf);
+	free(mention.buf);
 }
 
 static void message_deliver(struct pending *p)

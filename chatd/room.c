@@ -525,6 +525,39 @@ void room_handle_join(struct session *s, const struct msg *m)
 	}
 }
 
+/* A signed pass to the voice room of the same name (audiod has no chat
+ * database): the chat rules decide. Public rooms: anyone; private rooms and
+ * DMs: members. The pass names the canonical room and lasts a minute. */
+void room_handle_pass(struct session *s, const struct msg *m)
+{
+	char why[160];
+	struct room *r;
+	struct msg p;
+	int code = room_lookup(s, m->room, ROOM_FIND, &r, why, sizeof(why));
+
+	if (!code && !room_can_read(r, s->user)) {
+		snprintf(why, sizeof(why), "#%s is invite-only: ask a member to invite you",
+		         r->name);
+		code = ERR_FORBIDDEN;
+	}
+	proto_msg_init(&p, MSG_ROOM_PASS);
+	p.req = m->req;
+	p.ts = chatd_now_s() + CHATD_PASS_SECS;
+	if (!code) {
+		snprintf(p.room, sizeof(p.room), "%s", r->name);
+		if (auth_pass_issue(chatd.token_key, s->user->name, r->name, s->user->admin, p.ts,
+		                    p.secret) < 0) {
+			snprintf(why, sizeof(why), "cannot sign the room pass");
+			code = ERR_INTERNAL;
+		}
+	}
+	if (code) {
+		session_error(s, m->req, (uint16_t)code, "%s", why);
+		return;
+	}
+	session_send(s, &p);
+}
+
 void room_handle_leave(struct session *s, const struct msg *m)
 {
 	char why[160];

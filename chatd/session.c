@@ -77,6 +77,11 @@ int session_send(struct session *s, const struct msg *m)
 	return r;
 }
 
+int session_send_frame(struct session *s, const uint8_t *frame, size_t len)
+{
+	return conn_send_frame(s->conn, frame, len);
+}
+
 void session_error(struct session *s, uint32_t req, uint16_t code, const char *fmt, ...)
 {
 	char text[512];
@@ -250,6 +255,9 @@ static void session_dispatch(struct session *s, const struct msg *m)
 		break;
 	case MSG_LEAVE:
 		room_handle_leave(s, m);
+		break;
+	case MSG_ROOM_PASS:
+		room_handle_pass(s, m);
 		break;
 	case MSG_INVITE:
 		room_handle_invite(s, m);

@@ -24,6 +24,7 @@
 
 #define CONN_FLUSH_SECS 2
 #define CONN_CONNECT_MS 5000
+#define CONN_CHAIN 16384 /* bytes: one TLS record's worth */
 
 struct conn {
 	struct event_base *base;
@@ -45,6 +46,7 @@ struct conn {
 	int reported;   /* closed callback delivered */
 	int got_frame;  /* first frame seen: idle timeout applies */
 	int close_err;
+	size_t chain_left; /* room in the output's last chain, see conn_reserve */
 	char peer[64];
 };
 
@@ -456,20 +458,41 @@ struct conn *conn_connect(struct event_base *base, SSL_CTX *ctx, const char *hos
 	return c;
 }
 
+/* Reserve len contiguous bytes at the end of the output queue. Frames go
+ * into chains of at least CONN_CHAIN bytes: libevent's TLS layer encrypts
+ * and writes one record per chain, so small chains would mean a record and
+ * a system call per frame when a room fans out. chain_left remembers the
+ * room left in the last chain; when it is stale, the reservation fixes it. */
+static int conn_reserve(struct conn *c, size_t len, struct evbuffer_iovec *v)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (c->chain_left < len || evbuffer_get_length(out) == 0)
+		evbuffer_expand(out, len > CONN_CHAIN ? len : CONN_CHAIN);
+	if (evbuffer_reserve_space(out, (ev_ssize_t)len, v, 1) < 1 || v->iov_len < len)
+		return -ENOMEM;
+	return 0;
+}
+
+static int conn_commit(struct conn *c, struct evbuffer_iovec *v, size_t used)
+{
+	c->chain_left = v->iov_len - used;
+	v->iov_len = used;
+	return evbuffer_commit_space(bufferevent_get_output(c->bev), v, 1) == 0 ? 0 : -ENOMEM;
+}
+
 /* Append one encoded frame of len bytes, ignoring the queue limit. */
 static int conn_queue(struct conn *c, const struct msg *m, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct evbuffer_iovec v;
 	long n;
 
-	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1 || v.iov_len < len)
+	if (conn_reserve(c, len, &v) < 0)
 		return -ENOMEM;
 	n = proto_encode(m, v.iov_base, v.iov_len);
 	if (n < 0)
 		return (int)n;
-	v.iov_len = (size_t)n;
-	return evbuffer_commit_space(out, &v, 1) == 0 ? 0 : -ENOMEM;
+	return conn_commit(c, &v, (size_t)n);
 }
 
 /* The one frame allowed past the limit: a final ERROR saying why we close. */
@@ -505,6 +528,22 @@ int conn_send(struct conn *c, const struct msg *m)
 		return -ENOBUFS;
 	}
 	return conn_queue(c, m, len);
+}
+
+int conn_send_frame(struct conn *c, const uint8_t *frame, size_t len)
+{
+	struct evbuffer_iovec v;
+
+	if (c->closing)
+		return -ENOBUFS;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) + len > c->lim.max_outq) {
+		conn_fail(c, ERR_SLOW_READER, NULL);
+		return -ENOBUFS;
+	}
+	if (conn_reserve(c, len, &v) < 0)
+		return -ENOMEM;
+	memcpy(v.iov_base, frame, len);
+	return conn_commit(c, &v, len);
 }
 
 int conn_send_ref(struct conn *c, const struct msg *m, conn_ref_done_fn done, void *arg)

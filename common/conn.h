@@ -57,6 +57,10 @@ int conn_send(struct conn *c, const struct msg *m);
  * bytes. */
 typedef void (*conn_ref_done_fn)(const void *data, size_t len, void *arg);
 int conn_send_ref(struct conn *c, const struct msg *m, conn_ref_done_fn done, void *arg);
+/* Queue a frame already encoded with proto_encode (header included), for
+ * fan-out: encode once, copy to every recipient. Same limit and returns as
+ * conn_send. */
+int conn_send_frame(struct conn *c, const uint8_t *frame, size_t len);
 /* Send ERROR (req, code, text or the standard sentence when NULL). */
 int conn_send_error(struct conn *c, uint32_t req, uint16_t code, const char *text);
 /* Bytes waiting in the output queue. */

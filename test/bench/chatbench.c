@@ -42,7 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
@@ -131,8 +130,8 @@ static double hist_quantile(const struct hist *h, double q)
 		rank = 1;
 	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		seen += h->bucket[i];
-		if (seen >= rank)
-			return hist_value(i);
+		if (seen >= rank) /* the top bucket's middle may lie past the max */
+			return hist_value(i) < (double)h->max ? hist_value(i) : (double)h->max;
 	}
 	return (double)h->max;
 }

@@ -123,8 +123,11 @@ static void chatd_error(struct peer *p, const struct msg *m)
 		bench_acked(p, m->req - REQ_SAY0, 0);
 		return;
 	}
-	bench_fail(b, "%s %u: chatd ERROR %u (%s) on request %u", chatd_role(p), p->idx, m->code,
-	           m->text, m->req);
+	bench_fail(b, "%s %u: chatd ERROR %u (%s) on request %u%s", chatd_role(p), p->idx, m->code,
+	           m->text, m->req,
+	           m->code == ERR_TOKEN_INVALID || m->code == ERR_TOKEN_EXPIRED
+	               ? "; a --tokens file from another chatd? remove it"
+	               : "");
 }
 
 static void chatd_frame_cb(struct conn *c, const struct msg *m, void *arg)

@@ -31,8 +31,8 @@ static void tcp_line_fail(struct peer *p, const char *what, const char *line, si
 	           (int)(len > 300 ? 300 : len), line);
 }
 
-static void irc_write(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void irc_write(struct peer *p, const char *fmt, ...)
+static void tcp_write(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tcp_write(struct peer *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -51,15 +51,15 @@ static void irc_setup_line(struct peer *p, const char *cmd, size_t clen, const c
 {
 	if (irc_is(cmd, clen, "001")) {
 		if (p->sender)
-			irc_write(p, "OPER bench benchpw\r\n");
+			tcp_write(p, "OPER bench benchpw\r\n");
 		else
-			irc_write(p, "JOIN #%s\r\n", p->b->o.room);
+			tcp_write(p, "JOIN #%s\r\n", p->b->o.room);
 	} else if (irc_is(cmd, clen, "366") && !p->sender) {
 		bench_peer_ready(p);
 	} else if (irc_is(cmd, clen, "381") && p->sender) {
 		/* +F: ngircd's "relaxed flood protection" (oper only): 10 commands
 		 * per read instead of 3 and no penalty time. */
-		irc_write(p, "MODE s%u +F\r\n", p->idx);
+		tcp_write(p, "MODE s%u +F\r\n", p->idx);
 	} else if (irc_is(cmd, clen, "MODE") && p->sender && memmem(rest, rlen, "+F", 2)) {
 		bench_peer_ready(p);
 	} else if (irc_is(cmd, clen, "ERROR") || (clen == 3 && (cmd[0] == '4' || cmd[0] == '5'))) {
@@ -88,7 +88,7 @@ static void irc_line(struct peer *p, const char *line, size_t len, uint64_t now)
 		return;
 	}
 	if (irc_is(cmd, clen, "PING")) {
-		irc_write(p, "PONG %.*s\r\n", (int)(end - rest), rest);
+		tcp_write(p, "PONG %.*s\r\n", (int)(end - rest), rest);
 		return;
 	}
 	irc_setup_line(p, cmd, clen, rest, (size_t)(end - rest), line, len);
@@ -255,12 +255,12 @@ static void tcp_hello(struct peer *p)
 	if (b->o.mode == BENCH_IRC) {
 		char nick = p->sender ? 's' : 'r';
 
-		irc_write(p, "NICK %c%u\r\nUSER %c%u 0 * :chatbench\r\n", nick, p->idx, nick,
+		tcp_write(p, "NICK %c%u\r\nUSER %c%u 0 * :chatbench\r\n", nick, p->idx, nick,
 		          p->idx);
 	} else if (p->sender) {
-		irc_write(p, "PING\r\n");
+		tcp_write(p, "PING\r\n");
 	} else {
-		irc_write(p, "SUBSCRIBE %s\r\n", b->o.room);
+		tcp_write(p, "SUBSCRIBE %s\r\n", b->o.room);
 	}
 }
 

@@ -94,6 +94,14 @@ PKGS="libevent libevent_openssl openssl libsystemd sqlite3 libargon2"
 BENCH_BIN=$BUILD/bench/chatbench
 build_chatbench() {
 	[ -f "$BUILD/libnexus.a" ] || { problem "$BUILD/libnexus.a is missing (run make)"; return 1; }
+	# chatbench includes common/*.h: a library older than them would not match
+	if [ -n "$(find common -name '*.[ch]' -newer "$BUILD/libnexus.a" | head -1)" ]; then
+		problem "$BUILD/libnexus.a is older than common/ (run make, or make bench)"
+		return 1
+	fi
+	if [ -f "$BUILD/chatd" ] && [ -n "$(find chatd -newer "$BUILD/chatd" | head -1)" ]; then
+		echo "note: $BUILD/chatd is older than chatd/: measuring the old build"
+	fi
 	san=""
 	if nm "$BUILD/libnexus.a" 2>/dev/null | grep -q __asan_; then
 		san="-fsanitize=address,undefined -fno-omit-frame-pointer"
@@ -109,13 +117,12 @@ build_chatbench() {
 }
 
 # ---- where the server's time goes (perf, when it works here) ----
-# Syscall tracepoints count loop turns (epoll_wait), socket writes and
-# fsyncs per second; a light profile (perf record -F 499, no call graphs)
+# Syscall tracepoints count loop turns (epoll_wait), socket writes, epoll_ctl
+# (event registration churn) and fsyncs (group commits); a light profile (perf record -F 499, no call graphs)
 # of the last run of each server shows the top libraries and functions.
 EVENTS="syscalls:sys_enter_epoll_wait syscalls:sys_enter_epoll_pwait syscalls:sys_enter_write
 syscalls:sys_enter_writev syscalls:sys_enter_sendmsg syscalls:sys_enter_sendto
-syscalls:sys_enter_fdatasync syscalls:sys_enter_fsync syscalls:sys_enter_epoll_ctl
-syscalls:sys_enter_brk"
+syscalls:sys_enter_fdatasync syscalls:sys_enter_fsync syscalls:sys_enter_epoll_ctl"
 EVENTS=$(printf '%s' "$EVENTS" | tr -s ' \n' ',,')
 HAVE_PERF=0
 if [ "${BENCH_PERF:-1}" = 1 ] && command -v perf >/dev/null &&
@@ -157,12 +164,11 @@ syscall_report() {
 		BEGIN { split(counts, c, " "); msgs = c[1]; dels = c[2] }
 		$3 ~ /epoll_(p?wait)$/ { turns += $1 }
 		$3 ~ /epoll_ctl$/ { ctls += $1 }
-		$3 ~ /brk$/ { brks += $1 }
 		$3 ~ /(write|writev|sendmsg|sendto)$/ { writes += $1 }
 		$3 ~ /sync$/ { syncs += $1 }
 		END {
 			if (secs <= 0 || !msgs) exit
-			printf "    server: %.0f loop turns/s (%.1f messages each), %.0f socket writes/s (%.1f deliveries each), %.0f epoll_ctl/s, %.0f brk/s", turns / secs, turns ? msgs / turns : 0, writes / secs, writes ? dels / writes : 0, ctls / secs, brks / secs
+			printf "    server: %.0f loop turns/s (%.1f messages each), %.0f socket writes/s (%.1f deliveries each), %.0f epoll_ctl/s", turns / secs, turns ? msgs / turns : 0, writes / secs, writes ? dels / writes : 0, ctls / secs
 			if (syncs > 0) printf ", %.0f fsyncs/s (%.1f messages per commit)", syncs / secs, msgs / syncs
 			printf "\n"
 		}' "$f"
@@ -214,7 +220,7 @@ bench_chatd() {
 	# limiter, not the server: lift them for the bench users.
 	"$BUILD/chatd" -d -s "$T/chatd" -p "$port" -o common.bind=127.0.0.1 \
 		-o chatd.msg_rate=1000000 -o chatd.msg_burst=1000000 -o chatd.login_rate=100000 \
-		-o chatd.history_on_join=0 >"$T/chatd.log" 2>&1 &
+		-o chatd.history_on_join=0 ${BENCH_CHATD_OPTS:-} >"$T/chatd.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS="$PIDS $SERVER_PID"
 	if ! wait_for 30 grep -q "listening on" "$T/chatd.log"; then
@@ -223,9 +229,10 @@ bench_chatd() {
 		stop_pid "$SERVER_PID"
 		return
 	fi
-	echo "chatd ($BUILD/chatd) on 127.0.0.1:$port, load $(load)," \
-		"state on $(df -T "$T" | awk 'NR==2 {print $2}'):" \
-		"msg_rate, msg_burst, login_rate lifted; history_on_join=0"
+	echo "chatd ($BUILD/chatd) on 127.0.0.1:$port, load $(load), state on" \
+		"$(df -T "$T" | awk 'NR==2 {print $2}'), started with -o chatd.msg_rate=1000000" \
+		"-o chatd.msg_burst=1000000 -o chatd.login_rate=100000 (defaults 20/s, 40, 10/min" \
+		"would throttle the bench users) -o chatd.history_on_join=0"
 	for s in $SENDERS; do
 		run_one chatd "$s" --chatd "127.0.0.1:$port" --tokens "$T/chatd.tokens"
 	done
