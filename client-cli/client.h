@@ -190,6 +190,10 @@ uint64_t client_server_size(const struct client *c);
 /* Streaming: bytes waiting to be sent, and a callback each time a write
  * leaves at most low bytes queued (fn NULL: off). */
 size_t client_outq(const struct client *c);
+/* client_send without copying m->data (the last field): done(data, len,
+ * arg) once it is written (see conn_send_ref). */
+typedef void (*client_ref_done_fn)(const void *data, size_t len, void *arg);
+int client_send_ref(struct client *c, const struct msg *m, client_ref_done_fn done, void *arg);
 typedef void (*client_drain_fn)(struct client *c, void *arg);
 void client_set_drain(struct client *c, client_drain_fn fn, void *arg, size_t low);
 

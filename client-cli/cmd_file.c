@@ -40,6 +40,9 @@ struct pushed {
 	char name[256];
 	uint64_t size;
 	char link[FILE_LINK_LEN + 1];
+	uint8_t hash[PROTO_HASH_LEN];
+	uint64_t id, resumed, sent;
+	double seconds;
 };
 
 struct job {
@@ -148,6 +151,52 @@ static void file_keep_info(struct job *j, const struct msg *m)
 
 /* ---- push ---- */
 
+/* Data buffers: read into one, sent without a copy, back here once
+ * written. */
+#define FILE_POOL_KEEP 16
+struct pool_buf {
+	struct pool_buf *next;
+};
+static struct pool_buf *pool;
+static unsigned pool_count;
+static size_t pool_size;
+
+static uint8_t *pool_get(void)
+{
+	struct pool_buf *b = pool;
+
+	if (!b)
+		return xcalloc(1, pool_size);
+	pool = b->next;
+	pool_count--;
+	return (uint8_t *)b;
+}
+
+static void pool_put(const void *data, size_t len, void *arg)
+{
+	struct pool_buf *b = (struct pool_buf *)(uintptr_t)data;
+
+	(void)len;
+	(void)arg;
+	if (pool_count >= FILE_POOL_KEEP) {
+		free(b);
+		return;
+	}
+	b->next = pool;
+	pool = b;
+	pool_count++;
+}
+
+static void pool_release(void)
+{
+	while (pool) {
+		struct pool_buf *b = pool;
+		pool = b->next;
+		free(b);
+	}
+	pool_count = 0;
+}
+
 static void push_next(struct job *j);
 
 /* SHA-256 of a whole file (regular files only). 0 or a negative errno. */
@@ -206,6 +255,7 @@ static void push_fill(struct client *c, void *arg)
 	d = xcalloc(1, sizeof(*d));
 	while (!j->sending_done && client_outq(c) < FILE_QUEUE_MARK) {
 		size_t want = j->chunk;
+		uint8_t *buf;
 		ssize_t n;
 
 		if (!j->is_stdin && j->offset == j->size) {
@@ -214,7 +264,10 @@ static void push_fill(struct client *c, void *arg)
 		}
 		if (!j->is_stdin && j->size - j->offset < want)
 			want = (size_t)(j->size - j->offset);
-		n = j->is_stdin ? read(j->fd, j->buf, want) : pread(j->fd, j->buf, want, (off_t)j->offset);
+		buf = pool_get();
+		n = j->is_stdin ? read(j->fd, buf, want) : pread(j->fd, buf, want, (off_t)j->offset);
+		if (n <= 0)
+			pool_put(buf, 0, NULL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || (n == 0 && !j->is_stdin)) {
@@ -227,13 +280,14 @@ static void push_fill(struct client *c, void *arg)
 			break;
 		}
 		if (j->is_stdin)
-			EVP_DigestUpdate(j->sha, j->buf, (size_t)n);
+			EVP_DigestUpdate(j->sha, buf, (size_t)n);
 		proto_msg_init(d, MSG_FILE_DATA);
 		d->req = j->req;
 		d->size = j->offset;
-		d->data = j->buf;
+		d->data = buf;
 		d->data_len = (uint32_t)n;
-		if (client_send(c, d) < 0) {
+		if (client_send_ref(c, d, pool_put, NULL) < 0) {
+			pool_put(buf, 0, NULL);
 			client_fail(c, EXIT_NETWORK, "connection lost while pushing %s", j->label);
 			break;
 		}
@@ -243,26 +297,27 @@ static void push_fill(struct client *c, void *arg)
 	free(d);
 }
 
-static void push_print(struct job *j, const struct msg *info)
+static void push_print(struct job *j, const struct pushed *p)
 {
 	const struct settings *s = j->s;
 	char url[512], hex[2 * PROTO_HASH_LEN + 1];
-	double secs = (double)(file_now_ms() - j->t0_ms) / 1000.0;
 	struct jw w;
 
-	hex_hash(info->hash, hex);
-	file_url(s, info->secret, url, sizeof(url));
+	hex_hash(p->hash, hex);
+	file_url(s, p->link, url, sizeof(url));
 	if (s->json) {
 		jw_begin(&w, stdout);
 		jw_str(&w, "link", url);
-		jw_str(&w, "name", info->text);
-		jw_u64(&w, "size", info->size);
+		jw_str(&w, "name", p->name);
+		jw_u64(&w, "size", p->size);
 		jw_str(&w, "sha256", hex);
 		jw_key(&w, "seconds");
-		fprintf(stdout, "%.3f", secs);
-		jw_u64(&w, "id", info->id);
-		jw_u64(&w, "resumed_from", j->start);
-		jw_u64(&w, "sent", j->offset - j->start);
+		fprintf(stdout, "%.3f", p->seconds);
+		jw_u64(&w, "id", p->id);
+		jw_u64(&w, "resumed_from", p->resumed);
+		jw_u64(&w, "sent", p->sent);
+		if (j->room)
+			jw_str(&w, "shared_with", j->room);
 		jw_end(&w);
 	} else {
 		fprintf(stdout, "%s\n", url);
@@ -270,20 +325,29 @@ static void push_print(struct job *j, const struct msg *info)
 	}
 }
 
+/* One file is stored: keep its result; print it now unless it is to be
+ * shared first (then the share's link is the result). */
 static void push_done(struct job *j, const struct msg *info)
 {
 	struct pushed *p;
 
 	progress_free(j->prog);
 	j->prog = NULL;
-	push_print(j, info);
 	j->pushed = realloc(j->pushed, (size_t)(j->npushed + 1) * sizeof(*j->pushed));
 	if (!j->pushed)
 		fatal("out of memory");
 	p = &j->pushed[j->npushed++];
+	memset(p, 0, sizeof(*p));
 	str_set(p->name, sizeof(p->name), info->text);
 	p->size = info->size;
 	str_set(p->link, sizeof(p->link), info->secret);
+	memcpy(p->hash, info->hash, PROTO_HASH_LEN);
+	p->id = info->id;
+	p->resumed = j->start;
+	p->sent = j->offset - j->start;
+	p->seconds = (double)(file_now_ms() - j->t0_ms) / 1000.0;
+	if (!j->room)
+		push_print(j, p);
 	if (j->fd >= 0 && !j->is_stdin)
 		close(j->fd);
 	j->fd = -1;
@@ -453,6 +517,8 @@ static void share_reply(struct client *c, const struct msg *m, void *arg)
 		if (file_request(j, &s, share_reply) == 0)
 			j->req = s.req;
 	} else if (m->type == MSG_OK && m->req == j->req) {
+		if (j->op == OP_PUSH)
+			push_print(j, &j->pushed[j->cur]);
 		j->cur++;
 		push_share(j);
 	}
@@ -719,6 +785,7 @@ static void file_ready(struct client *c, void *arg)
 		chunk = frame - 64;
 	j->chunk = (size_t)chunk;
 	j->buf = xcalloc(1, j->chunk);
+	pool_size = j->chunk;
 	switch (j->op) {
 	case OP_PUSH:
 		push_next(j);
@@ -772,6 +839,7 @@ static int file_run(struct job *j)
 	progress_free(j->prog);
 	j->prog = NULL;
 	client_free(c);
+	pool_release();
 	if (j->fd > STDERR_FILENO)
 		close(j->fd);
 	EVP_MD_CTX_free(j->sha);

@@ -772,6 +772,13 @@ uint64_t client_server_size(const struct client *c)
 	return c->server_size;
 }
 
+int client_send_ref(struct client *c, const struct msg *m, client_ref_done_fn done, void *arg)
+{
+	if (!c->conn || (c->state != CLIENT_READY && c->state != CLIENT_AUTHENTICATED))
+		return -ENOTCONN;
+	return conn_send_ref(c->conn, m, done, arg);
+}
+
 size_t client_outq(const struct client *c)
 {
 	return c->conn ? conn_outq(c->conn) : 0;

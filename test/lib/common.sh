@@ -248,3 +248,41 @@ nx_wait_json() {
 # nx_sanitized: true when $BUILD/chatd is an ASan build (make SAN=1), whose
 # memory use says nothing about chatd's own.
 nx_sanitized() { grep -q __asan_init "$BUILD/chatd" 2>/dev/null; }
+
+# nx_start_filed [extra filed args]: start filed on $FILE_PORT sharing
+# $T/state with chatd (certificate, token key), wait until it listens.
+# Sets FILED_PID; nexus_as finds it through NEXUS_FILE_PORT.
+FILE_PORT=${FILE_PORT:-$(nx_free_port)}
+export NEXUS_FILE_PORT=$FILE_PORT
+nx_start_filed() {
+	mkdir -p "$T/state"
+	touch "$T/filed.log"
+	f_seen=$(grep -c "listening on" "$T/filed.log")
+	"$BUILD/filed" -d -s "$T/state" -p "$FILE_PORT" -o common.bind=127.0.0.1 "$@" \
+		>>"$T/filed.log" 2>&1 &
+	FILED_PID=$!
+	PIDS="$PIDS $FILED_PID"
+	f_end=$(($(date +%s) + 20))
+	while [ "$(grep -c "listening on" "$T/filed.log")" -le "$f_seen" ]; do
+		if ! kill -0 "$FILED_PID" 2>/dev/null || [ "$(date +%s)" -ge "$f_end" ]; then
+			tail -n 30 "$T/filed.log"
+			fail "filed did not start (filed $*)"
+		fi
+		sleep 0.1
+	done
+}
+
+nx_stop_filed() { # [signal]
+	kill "-${1:-TERM}" "$FILED_PID" 2>/dev/null
+	wait "$FILED_PID" 2>/dev/null
+	FILED_RC=$?
+	nx_forget_pid "$FILED_PID"
+}
+
+# nx_sha FILE: its SHA-256 in hex.
+nx_sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# nx_json_get FILE KEY: KEY of the last JSON line of FILE.
+nx_json_get() {
+	python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])' "$1" "$2"
+}
