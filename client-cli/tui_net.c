@@ -235,8 +235,13 @@ static void tui_reply_chat(struct tui *t, struct tui_req *q, const struct msg *m
 	q->n++;
 	if (m->id > q->since && q->kind == REQ_CATCHUP)
 		q->since = m->id;
-	if (r)
-		tui_room_insert(&t->st, r, m, r == tui_cur(t));
+	if (r && tui_room_insert(&t->st, r, m, r == tui_cur(t)) == 1 && q->kind == REQ_CATCHUP &&
+	    r != tui_cur(t) && strcmp(m->user, t->st.me) != 0) {
+		/* Missed while disconnected: unread, though it came as history. */
+		r->unread++;
+		if ((m->flags & MF_MENTION) || (r->flags & MF_DM))
+			r->mention = 1;
+	}
 }
 
 static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)

@@ -108,7 +108,8 @@ static void tui_setup_save_config(struct tui *t, const char *user)
 static int tui_setup_password(struct tui *t)
 {
 	char pw[AUTH_PASSWORD_MAX + 2];
-	int r = settings_password(0, t->registering && !getenv("NEXUS_PASSWORD"), pw, sizeof(pw));
+	const char *env = getenv("NEXUS_PASSWORD");
+	int r = settings_password(0, t->registering && !(env && *env), pw, sizeof(pw));
 
 	if (r)
 		return r;

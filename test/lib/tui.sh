@@ -2,12 +2,14 @@
 # client runs in a detached tmux server of our own (-L, a name unique to
 # this test run) with TERM=xterm-256color and a UTF-8 locale; the tests read
 # the screen with capture-pane and poll it, never sleeping a fixed time.
-TUI_SOCK="nxtui-$$"
-TUI_STARTED=0
+TUI_SOCK=""
+TUI_SOCKS=""
+TUI_N=0
 
+# Stop every tmux server this test started (each has its own socket).
 tui_cleanup() {
-	[ "$TUI_STARTED" = 1 ] && tmux -L "$TUI_SOCK" kill-server 2>/dev/null
-	TUI_STARTED=0
+	for s in $TUI_SOCKS; do tmux -L "$s" kill-server 2>/dev/null; done
+	TUI_SOCKS=""
 }
 trap 'tui_cleanup; nx_cleanup' EXIT
 
@@ -18,7 +20,8 @@ tui_need() {
 
 # tui_start USER [COLS ROWS [VAR=VALUE...]]: run `nexus` (no subcommand) as
 # USER in a new tmux server. The pane stays after the client exits and then
-# shows "NEXUS-EXIT=N".
+# shows "NEXUS-EXIT=N". With TUI_NO_SERVER=1 the server is not in the
+# environment (the config file or the first-run question names it).
 tui_start() {
 	ts_user=$1
 	ts_cols=${2:-100}
@@ -27,13 +30,17 @@ tui_start() {
 	[ $# -gt 0 ] && shift
 	[ $# -gt 0 ] && shift
 	mkdir -p "$T/cfg/$ts_user"
-	tui_cleanup
+	[ -n "$TUI_SOCK" ] && tmux -L "$TUI_SOCK" kill-server 2>/dev/null
+	TUI_N=$((TUI_N + 1))
+	TUI_SOCK="nxtui-$$-$TUI_N"
+	TUI_SOCKS="$TUI_SOCKS $TUI_SOCK"
+	ts_server="NEXUS_SERVER=127.0.0.1 NEXUS_CHAT_PORT=$CHAT_PORT"
+	[ "${TUI_NO_SERVER:-0}" = 1 ] && ts_server="NEXUS_SERVER= NEXUS_CHAT_PORT="
 	tmux -L "$TUI_SOCK" -f /dev/null new-session -d -x "$ts_cols" -y "$ts_rows" \
 		"env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 NEXUS_CONFIG_DIR='$T/cfg/$ts_user' \
-		NEXUS_SERVER=127.0.0.1 NEXUS_CHAT_PORT=$CHAT_PORT NEXUS_PASSWORD= $* \
-		'$ROOT/$BUILD/nexus' 2>'$T/tui-$ts_user.err'; echo NEXUS-EXIT=\$?; sleep 600" ||
+		$ts_server NEXUS_PASSWORD= $* \
+		'$ROOT/$BUILD/nexus'; echo NEXUS-EXIT=\$?; sleep 600" ||
 		fail "cannot start tmux"
-	TUI_STARTED=1
 	tmux -L "$TUI_SOCK" set-option -g remain-on-exit on >/dev/null 2>&1
 }
 
@@ -65,7 +72,6 @@ tui_wait() {
 	fi
 	echo "--- screen:"
 	tui_screen
-	[ -s "$T/tui-$ts_user.err" ] && { echo "--- stderr:"; cat "$T/tui-$ts_user.err"; }
 	fail "$3: nothing matching /$2/ on the screen after $1 s"
 }
 

@@ -1,0 +1,78 @@
+#!/bin/sh
+# The first run of the full-screen client: no config, no login, an unknown
+# server. It asks for the server and the account (register), shows the
+# server's certificate fingerprint and asks to trust it; then the screen
+# opens. The next run goes straight in with the cached token. Refusing the
+# certificate ends with status 7.
+. test/lib/common.sh
+. test/lib/tui.sh
+nx_need_bins
+tui_need
+
+nx_start_chatd
+nx_expect 0 "the server's fingerprint (bob trusts it)" nexus_as bob trust --yes
+FP=$(grep -Eo 'SHA256:[0-9a-fA-F:]+' "$T/out" | head -1)
+[ -n "$FP" ] || { nx_show; fail "no fingerprint in nexus trust output"; }
+ok "server fingerprint $FP"
+
+say "carol's first run: server, register, trust"
+TUI_NO_SERVER=1 tui_start carol 140 30
+tui_wait 10 'Welcome to Shadow Nexus' "a welcome"
+tui_wait 10 'Server \[localhost:5555\]: ?$' "asks for the server"
+tui_type "127.0.0.1:$CHAT_PORT"
+tui_wait 10 "Log in to 127.0.0.1:$CHAT_PORT or register a new account\\? \\[login/register\\]: ?\$" \
+	"asks: log in or register"
+tui_type "register"
+tui_wait 10 'User name: ?$' "asks for the user name"
+tui_type "carol"
+tui_wait 10 'Password: ?$' "asks for the password"
+tui_type "pw-carol-secret"
+tui_wait 10 'Password again: ?$' "asks for it again"
+tui_type "pw-carol-secret"
+tui_has 'pw-carol-secret' && { tui_screen; fail "the password was echoed"; }
+ok "the password is not echoed"
+tui_wait 15 "not known yet" "says the server is not known"
+tui_wait 5 "fingerprint is $FP" "shows the server's fingerprint"
+tui_wait 5 'Trust this server\? \[yes/no\] ?$' "asks to trust it"
+tui_type "yes"
+tui_wait 15 '\[carol\] \[connected' "the full screen opens, logged in as carol"
+tui_wait 10 'no rooms yet' "says how to start (no rooms yet)"
+grep -q "^server = 127.0.0.1" "$T/cfg/carol/config" || { cat "$T/cfg/carol/config"; fail "server not saved"; }
+ok "server saved in the config file"
+[ -f "$T/cfg/carol/tokens/127.0.0.1_$CHAT_PORT" ] || fail "login not cached"
+ok "login cached"
+grep -q "127.0.0.1:$CHAT_PORT $FP" "$T/cfg/carol/known_servers" || { cat "$T/cfg/carol/known_servers"; fail "pin not saved"; }
+ok "certificate pinned"
+tui_type "/create carols-room"
+tui_wait 10 '^ #carols-room' "carol creates a room"
+tui_type "first words"
+tui_wait 10 '<carol> first words' "and talks in it"
+tui_type "/quit"
+tui_wait 10 'NEXUS-EXIT=0' "exit 0"
+
+say "carol's second run goes straight in"
+TUI_NO_SERVER=1 tui_start carol 140 30
+tui_wait 15 '\[carol\] \[connected' "straight to the full screen"
+tui_wait 10 '<carol> first words' "with the room and its history"
+tui_has 'Password|Welcome|Trust' && { tui_screen; fail "asked again"; }
+ok "no question asked"
+tui_type "/quit"
+tui_wait 10 'NEXUS-EXIT=0' "exit 0"
+
+say "dave refuses the certificate"
+tui_start dave 140 30
+tui_wait 10 '\[login/register\]: ?$' "asks: log in or register"
+tui_type "register"
+tui_wait 10 'User name( \[dave\])?: ?$' "asks for the user name"
+tui_type "dave"
+tui_wait 10 'Password: ?$' "asks for the password"
+tui_type "pw-dave-secret"
+tui_wait 10 'Password again: ?$' "asks for it again"
+tui_type "pw-dave-secret"
+tui_wait 15 "fingerprint is $FP" "shows the fingerprint"
+tui_type "no"
+tui_wait 10 'NEXUS-EXIT=7' "exit 7 (certificate)"
+tui_has 'not trusted' || { tui_screen; fail "no 'not trusted' message"; }
+ok "says the server is not trusted"
+[ -f "$T/cfg/dave/tokens/127.0.0.1_$CHAT_PORT" ] && fail "dave got a login without trusting"
+ok "nothing was sent"
