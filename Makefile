@@ -12,9 +12,9 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libevent libevent_openssl openssl libsystemd sqlite3 libargon2
+PKGS = libevent libevent_openssl openssl libsystemd sqlite3 libargon2 opus libopusenc opusfile
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

@@ -129,6 +129,8 @@ struct client_cbs {
 	void (*event)(struct client *c, const struct msg *m, void *arg);
 	void (*presence)(struct client *c, const struct msg *m, void *arg);
 	void (*typing)(struct client *c, const struct msg *m, void *arg);
+	/* Pushed frames of other types (another service's: AUDIO, ...). */
+	void (*other)(struct client *c, const struct msg *m, void *arg);
 };
 
 struct client *client_new(struct settings *s, unsigned flags, const struct client_cbs *cbs,
@@ -310,6 +312,9 @@ int cmd_files(struct settings *s, int argc, char **argv);
 int cmd_rm(struct settings *s, int argc, char **argv);
 int cmd_share(struct settings *s, int argc, char **argv);
 int cmd_unshare(struct settings *s, int argc, char **argv);
+
+/* cmd_talk.c: talk ROOM (audiod) */
+int cmd_talk(struct settings *s, int argc, char **argv);
 
 /* progress.c: a one-line progress bar on stderr (a terminal only). */
 struct progress;

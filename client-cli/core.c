@@ -577,6 +577,8 @@ static void client_conn_frame(struct conn *conn, const struct msg *m, void *arg)
 	default:
 		if (m->req)
 			client_reply(c, m);
+		else if (c->cbs.other)
+			c->cbs.other(c, m, c->arg);
 		else
 			log_debug("client: unexpected %s", proto_type_name(m->type));
 	}

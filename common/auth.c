@@ -354,3 +354,73 @@ int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64
 		*ret_expiry = expiry;
 	return 0;
 }
+
+static int auth_pass_mac(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *room,
+                         uint64_t expiry, bool admin, uint8_t mac[AUTH_MAC_LEN])
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "p1\n%s\n%s\n%" PRIu64 "\n%d", user, room, expiry,
+	                 admin ? 1 : 0);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	return auth_mac(key, buf, (size_t)n, mac);
+}
+
+int auth_pass_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *room,
+                    bool admin, uint64_t expiry, char out[AUTH_PASS_MAX])
+{
+	uint8_t mac[AUTH_MAC_LEN];
+	int n, r;
+
+	if (!key || !out || !auth_name_valid(user) || !room || !room[0] || strchr(room, '\n'))
+		return -EINVAL;
+	r = auth_pass_mac(key, user, room, expiry, admin, mac);
+	if (r < 0)
+		return r;
+	n = snprintf(out, AUTH_PASS_MAX, "p1.%" PRIu64 ".%d.", expiry, admin ? 1 : 0);
+	if (n < 0 || (size_t)n + 2 * AUTH_MAC_LEN >= AUTH_PASS_MAX)
+		return -ENAMETOOLONG;
+	auth_hex_encode(mac, sizeof(mac), out + n);
+	return 0;
+}
+
+int auth_pass_verify(const uint8_t key[AUTH_KEY_LEN], const char *pass, const char *user,
+                     const char *room, uint64_t now, bool *ret_admin)
+{
+	char buf[AUTH_PASS_MAX];
+	uint8_t mac[AUTH_MAC_LEN], want[AUTH_MAC_LEN];
+	uint64_t expiry;
+	char *dot;
+	bool admin;
+	size_t len;
+	int r;
+
+	if (!key || !pass || !user || !room)
+		return -EINVAL;
+	len = strnlen(pass, sizeof(buf));
+	if (len >= sizeof(buf) || strncmp(pass, "p1.", 3) != 0)
+		return -EBADMSG;
+	memcpy(buf, pass + 3, len - 2);
+	dot = strchr(buf, '.');
+	if (!dot || (dot[1] != '0' && dot[1] != '1') || dot[2] != '.')
+		return -EBADMSG;
+	*dot = '\0';
+	admin = dot[1] == '1';
+	dot += 2;
+	if (auth_parse_expiry(buf, &expiry) < 0 || !auth_is_lower_hex(dot + 1, 2 * AUTH_MAC_LEN) ||
+	    !auth_name_valid(user) || strchr(room, '\n'))
+		return -EBADMSG;
+	for (size_t i = 0; i < AUTH_MAC_LEN; i++)
+		mac[i] = (uint8_t)(auth_hex_val(dot[1 + 2 * i]) << 4 | auth_hex_val(dot[2 + 2 * i]));
+	r = auth_pass_mac(key, user, room, expiry, admin, want);
+	if (r < 0)
+		return r;
+	if (CRYPTO_memcmp(mac, want, sizeof(mac)) != 0)
+		return -EBADMSG;
+	if (now >= expiry)
+		return -EKEYEXPIRED;
+	if (ret_admin)
+		*ret_admin = admin;
+	return 0;
+}

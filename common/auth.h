@@ -37,4 +37,18 @@ int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t
 int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
 		      char *ret_user, size_t user_size, uint64_t *ret_expiry);
 
+/* Room passes: chatd tells audiod "user may join room until expiry" (and
+ * whether the user is an admin) without a shared database. Text:
+ * "p1.EXPIRY.A.MAC", A = 1 for an admin else 0, MAC the hex HMAC-SHA256 of
+ * "p1\nUSER\nROOM\nEXPIRY\nA" under the token key (the "p1\n" prefix keeps a
+ * pass from ever verifying as a token and back). The verifier supplies user
+ * (from the session's verified token) and room (from the join request). */
+#define AUTH_PASS_MAX 96
+int auth_pass_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *room,
+		    bool admin, uint64_t expiry, char out[AUTH_PASS_MAX]);
+/* Returns 0, -EKEYEXPIRED, or -EBADMSG when malformed, forged, or for
+ * another user or room. */
+int auth_pass_verify(const uint8_t key[AUTH_KEY_LEN], const char *pass, const char *user,
+		     const char *room, uint64_t now, bool *ret_admin);
+
 #endif

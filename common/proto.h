@@ -58,6 +58,7 @@ enum proto_type {
 	MSG_PRESENCE = 0x0114,
 	MSG_EVENT = 0x0115,
 	MSG_USER_ADMIN = 0x0116,
+	MSG_ROOM_PASS = 0x0117, /* chatd: signed pass to a voice room (audiod) */
 
 	MSG_FILE_PUSH = 0x0201,
 	MSG_FILE_OFFSET = 0x0202,
@@ -69,6 +70,14 @@ enum proto_type {
 	MSG_FILE_DELETE = 0x0208,
 	MSG_FILE_SHARE = 0x0209,
 	MSG_FILE_UNSHARE = 0x020a,
+
+	MSG_VOICE_JOIN = 0x0301,
+	MSG_VOICE_LEAVE = 0x0302,
+	MSG_AUDIO = 0x0303,
+	MSG_VOICE_MUTE = 0x0304,
+	MSG_VOICE_EVENT = 0x0305,
+	MSG_VOICE_RECORD = 0x0306,
+	MSG_VOICE_STATS = 0x0307,
 };
 
 /* Stable error codes carried in MSG_ERROR; scripts branch on them. */
@@ -132,6 +141,25 @@ enum proto_field {
 #define MF_OWNER 0x0200   /* file info: the requesting user owns the file */
 #define MF_SHARED 0x0400  /* file info: shared with the requesting user */
 #define MF_INFO 0x0800    /* file pull: FILE_INFO only, no data */
+
+/* audiod flags (high bits, clear of the chat and file flags). */
+#define MF_MUTED 0x00010000  /* voice: muted (VOICE_JOIN, VOICE_MUTE, VOICE_EVENT) */
+#define MF_FEC 0x00020000    /* audio: the sender's Opus packets carry in-band FEC */
+#define MF_LISTEN 0x00040000 /* voice join: listen only, never a talker */
+#define MF_PERSONAL 0x00080000 /* audio out: a personal mix-minus stream */
+
+/* Voice event kinds (F_COUNT of MSG_VOICE_EVENT). */
+enum proto_voice_event {
+	VOICE_JOIN = 1,   /* user joined the voice room */
+	VOICE_LEAVE = 2,  /* user left */
+	VOICE_TALK = 3,   /* user started talking (size = level 0..100) */
+	VOICE_QUIET = 4,  /* user stopped talking */
+	VOICE_MUTE = 5,   /* user was muted (text = by whom) */
+	VOICE_UNMUTE = 6, /* user was unmuted */
+	VOICE_LEVEL = 7,  /* talking user's level (size = 0..100), 4 per second */
+	VOICE_RECORD = 8, /* recording started (flags MF_... none) or stopped; text = file */
+	VOICE_MEMBER = 9, /* in a join reply: a member already present */
+};
 
 /* Presence states (F_COUNT of MSG_PRESENCE / MSG_MEMBER). */
 enum proto_presence { PRESENCE_OFFLINE = 0, PRESENCE_ONLINE = 1, PRESENCE_AWAY = 2 };

@@ -250,6 +250,42 @@ static void test_key_concurrent(void **state)
 	munmap(res, sizeof(*res) * N);
 }
 
+/* Room passes bind user, room and expiry; a token is never a pass. */
+static void test_room_pass(void **state)
+{
+	char pass[AUTH_PASS_MAX], tok[AUTH_TOKEN_MAX], bad[AUTH_PASS_MAX];
+	bool admin = true;
+
+	(void)state;
+	assert_int_equal(auth_pass_issue(key1, "alice", "lobby", false, 2000, pass), 0);
+	assert_int_equal(strncmp(pass, "p1.2000.0.", 10), 0);
+	assert_int_equal(strlen(pass), 10 + 64);
+	assert_int_equal(auth_pass_verify(key1, pass, "alice", "lobby", 1000, &admin), 0);
+	assert_false(admin);
+	assert_int_equal(auth_pass_verify(key1, pass, "alice", "lobby", 2000, NULL), -EKEYEXPIRED);
+	assert_int_equal(auth_pass_verify(key1, pass, "bob", "lobby", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_pass_verify(key1, pass, "alice", "lobby2", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_pass_verify(key2, pass, "alice", "lobby", 1000, NULL), -EBADMSG);
+	/* the admin bit is signed */
+	memcpy(bad, pass, sizeof(bad));
+	bad[8] = '1';
+	assert_int_equal(auth_pass_verify(key1, bad, "alice", "lobby", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_pass_issue(key1, "alice", "@alice:bob", true, 2000, pass), 0);
+	assert_int_equal(auth_pass_verify(key1, pass, "alice", "@alice:bob", 1000, &admin), 0);
+	assert_true(admin);
+	/* a later expiry with the old MAC is forged */
+	memcpy(bad, pass, sizeof(bad));
+	bad[3] = '3';
+	assert_int_equal(auth_pass_verify(key1, bad, "alice", "@alice:bob", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_pass_verify(key1, "p1.2000", "alice", "x", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_pass_verify(key1, "", "alice", "x", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_pass_verify(key1, "p1.02000.0.00", "alice", "x", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_token_issue(key1, "alice", 2000, tok), 0);
+	assert_int_equal(auth_pass_verify(key1, tok, "alice", "lobby", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_pass_issue(key1, "bad name", "lobby", false, 2000, pass), -EINVAL);
+	assert_int_equal(auth_pass_issue(key1, "alice", "", false, 2000, pass), -EINVAL);
+}
+
 static void test_token_round_trip(void **state)
 {
 	char tok[AUTH_TOKEN_MAX], tok2[AUTH_TOKEN_MAX], user[33];
@@ -451,6 +487,7 @@ int main(void)
 	    cmocka_unit_test(test_token_user_buffer),
 	    cmocka_unit_test(test_token_expired),
 	    cmocka_unit_test(test_token_forged),
+	    cmocka_unit_test(test_room_pass),
 	    cmocka_unit_test(test_token_malformed),
 	    cmocka_unit_test(test_token_strict_parse),
 	};

@@ -350,6 +350,7 @@ static const struct layout layouts[] = {
     {MSG_PRESENCE, "PRESENCE", "req user count ts"},
     {MSG_EVENT, "EVENT", "room user count ts text"},
     {MSG_USER_ADMIN, "USER_ADMIN", "req user count secret"},
+    {MSG_ROOM_PASS, "ROOM_PASS", "req room secret ts"},
     {MSG_FILE_PUSH, "FILE_PUSH", "req size hash flags text"},
     {MSG_FILE_OFFSET, "FILE_OFFSET", "req id size"},
     {MSG_FILE_DATA, "FILE_DATA", "req size data"},
@@ -360,6 +361,13 @@ static const struct layout layouts[] = {
     {MSG_FILE_DELETE, "FILE_DELETE", "req id"},
     {MSG_FILE_SHARE, "FILE_SHARE", "req id room"},
     {MSG_FILE_UNSHARE, "FILE_UNSHARE", "req secret"},
+    {MSG_VOICE_JOIN, "VOICE_JOIN", "req room secret flags"},
+    {MSG_VOICE_LEAVE, "VOICE_LEAVE", "req"},
+    {MSG_AUDIO, "AUDIO", "id ts ref size flags data"},
+    {MSG_VOICE_MUTE, "VOICE_MUTE", "req user flags"},
+    {MSG_VOICE_EVENT, "VOICE_EVENT", "req room user count flags size ts text"},
+    {MSG_VOICE_RECORD, "VOICE_RECORD", "req flags text"},
+    {MSG_VOICE_STATS, "VOICE_STATS", "req text"},
 };
 #define N_LAYOUTS (sizeof(layouts) / sizeof(layouts[0]))
 
@@ -856,8 +864,8 @@ static void test_refused_vectors(void **state)
 
 static void test_unknown_type(void **state)
 {
-	static const uint16_t unknown[] = {0x0000, 0x0007, 0x00ff, 0x0100, 0x0117,
-	                                   0x0200, 0x020b, 0x0301, 0x0fff, 0xffff};
+	static const uint16_t unknown[] = {0x0000, 0x0007, 0x00ff, 0x0100, 0x0118,
+	                                   0x0200, 0x020b, 0x0308, 0x0fff, 0xffff};
 	uint8_t buf[64];
 	struct msg m;
 
@@ -993,6 +1001,12 @@ static void test_stable_numbers(void **state)
 	assert_int_equal(ERR_MAX_, 21);
 	assert_int_equal(MSG_FILE_PUSH, 0x0201);
 	assert_int_equal(MSG_FILE_UNSHARE, 0x020a);
+	assert_int_equal(MSG_ROOM_PASS, 0x0117);
+	assert_int_equal(MSG_VOICE_JOIN, 0x0301);
+	assert_int_equal(MSG_AUDIO, 0x0303);
+	assert_int_equal(MSG_VOICE_STATS, 0x0307);
+	assert_int_equal(MF_MUTED | MF_FEC | MF_LISTEN | MF_PERSONAL, 0x000f0000);
+	assert_int_equal(VOICE_MEMBER, 9);
 	assert_int_equal(MF_STREAM | MF_OWNER | MF_SHARED | MF_INFO, 0x0f00);
 	assert_int_equal(MF_PRIVATE | MF_EDITED | MF_DELETED | MF_HISTORY | MF_MENTION | MF_ADMIN |
 	                     MF_DM | MF_JOINED,

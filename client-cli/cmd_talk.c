@@ -1,0 +1,657 @@
+/* nexus talk ROOM: voice through audiod.
+ *
+ * First a room pass from chatd (ROOM_PASS: the chat room's rules decide who
+ * may join its voice room), then a TLS connection to audiod with the same
+ * login, VOICE_JOIN, and a 20 ms clock (timerfd, drift-free) that captures
+ * one frame (--in: WAV, Ogg Opus or raw s16le; a file or a pipe), encodes it
+ * with in-band FEC and sends it, and plays one frame out (--out) from a
+ * small jitter buffer with Opus packet-loss concealment. The server's
+ * stream may switch between the shared mix and a personal mix-minus (the
+ * AUDIO ref field); on a switch we crossfade one frame from the old
+ * stream's concealment into the new stream, so the switch cannot click.
+ * Without --in nothing is sent (a listener); without --out nothing is
+ * played (the counts still show in --json). */
+#include "client.h"
+#include "audio_io.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <opus.h>
+
+#include "log.h"
+#include "ratelimit.h"
+
+#define TALK_DEFAULT_PORT 5557
+#define TALK_MAX_FRAME 4096
+#define TALK_SLOTS 16
+#define TALK_PACKET_MAX 1275
+#define TALK_START_FRAMES 2 /* buffered before playing */
+#define TALK_STOP_LOST 5    /* concealed frames before going quiet */
+#define TALK_MAX_BUFFERED 8 /* beyond this, drop a frame to catch up */
+#define TALK_VAD_DB -45.0
+#define TALK_VAD_HANG 15
+
+struct talk_slot {
+	uint64_t seq, stream;
+	uint16_t len;
+	bool used;
+	uint8_t data[TALK_PACKET_MAX];
+};
+
+struct talk {
+	struct settings *s;
+	struct client *c;
+	char room[PROTO_ROOM_MAX + 1];
+	char pass[PROTO_SECRET_MAX + 1];
+	/* options */
+	const char *in_path, *out_path;
+	enum audio_fmt in_fmt, out_fmt;
+	bool mute, listen, vad, record;
+	unsigned drop_pct, bitrate;
+	double duration;
+	uint16_t port;
+	/* running */
+	struct audio_in *in;
+	struct audio_out *out;
+	OpusEncoder *enc;
+	OpusDecoder *dec;
+	int tfd;
+	struct event *tick_ev, *end_ev;
+	FILE *ev;
+	bool joined, in_eof, decoded_any;
+	uint64_t seq;
+	uint32_t rng;
+	unsigned vad_hang;
+	/* playout */
+	struct talk_slot slot[TALK_SLOTS];
+	uint64_t next_seq, cur_stream;
+	bool playing;
+	unsigned lost_run;
+	/* counts */
+	uint64_t sent, dropped, received, played, plc, late, switches;
+	uint64_t delay_sum, delay_n;
+};
+
+/* ---- events on the terminal or as JSON ---- */
+
+static const char *talk_event_name(uint32_t kind)
+{
+	static const char *const names[] = {"?",    "join",   "leave", "talk",  "quiet",
+	                                    "mute", "unmute", "level", "record", "member"};
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+static void talk_event(struct talk *t, const struct msg *m)
+{
+	struct jw w;
+	char clean[PROTO_TEXT_MAX + 1];
+
+	if (m->count == VOICE_LEVEL && !t->s->json)
+		return;
+	if (t->s->json) {
+		jw_begin(&w, t->ev);
+		jw_str(&w, "event", talk_event_name(m->count));
+		jw_str(&w, "room", m->room);
+		if (m->user[0])
+			jw_str(&w, "user", m->user);
+		if (m->count == VOICE_TALK)
+			jw_u64(&w, "level", m->size);
+		if (m->count == VOICE_MUTE || m->count == VOICE_MEMBER || m->count == VOICE_JOIN)
+			jw_bool(&w, "muted", (m->flags & MF_MUTED) != 0);
+		if (m->count == VOICE_RECORD)
+			jw_bool(&w, "recording", m->flags & 1);
+		if (m->text[0])
+			jw_str(&w, m->count == VOICE_RECORD ? "file" : "text", m->text);
+		jw_u64(&w, "ts", m->ts);
+		jw_end(&w);
+		return;
+	}
+	if (t->s->quiet)
+		return;
+	out_clean_str(clean, sizeof(clean), m->text);
+	switch (m->count) {
+	case VOICE_MEMBER:
+		fprintf(t->ev, "* %s is here%s\n", m->user, m->flags & MF_MUTED ? " (muted)" : "");
+		break;
+	case VOICE_RECORD:
+		fprintf(t->ev, "* %s %s recording %s\n", m->user, m->flags & 1 ? "started" : "stopped",
+		        clean);
+		break;
+	default:
+		fprintf(t->ev, "* %s: %s\n", m->user, talk_event_name(m->count));
+	}
+	fflush(t->ev);
+}
+
+/* ---- sending ---- */
+
+static bool talk_voiced(struct talk *t, const int16_t *pcm)
+{
+	double e = 0;
+
+	for (int i = 0; i < AUDIO_IO_FRAME; i++)
+		e += (double)pcm[i] * pcm[i];
+	e /= (double)AUDIO_IO_FRAME * 32768.0 * 32768.0;
+	if (e > 1e-10 && 10 * log10(e) > TALK_VAD_DB)
+		t->vad_hang = TALK_VAD_HANG;
+	else if (t->vad_hang > 0)
+		t->vad_hang--;
+	return t->vad_hang > 0;
+}
+
+static void talk_capture(struct talk *t)
+{
+	int16_t pcm[AUDIO_IO_FRAME];
+	uint8_t pkt[TALK_PACKET_MAX];
+	struct msg m;
+	int n;
+
+	if (!t->in || t->in_eof)
+		return;
+	if (audio_in_read(t->in, pcm) == 0) {
+		t->in_eof = true;
+		return;
+	}
+	if (t->mute || (t->vad && !talk_voiced(t, pcm)))
+		return;
+	n = opus_encode(t->enc, pcm, AUDIO_IO_FRAME, pkt, sizeof(pkt));
+	t->seq++;
+	if (n <= 0)
+		return;
+	/* --drop-percent: lose frames on purpose (tests of concealment) */
+	t->rng = t->rng * 1103515245u + 12345u;
+	if (t->drop_pct && (t->rng >> 16) % 100 < t->drop_pct) {
+		t->dropped++;
+		return;
+	}
+	proto_msg_init(&m, MSG_AUDIO);
+	m.id = t->seq;
+	m.ts = limits_wall_ms();
+	m.flags = MF_FEC;
+	m.data = pkt;
+	m.data_len = (uint32_t)n;
+	if (client_send(t->c, &m) == 0)
+		t->sent++;
+}
+
+/* ---- receiving and playing ---- */
+
+static struct talk_slot *talk_at(struct talk *t, uint64_t seq)
+{
+	struct talk_slot *s = &t->slot[seq % TALK_SLOTS];
+
+	return s->used && s->seq == seq ? s : NULL;
+}
+
+static unsigned talk_buffered(const struct talk *t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < TALK_SLOTS; i++)
+		n += t->slot[i].used;
+	return n;
+}
+
+static void talk_audio_in(struct talk *t, const struct msg *m)
+{
+	struct talk_slot *s;
+
+	if (m->data_len == 0 || m->data_len > TALK_PACKET_MAX)
+		return;
+	t->received++;
+	t->delay_sum += m->size;
+	t->delay_n++;
+	if (t->playing && m->id < t->next_seq) {
+		t->late++;
+		return;
+	}
+	if (t->playing && m->id >= t->next_seq + TALK_SLOTS) {
+		/* far ahead: we fell behind; start again from here */
+		for (unsigned i = 0; i < TALK_SLOTS; i++)
+			t->slot[i].used = false;
+		t->playing = false;
+	}
+	s = &t->slot[m->id % TALK_SLOTS];
+	s->used = true;
+	s->seq = m->id;
+	s->stream = m->ref;
+	s->len = (uint16_t)m->data_len;
+	memcpy(s->data, m->data, m->data_len);
+}
+
+/* A new stream (shared <-> personal): the old decoder's concealment fades
+ * out while the new stream fades in, over one frame. */
+static int talk_decode_switch(struct talk *t, const struct talk_slot *s, int16_t *pcm)
+{
+	int16_t old[AUDIO_IO_FRAME];
+	OpusDecoder *copy = malloc((size_t)opus_decoder_get_size(1));
+	int n;
+
+	if (!copy)
+		return opus_decode(t->dec, s->data, s->len, pcm, AUDIO_IO_FRAME, 0);
+	/* Opus states are flat memory: a copy continues the old stream */
+	memcpy(copy, t->dec, (size_t)opus_decoder_get_size(1));
+	n = opus_decode(copy, NULL, 0, old, AUDIO_IO_FRAME, 0);
+	free(copy);
+	opus_decoder_ctl(t->dec, OPUS_RESET_STATE);
+	if (opus_decode(t->dec, s->data, s->len, pcm, AUDIO_IO_FRAME, 0) != AUDIO_IO_FRAME)
+		return -1;
+	for (int i = 0; n == AUDIO_IO_FRAME && i < AUDIO_IO_FRAME; i++) {
+		double w = 0.5 - 0.5 * cos(M_PI * (i + 0.5) / AUDIO_IO_FRAME);
+		pcm[i] = (int16_t)lrint(old[i] * (1 - w) + pcm[i] * w);
+	}
+	t->switches++;
+	return AUDIO_IO_FRAME;
+}
+
+static bool talk_playout(struct talk *t, int16_t *pcm)
+{
+	unsigned n = talk_buffered(t);
+	struct talk_slot *s;
+	int r;
+
+	if (!t->playing) {
+		uint64_t low = UINT64_MAX;
+		if (n < TALK_START_FRAMES)
+			return false;
+		for (unsigned i = 0; i < TALK_SLOTS; i++)
+			if (t->slot[i].used && t->slot[i].seq < low)
+				low = t->slot[i].seq;
+		t->next_seq = low;
+		t->playing = true;
+		t->lost_run = 0;
+	}
+	if (n > TALK_MAX_BUFFERED && talk_at(t, t->next_seq)) {
+		talk_at(t, t->next_seq)->used = false;
+		t->next_seq++;
+	}
+	s = talk_at(t, t->next_seq);
+	t->next_seq++;
+	if (s) {
+		s->used = false;
+		t->lost_run = 0;
+		if (t->decoded_any && s->stream != t->cur_stream)
+			r = talk_decode_switch(t, s, pcm);
+		else
+			r = opus_decode(t->dec, s->data, s->len, pcm, AUDIO_IO_FRAME, 0);
+		t->cur_stream = s->stream;
+		t->decoded_any = true;
+		if (r == AUDIO_IO_FRAME) {
+			t->played++;
+			return true;
+		}
+	}
+	if (++t->lost_run > TALK_STOP_LOST && talk_buffered(t) == 0) {
+		t->playing = false;
+		return false;
+	}
+	t->plc++;
+	return opus_decode(t->dec, NULL, 0, pcm, AUDIO_IO_FRAME, 0) == AUDIO_IO_FRAME;
+}
+
+static void talk_play(struct talk *t)
+{
+	int16_t pcm[AUDIO_IO_FRAME];
+
+	if (!talk_playout(t, pcm))
+		memset(pcm, 0, sizeof(pcm));
+	if (t->out && audio_out_write(t->out, pcm, AUDIO_IO_FRAME) < 0) {
+		client_fail(t->c, EXIT_ERROR, "cannot write %s: %s", t->out_path, strerror(errno));
+		audio_out_close(t->out);
+		t->out = NULL;
+	}
+}
+
+/* ---- the clock ---- */
+
+static void talk_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct talk *t = arg;
+	uint64_t n = 0;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	/* after a stall, catch up a little; older frames are gone anyway */
+	for (n = n > 3 ? 3 : n; n > 0; n--) {
+		talk_capture(t);
+		talk_play(t);
+	}
+}
+
+static void talk_end_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct talk *t = arg;
+
+	(void)fd;
+	(void)what;
+	client_done(t->c, 0);
+}
+
+static int talk_clock_start(struct talk *t)
+{
+	struct itimerspec its = {{0, 20000000}, {0, 0}};
+	struct event_base *base = client_base(t->c);
+
+	t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (t->tfd < 0)
+		return -errno;
+	clock_gettime(CLOCK_MONOTONIC, &its.it_value);
+	if (timerfd_settime(t->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return -errno;
+	t->tick_ev = event_new(base, t->tfd, EV_READ | EV_PERSIST, talk_tick_cb, t);
+	if (!t->tick_ev || event_add(t->tick_ev, NULL) < 0)
+		return -ENOMEM;
+	if (t->duration > 0) {
+		struct timeval tv = {(time_t)t->duration,
+		                     (suseconds_t)((t->duration - (double)(time_t)t->duration) * 1e6)};
+		t->end_ev = evtimer_new(base, talk_end_cb, t);
+		if (!t->end_ev || evtimer_add(t->end_ev, &tv) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- the audiod session ---- */
+
+static void talk_record_reply(struct client *c, const struct msg *m, void *arg)
+{
+	(void)arg;
+	if (m && m->type == MSG_ERROR)
+		client_fail_msg(c, m, "record");
+}
+
+static void talk_join_reply(struct client *c, const struct msg *m, void *arg)
+{
+	struct talk *t = arg;
+	struct msg r;
+
+	if (!m)
+		return;
+	if (m->type == MSG_VOICE_EVENT) {
+		talk_event(t, m);
+		return;
+	}
+	if (m->type == MSG_ERROR) {
+		client_fail_msg(c, m, t->room);
+		return;
+	}
+	if (m->type != MSG_OK || t->joined)
+		return;
+	t->joined = true;
+	if (!t->s->json && !t->s->quiet)
+		fprintf(t->ev, "* joined voice room %s (%u here)\n", t->room, m->count);
+	if (t->s->json) {
+		struct jw w;
+		jw_begin(&w, t->ev);
+		jw_str(&w, "event", "joined");
+		jw_str(&w, "room", t->room);
+		jw_u64(&w, "members", m->count);
+		jw_end(&w);
+	}
+	if (t->record) {
+		proto_msg_init(&r, MSG_VOICE_RECORD);
+		r.flags = 1;
+		client_request(c, &r, talk_record_reply, t);
+	}
+	if (talk_clock_start(t) < 0)
+		client_fail(c, EXIT_ERROR, "cannot start the audio clock");
+}
+
+static void talk_ready(struct client *c, void *arg)
+{
+	struct talk *t = arg;
+	struct msg m;
+
+	if (t->joined) {
+		client_fail(c, EXIT_NETWORK, "connection to audiod lost");
+		return;
+	}
+	proto_msg_init(&m, MSG_VOICE_JOIN);
+	snprintf(m.room, sizeof(m.room), "%s", t->room);
+	snprintf(m.secret, sizeof(m.secret), "%s", t->pass);
+	m.flags = (t->mute ? MF_MUTED : 0) | (t->listen ? MF_LISTEN : 0);
+	if (client_request(c, &m, talk_join_reply, t) < 0)
+		client_fail(c, EXIT_NETWORK, "cannot send to audiod");
+}
+
+static void talk_other(struct client *c, const struct msg *m, void *arg)
+{
+	struct talk *t = arg;
+
+	(void)c;
+	if (m->type == MSG_AUDIO)
+		talk_audio_in(t, m);
+	else if (m->type == MSG_VOICE_EVENT)
+		talk_event(t, m);
+}
+
+/* ---- the pass from chatd ---- */
+
+static void talk_pass_reply(struct client *c, const struct msg *m, void *arg)
+{
+	struct talk *t = arg;
+
+	if (!m)
+		return;
+	if (m->type == MSG_ERROR) {
+		client_fail_msg(c, m, t->room);
+		return;
+	}
+	if (m->type != MSG_ROOM_PASS)
+		return;
+	snprintf(t->room, sizeof(t->room), "%s", m->room);
+	snprintf(t->pass, sizeof(t->pass), "%s", m->secret);
+	client_done(c, 0);
+}
+
+/* ---- the command ---- */
+
+enum { OPT_IN = 1000, OPT_OUT, OPT_FORMAT_IN, OPT_FORMAT_OUT, OPT_MUTE, OPT_LISTEN, OPT_VAD,
+       OPT_DROP, OPT_DURATION, OPT_PORT, OPT_BITRATE, OPT_RECORD };
+
+static int talk_opt(int key, const char *arg, void *ctx)
+{
+	struct talk *t = ctx;
+	uint64_t v;
+
+	switch (key) {
+	case OPT_IN:
+		t->in_path = arg;
+		return 0;
+	case OPT_OUT:
+		t->out_path = arg;
+		return 0;
+	case OPT_FORMAT_IN:
+	case OPT_FORMAT_OUT:
+		if (audio_fmt_parse(arg) == AUDIO_FMT_AUTO)
+			return cli_usage("talk", "unknown format '%s' (wav, ogg, raw)", arg);
+		*(key == OPT_FORMAT_IN ? &t->in_fmt : &t->out_fmt) = audio_fmt_parse(arg);
+		return 0;
+	case OPT_MUTE:
+		t->mute = true;
+		return 0;
+	case OPT_LISTEN:
+		t->listen = true;
+		return 0;
+	case OPT_VAD:
+		t->vad = true;
+		return 0;
+	case OPT_RECORD:
+		t->record = true;
+		return 0;
+	case OPT_DROP:
+		if (cli_u64(arg, 100, &v))
+			return cli_usage("talk", "--drop-percent takes 0 to 100");
+		t->drop_pct = (unsigned)v;
+		return 0;
+	case OPT_BITRATE:
+		if (cli_u64(arg, 128000, &v) || v < 6000)
+			return cli_usage("talk", "--bitrate takes 6000 to 128000");
+		t->bitrate = (unsigned)v;
+		return 0;
+	case OPT_PORT:
+		if (cli_u64(arg, 65535, &v) || v == 0)
+			return cli_usage("talk", "--audio-port takes 1 to 65535");
+		t->port = (uint16_t)v;
+		return 0;
+	case OPT_DURATION: {
+		char *end;
+		t->duration = strtod(arg, &end);
+		if (*end || t->duration <= 0 || t->duration > 1e7)
+			return cli_usage("talk", "--duration takes seconds");
+		return 0;
+	}
+	}
+	return EXIT_USAGE;
+}
+
+static int talk_open(struct talk *t)
+{
+	char err[512];
+	int e;
+
+	if (t->in_path && audio_in_open(t->in_path, t->in_fmt, &t->in, err, sizeof(err)) < 0) {
+		out_err("%s", err);
+		return EXIT_ERROR;
+	}
+	if (t->out_path && audio_out_open(t->out_path, t->out_fmt, &t->out, err, sizeof(err)) < 0) {
+		out_err("%s", err);
+		return EXIT_ERROR;
+	}
+	t->enc = opus_encoder_create(AUDIO_IO_RATE, 1, OPUS_APPLICATION_AUDIO, &e);
+	t->dec = opus_decoder_create(AUDIO_IO_RATE, 1, &e);
+	if (!t->enc || !t->dec) {
+		out_err("cannot start Opus");
+		return EXIT_ERROR;
+	}
+	opus_encoder_ctl(t->enc, OPUS_SET_BITRATE((opus_int32)t->bitrate));
+	opus_encoder_ctl(t->enc, OPUS_SET_INBAND_FEC(1));
+	opus_encoder_ctl(t->enc, OPUS_SET_PACKET_LOSS_PERC(10));
+	return 0;
+}
+
+static void talk_stats(struct talk *t)
+{
+	double delay = t->delay_n ? (double)t->delay_sum / (double)t->delay_n / 1000.0 : 0;
+	struct jw w;
+
+	if (t->s->json) {
+		jw_begin(&w, t->ev);
+		jw_str(&w, "event", "stats");
+		jw_u64(&w, "sent", t->sent);
+		jw_u64(&w, "dropped", t->dropped);
+		jw_u64(&w, "received", t->received);
+		jw_u64(&w, "played", t->played);
+		jw_u64(&w, "concealed", t->plc);
+		jw_u64(&w, "late", t->late);
+		jw_u64(&w, "switches", t->switches);
+		jw_u64(&w, "server_delay_us", (uint64_t)(delay * 1000));
+		jw_end(&w);
+	} else if (!t->s->quiet) {
+		fprintf(stderr,
+		        "nexus: talk: sent %llu frames, received %llu, concealed %llu; server-added "
+		        "delay %.1f ms\n",
+		        (unsigned long long)t->sent, (unsigned long long)t->received,
+		        (unsigned long long)t->plc, delay);
+	}
+}
+
+static int talk_run(struct talk *t)
+{
+	struct client_cbs cbs = {.ready = talk_ready, .other = talk_other};
+	int status = talk_open(t);
+
+	if (status)
+		return status;
+	t->c = client_new(t->s, CLIENT_NEED_TOKEN | CLIENT_SIGNALS, &cbs, t);
+	if (!t->c)
+		return EXIT_ERROR;
+	client_set_service(t->c, "audio", t->port, TALK_MAX_FRAME);
+	status = client_run(t->c);
+	if (t->joined)
+		talk_stats(t);
+	if (t->tick_ev)
+		event_free(t->tick_ev);
+	if (t->end_ev)
+		event_free(t->end_ev);
+	client_free(t->c);
+	return status;
+}
+
+int cmd_talk(struct settings *s, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    SETTINGS_LONGOPTS,
+	    {"in", required_argument, NULL, OPT_IN},
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"in-format", required_argument, NULL, OPT_FORMAT_IN},
+	    {"out-format", required_argument, NULL, OPT_FORMAT_OUT},
+	    {"mute", no_argument, NULL, OPT_MUTE},
+	    {"listen", no_argument, NULL, OPT_LISTEN},
+	    {"vad", no_argument, NULL, OPT_VAD},
+	    {"record", no_argument, NULL, OPT_RECORD},
+	    {"drop-percent", required_argument, NULL, OPT_DROP},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"audio-port", required_argument, NULL, OPT_PORT},
+	    {"bitrate", required_argument, NULL, OPT_BITRATE},
+	    {NULL, 0, NULL, 0},
+	};
+	struct talk *t = calloc(1, sizeof(*t));
+	const char *env = getenv("NEXUS_AUDIO_PORT");
+	struct msg *m = NULL;
+	int first, r;
+
+	if (!t)
+		return EXIT_ERROR;
+	t->s = s;
+	t->tfd = -1;
+	t->bitrate = 32000;
+	t->rng = 12345;
+	t->port = TALK_DEFAULT_PORT;
+	if (env && *env) {
+		unsigned long p = strtoul(env, NULL, 10);
+		if (p > 0 && p < 65536)
+			t->port = (uint16_t)p;
+	}
+	r = cli_parse(s, argc, argv, "", opts, talk_opt, t, &first);
+	if (r == 0 && first >= argc)
+		r = cli_usage("talk", "missing ROOM");
+	if (r == 0 && argc - first > 1)
+		r = cli_usage("talk", "one ROOM only");
+	if (r == 0)
+		r = cli_room("talk", argv[first], t->room);
+	if (r == 0 && !(m = calloc(1, sizeof(*m))))
+		r = EXIT_ERROR;
+	if (r == 0) {
+		proto_msg_init(m, MSG_ROOM_PASS);
+		snprintf(m->room, sizeof(m->room), "%s", t->room);
+		r = request_main(s, m, talk_pass_reply, t);
+	}
+	free(m);
+	if (r == 0) {
+		t->ev = t->out_path && strcmp(t->out_path, "-") == 0 ? stderr : stdout;
+		r = talk_run(t);
+	}
+	if (audio_out_close(t->out) < 0 && r == 0) {
+		out_err("cannot finish %s", t->out_path);
+		r = EXIT_ERROR;
+	}
+	audio_in_close(t->in);
+	if (t->enc)
+		opus_encoder_destroy(t->enc);
+	if (t->dec)
+		opus_decoder_destroy(t->dec);
+	if (t->tfd >= 0)
+		close(t->tfd);
+	free(t);
+	return r < 0 ? 0 : r;
+}
