@@ -67,6 +67,12 @@ $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# test_tui also links the full-screen client's pure parts (no curses).
+TUI_UNIT_OBJ := $(patsubst %,$(BUILD)/obj/client-cli/%.o,tui_input tui_cmd tui_state)
+$(BUILD)/test/test_tui: $(BUILD)/obj/test/unit/test_tui.o $(TUI_UNIT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
 # Installs missing Debian packages (as root) or says which command to run.
 deps:
 	@sh test/deps.sh build
