@@ -12,7 +12,7 @@ SANFLAGS =
 endif
 
 CC ?= cc
-PKGS = libevent libevent_openssl openssl libsystemd sqlite3 libargon2 opus libopusenc opusfile
+PKGS = libevent libevent_openssl openssl libsystemd sqlite3 libargon2 opus libopusenc opusfile libsrtp2 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
@@ -107,6 +107,8 @@ install: $(BINS)
 		install -m 0644 systemd/nexus-$$d.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/ && \
 		install -m 0644 $$d/$$d.8 $(DESTDIR)$(PREFIX)/share/man/man8/ || exit 1; \
 	done
+	test ! -d videod/www || { install -d $(DESTDIR)$(PREFIX)/share/nexus/videod/www && \
+		install -m 0644 videod/www/* $(DESTDIR)$(PREFIX)/share/nexus/videod/www/; }
 	install -m 0644 systemd/nexus.target $(DESTDIR)$(PREFIX)/lib/systemd/system/
 	install -m 0644 systemd/nexus.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/nexus.conf
 	install -m 0644 systemd/nexus.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nexus.conf

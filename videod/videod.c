@@ -1,0 +1,428 @@
+/* videod: the Shadow Nexus video call daemon. main, flags, configuration,
+ * start-up, timers and signals. */
+#include "videod.h"
+#include "conn.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "sd.h"
+#include "tls.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#define VIDEOD_CONFIG_DEFAULT "/etc/nexus/nexus.conf"
+#ifndef VIDEOD_WWW_DEFAULT
+#define VIDEOD_WWW_DEFAULT "/usr/local/share/nexus/videod/www"
+#endif
+#define VIDEOD_ERR_MAX 768
+#define TICK_MS 100
+#define PING_SECS 15
+
+struct videod videod;
+
+static struct {
+	const char *config;
+	bool config_given, foreground, check;
+	int verbosity;
+	const char *port, *media_port, *state_dir;
+	const char **overrides;
+	size_t noverrides;
+} opts;
+
+static struct event *tick_ev, *signal_evs[3];
+static char listen_name[128];
+
+#define KEY(name, kind, field, size, min, max, help)                                               \
+	{                                                                                          \
+		"videod", name, kind, offsetof(struct videod_config, field), size, min, max, help  \
+	}
+
+static const struct config_key videod_keys[] = {
+    CONFIG_COMMON_KEYS(struct videod_config, common),
+    KEY("port", CONFIG_PORT, port, 0, 0, 0, "HTTPS port of the call page and API"),
+    KEY("media_port", CONFIG_PORT, media_port, 0, 0, 0, "UDP port for all media"),
+    KEY("announce", CONFIG_STR, announce, CONFIG_STR_MAX, 0, 0,
+        "addresses given to browsers for media (comma-separated; default: this host's)"),
+    KEY("www", CONFIG_PATH, www, CONFIG_PATH_MAX, 0, 0, "folder of the call page"),
+    KEY("chat_host", CONFIG_STR, chat_host, CONFIG_STR_MAX, 0, 0, "where chatd runs"),
+    KEY("chat_port", CONFIG_PORT, chat_port, 0, 0, 0, "chatd's port"),
+    KEY("max_participants", CONFIG_U32, max_participants, 0, 2, VD_SUBS_MAX / 3 + 1,
+        "people in one call"),
+    KEY("max_peers", CONFIG_U32, max_peers, 0, 1, 100000, "people in all calls"),
+    KEY("session_timeout", CONFIG_U32, session_timeout, 0, 5, 3600,
+        "seconds without ICE consent before a participant is dropped"),
+    KEY("max_streams", CONFIG_U32, max_sse, 0, 1, 100000, "event streams at once"),
+    CONFIG_KEYS_END,
+};
+
+uint64_t vd_now_ms(void)
+{
+	return limits_wall_ms();
+}
+
+void vd_random_hex(char *out, size_t nhex)
+{
+	uint8_t b[64];
+
+	if (nhex / 2 + 1 > sizeof(b) || getrandom(b, nhex / 2 + 1, 0) < 0)
+		fatal("no randomness");
+	for (size_t i = 0; i < nhex; i++)
+		out[i] = "0123456789abcdef"[(b[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+	out[nhex] = '\0';
+}
+
+void vd_str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: videod [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-m PORT] [-s STATE_DIR]"
+	           " [-o section.key=value]...\n"
+	           "  -d        stay in the foreground and log to stderr\n"
+	           "  -f FILE   configuration file (default " VIDEOD_CONFIG_DEFAULT ")\n"
+	           "  -n        check the configuration and exit\n"
+	           "  -v        more verbose logging (repeat for more)\n"
+	           "  -h        show this help\n"
+	           "  -p PORT   HTTPS port (default 5000)\n"
+	           "  -m PORT   UDP media port (default 5000)\n"
+	           "  -s DIR    state folder (default /var/lib/nexus)\n"
+	           "  -o S.K=V  override one setting, e.g. -o videod.announce=192.168.1.10\n");
+}
+
+/* PREFIX/sbin/videod finds its page in PREFIX/share/nexus/videod/www. */
+static void www_default(char *out, size_t size)
+{
+	char exe[CONFIG_PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	vd_str_copy(out, size, VIDEOD_WWW_DEFAULT);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash || strcmp(slash, "/sbin") != 0)
+		return;
+	*slash = '\0';
+	if (strlen(exe) + 32 < size)
+		snprintf(out, size, "%s/share/nexus/videod/www", exe);
+}
+
+static void config_defaults(struct videod_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	config_common_defaults(&c->common, NULL);
+	c->port = 5000;
+	c->media_port = 5000;
+	www_default(c->www, sizeof(c->www));
+	vd_str_copy(c->chat_host, sizeof(c->chat_host), "localhost");
+	c->chat_port = 5555;
+	c->max_participants = 25;
+	c->max_peers = 1000;
+	c->session_timeout = 30;
+	c->max_sse = 2000;
+}
+
+static int set_port(struct videod_config *c, const char *key, const char *v, char *err,
+		    size_t errlen)
+{
+	char assign[64];
+
+	snprintf(assign, sizeof(assign), "videod.%s=%s", key, v);
+	if (config_set(assign, videod_keys, c, err, errlen) < 0) {
+		snprintf(err, errlen, "%s: the port must be a number between 1 and 65535", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int config_read(struct videod_config *c, char *err, size_t errlen)
+{
+	int r;
+
+	config_defaults(c);
+	r = config_load(opts.config, !opts.config_given, videod_keys, c, err, errlen);
+	for (size_t i = 0; r == 0 && i < opts.noverrides; i++)
+		r = config_set(opts.overrides[i], videod_keys, c, err, errlen);
+	if (r == 0 && opts.port)
+		r = set_port(c, "port", opts.port, err, errlen);
+	if (r == 0 && opts.media_port)
+		r = set_port(c, "media_port", opts.media_port, err, errlen);
+	if (r < 0)
+		return r;
+	if (opts.state_dir)
+		vd_str_copy(c->common.state_dir, sizeof(c->common.state_dir), opts.state_dir);
+	config_common_finish(&c->common);
+	if (!c->common.cert_file[0] || !c->common.token_key[0]) {
+		snprintf(err, errlen, "state_dir %s is too long", c->common.state_dir);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int opts_parse(int argc, char **argv, int *ret_status)
+{
+	int ch;
+
+	opts.config = VIDEOD_CONFIG_DEFAULT;
+	while ((ch = getopt(argc, argv, "df:nvhp:m:s:o:")) != -1) {
+		switch (ch) {
+		case 'd':
+			opts.foreground = true;
+			break;
+		case 'f':
+			opts.config = optarg;
+			opts.config_given = true;
+			break;
+		case 'n':
+			opts.check = true;
+			break;
+		case 'v':
+			opts.verbosity++;
+			break;
+		case 'h':
+			usage(stdout);
+			*ret_status = 0;
+			return -1;
+		case 'p':
+			opts.port = optarg;
+			break;
+		case 'm':
+			opts.media_port = optarg;
+			break;
+		case 's':
+			opts.state_dir = optarg;
+			break;
+		case 'o': {
+			const char **o = realloc(opts.overrides, (opts.noverrides + 1) * sizeof(*o));
+
+			if (!o)
+				fatal("out of memory");
+			opts.overrides = o;
+			opts.overrides[opts.noverrides++] = optarg;
+			break;
+		}
+		default:
+			usage(stderr);
+			*ret_status = 2;
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "videod: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		*ret_status = 2;
+		return -1;
+	}
+	return 0;
+}
+
+/* The certificate and token key are chatd's: made on first start by
+ * whichever daemon starts first. */
+static int setup_state(char *err, size_t errlen)
+{
+	struct config_common *cc = &videod.cfg.common;
+	char tlsdir[CONFIG_PATH_MAX + 8];
+	int r;
+
+	if (mkdir(cc->state_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot use state folder %s: %s", cc->state_dir,
+		         strerror(errno));
+		return -errno;
+	}
+	snprintf(tlsdir, sizeof(tlsdir), "%s/tls", cc->state_dir);
+	if (strncmp(cc->cert_file, tlsdir, strlen(tlsdir)) == 0)
+		mkdir(tlsdir, 0750);
+	r = tls_ensure_cert(cc->cert_file, cc->key_file, cc->hostname, err, errlen);
+	if (r < 0)
+		return r;
+	videod.tls = tls_server_ctx(cc->cert_file, cc->key_file, err, errlen);
+	if (!videod.tls)
+		return -EINVAL;
+	videod.chat_tls = tls_client_ctx(err, errlen);
+	if (!videod.chat_tls)
+		return -EINVAL;
+	r = tls_file_fingerprint(cc->cert_file, videod.tls_fp);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read certificate %s", cc->cert_file);
+		return r;
+	}
+	videod.dtls = dtls_ctx_new(cc->cert_file, cc->key_file, true, videod.dtls_fp,
+	                           sizeof(videod.dtls_fp), err, errlen);
+	if (!videod.dtls)
+		return -EINVAL;
+	r = auth_key_load(cc->token_key, true, videod.token_key);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read or create the token key %s: %s", cc->token_key,
+		         strerror(-r));
+		return r;
+	}
+	if (vsrtp_init() < 0) {
+		snprintf(err, errlen, "cannot initialise libsrtp2");
+		return -EIO;
+	}
+	return 0;
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static unsigned ticks;
+	bool second;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	ticks++;
+	second = ticks % (1000 / TICK_MS) == 0;
+	room_tick(second);
+	if (ticks % (PING_SECS * 1000 / TICK_MS) == 0) {
+		http_tick();
+		sd_notify_status("serving on %s: %u in %u calls", listen_name, videod.npeers,
+		                 videod.nrooms);
+	}
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct videod_config n;
+	char err[VIDEOD_ERR_MAX];
+
+	(void)what;
+	(void)arg;
+	if (sig != SIGHUP) {
+		log_info("stopping on %s", strsignal((int)sig));
+		sd_notify_stopping();
+		videod.stopping = true;
+		event_base_loopexit(videod.base, NULL);
+		return;
+	}
+	sd_notify_reloading();
+	if (config_read(&n, err, sizeof(err)) < 0) {
+		log_err("reload failed, keeping the running configuration: %s", err);
+	} else {
+		/* Limits apply at once; sockets, paths and the page stay. */
+		videod.cfg.max_participants = n.max_participants;
+		videod.cfg.max_peers = n.max_peers;
+		videod.cfg.session_timeout = n.session_timeout;
+		videod.cfg.max_sse = n.max_sse;
+		vd_str_copy(videod.cfg.chat_host, sizeof(videod.cfg.chat_host), n.chat_host);
+		videod.cfg.chat_port = n.chat_port;
+		log_info("configuration reloaded");
+	}
+	sd_notify_ready("serving on %s", listen_name);
+}
+
+static int setup_events(void)
+{
+	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
+	struct timeval tv = {0, TICK_MS * 1000};
+
+	for (size_t i = 0; i < 3; i++) {
+		signal_evs[i] = evsignal_new(videod.base, sigs[i], signal_cb, NULL);
+		if (!signal_evs[i] || evsignal_add(signal_evs[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	tick_ev = event_new(videod.base, -1, EV_PERSIST, tick_cb, NULL);
+	if (!tick_ev || event_add(tick_ev, &tv) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void cleanup(void)
+{
+	events_free_all();
+	room_free_all();
+	chat_free_all();
+	http_stop();
+	media_close();
+	sd_watchdog_stop();
+	for (size_t i = 0; i < 3; i++)
+		if (signal_evs[i])
+			event_free(signal_evs[i]);
+	if (tick_ev)
+		event_free(tick_ev);
+	tls_ctx_free(videod.tls);
+	tls_ctx_free(videod.chat_tls);
+	SSL_CTX_free(videod.dtls);
+	if (videod.base)
+		event_base_free(videod.base);
+	explicit_bzero(videod.token_key, sizeof(videod.token_key));
+	free(opts.overrides);
+}
+
+static int serve(void)
+{
+	char err[VIDEOD_ERR_MAX];
+	const char *cands[8];
+	int r, n;
+
+	r = setup_state(err, sizeof(err));
+	if (r == 0) {
+		videod.base = event_base_new();
+		if (!videod.base)
+			fatal("cannot create the event loop");
+		room_init();
+		r = media_open(err, sizeof(err));
+	}
+	if (r == 0)
+		r = http_start(err, sizeof(err), listen_name, sizeof(listen_name));
+	if (r == 0 && setup_events() < 0)
+		fatal("out of memory");
+	if (r < 0) {
+		log_err("%s", err);
+		cleanup();
+		return 1;
+	}
+	n = media_candidates(cands, 8);
+	log_info("listening on %s (HTTPS) and UDP port %u, announcing %s%s (TLS fingerprint %s)",
+	         listen_name, media_port(), cands[0], n > 1 ? " and more" : "", videod.tls_fp);
+	sd_notify_ready("serving on %s", listen_name);
+	sd_watchdog_start(videod.base);
+	event_base_dispatch(videod.base);
+	cleanup();
+	log_info("stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char err[VIDEOD_ERR_MAX];
+	int status = 0;
+
+	if (opts_parse(argc, argv, &status) < 0)
+		return status;
+	log_init("videod", opts.foreground || opts.check, opts.verbosity);
+	signal(SIGPIPE, SIG_IGN);
+	umask(umask(0) | 027);
+	if (config_read(&videod.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "videod: %s\n", err);
+		free(opts.overrides);
+		return 1;
+	}
+	if (opts.check) {
+		fprintf(stderr, "videod: configuration OK (%s%s)\n", opts.config,
+		        opts.config_given || access(opts.config, F_OK) == 0 ? ""
+		                                                           : ", missing: defaults");
+		free(opts.overrides);
+		return 0;
+	}
+	return serve();
+}
