@@ -10,23 +10,36 @@ command -v systemd-analyze >/dev/null 2>&1 || {
 	exit 77
 }
 
-say "generate nexus-chatd.service from systemd/nexus-chatd.service.in"
+# Every daemon that has units: chatd, filed, ...
+DAEMONS=""
+for f in systemd/nexus-*.service.in; do
+	d=${f#systemd/nexus-}
+	DAEMONS="$DAEMONS ${d%.service.in}"
+done
+say "generate the services from systemd/nexus-*.service.in:$DAEMONS"
 mkdir -p "$T/sbin" "$T/units"
-# verify insists that ExecStart names an executable file
-if [ -x "$BUILD/chatd" ]; then
-	cp "$BUILD/chatd" "$T/sbin/chatd"
-else
-	echo "note: $BUILD/chatd is not built; /bin/true stands in for it"
-	cp /bin/true "$T/sbin/chatd"
-fi
-sed "s|@SBINDIR@|$T/sbin|g" systemd/nexus-chatd.service.in >"$T/units/nexus-chatd.service"
-cp systemd/nexus-chatd.socket systemd/nexus.target "$T/units/"
+units="$T/units/nexus.target"
+cp systemd/nexus.target "$T/units/"
+for d in $DAEMONS; do
+	# verify insists that ExecStart names an executable file
+	if [ -x "$BUILD/$d" ]; then
+		cp "$BUILD/$d" "$T/sbin/$d"
+	else
+		echo "note: $BUILD/$d is not built; /bin/true stands in for it"
+		cp /bin/true "$T/sbin/$d"
+	fi
+	[ -f "systemd/nexus-$d.socket" ] || fail "systemd/nexus-$d.socket is missing"
+	sed "s|@SBINDIR@|$T/sbin|g" "systemd/nexus-$d.service.in" >"$T/units/nexus-$d.service"
+	cp "systemd/nexus-$d.socket" "$T/units/"
+	grep -Eq "^ExecStart=$T/sbin/$d( |$)" "$T/units/nexus-$d.service" ||
+		fail "ExecStart of nexus-$d.service does not use @SBINDIR@/$d"
+	grep -q "nexus-$d.service" systemd/nexus.target || fail "nexus.target does not want nexus-$d.service"
+	units="$units $T/units/nexus-$d.service $T/units/nexus-$d.socket"
+done
 grep -n '@[A-Z_]*@' "$T/units/"* && fail "placeholders left after substitution"
-grep -Eq "^ExecStart=$T/sbin/chatd( |$)" "$T/units/nexus-chatd.service" || fail "ExecStart does not use @SBINDIR@/chatd"
 ok "units generated in $T/units"
 
 say "systemd-analyze verify --man=no prints nothing"
-units="$T/units/nexus-chatd.service $T/units/nexus-chatd.socket $T/units/nexus.target"
 # shellcheck disable=SC2086 # word splitting of $units is wanted
 systemd-analyze verify --man=no $units >"$T/verify.out" 2>&1
 rc=$?
@@ -34,19 +47,21 @@ if [ $rc -ne 0 ] || [ -s "$T/verify.out" ]; then
 	cat "$T/verify.out"
 	fail "systemd-analyze verify: exit $rc, $(wc -l <"$T/verify.out") line(s) of output"
 fi
-ok "verify is silent for service, socket and target"
+ok "verify is silent for the services, sockets and target"
 
-say "systemd-analyze security --offline=true rates the service <= $MAX_EXPOSURE"
-systemd-analyze security --offline=true "$T/units/nexus-chatd.service" >"$T/security.out" 2>&1
-score=$(sed -n 's/.*Overall exposure level for nexus-chatd.service: \([0-9.]*\).*/\1/p' "$T/security.out")
-if [ -z "$score" ]; then
-	cat "$T/security.out"
-	fail "no exposure level in the output of systemd-analyze security"
-fi
-grep '✗' "$T/security.out" | sed 's/  */ /g; s/^/  exposed: /'
-awk -v s="$score" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(s <= m) }' ||
-	fail "exposure level $score is above $MAX_EXPOSURE"
-ok "exposure level $score"
+for d in $DAEMONS; do
+	say "systemd-analyze security --offline=true rates nexus-$d.service <= $MAX_EXPOSURE"
+	systemd-analyze security --offline=true "$T/units/nexus-$d.service" >"$T/security.out" 2>&1
+	score=$(sed -n "s/.*Overall exposure level for nexus-$d.service: \([0-9.]*\).*/\1/p" "$T/security.out")
+	if [ -z "$score" ]; then
+		cat "$T/security.out"
+		fail "no exposure level in the output of systemd-analyze security"
+	fi
+	grep '✗' "$T/security.out" | sed 's/  */ /g; s/^/  exposed: /'
+	awk -v s="$score" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(s <= m) }' ||
+		fail "nexus-$d.service: exposure level $score is above $MAX_EXPOSURE"
+	ok "nexus-$d.service: exposure level $score"
+done
 
 say "sysusers.d and tmpfiles.d entries apply to an empty root"
 mkdir -p "$T/root/etc"
