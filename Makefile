@@ -73,6 +73,12 @@ $(BUILD)/test/test_tui: $(BUILD)/obj/test/unit/test_tui.o $(TUI_UNIT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# The full-screen client's redraw benchmark (make bench runs it).
+TUI_BENCH_OBJ := $(patsubst %,$(BUILD)/obj/client-cli/%.o,tui_input tui_state tui_draw)
+$(BUILD)/bench/tui_bench: $(BUILD)/obj/test/bench/tui_bench.o $(TUI_BENCH_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS)
+
 # Installs missing Debian packages (as root) or says which command to run.
 deps:
 	@sh test/deps.sh build

@@ -583,10 +583,6 @@ void tui_draw(struct tui *t)
 		tui_draw_messages(t, r, 1, rows - 3, x, mw);
 	tui_draw_status(t, r, rows - 2, cols);
 	tui_draw_input(t, r, rows - 1, cols);
-	if (!t->bench) {
-		refresh();
-		tui_draw_title_escape(t);
-	} else {
-		wnoutrefresh(stdscr);
-	}
+	refresh();
+	tui_draw_title_escape(t);
 }
