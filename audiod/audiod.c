@@ -60,6 +60,8 @@ static const struct config_key audiod_keys[] = {
     KEY("max_outq", CONFIG_U32, max_outq, 16384, 1u << 30, "bytes queued per client"),
     KEY("skip_outq", CONFIG_U32, skip_outq, 1024, 1u << 30,
         "bytes queued past which a listener misses frames"),
+    KEY("sndbuf", CONFIG_U32, sndbuf, 0, 1u << 26,
+        "socket send buffer per client (bytes; 0 = kernel default)"),
     KEY("idle_timeout", CONFIG_U32, idle_timeout, 0, 86400, "seconds before idle drop"),
     KEY("max_sessions", CONFIG_U32, max_sessions, 1, 1000000, "connections at once"),
     KEY("record", CONFIG_BOOL, record, 0, 0, "admins may record rooms"),
@@ -97,6 +99,7 @@ static void audiod_config_defaults(struct audiod_config *c)
 	c->frame_rate = 60;
 	c->max_outq = 256 * 1024;
 	c->skip_outq = 16 * 1024;
+	c->sndbuf = 32 * 1024;
 	c->idle_timeout = 120;
 	c->max_sessions = 10000;
 	c->record = 1;

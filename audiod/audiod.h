@@ -43,6 +43,7 @@ struct audiod_config {
 	uint32_t frame_rate;    /* audio frames per second a client may send */
 	uint32_t max_outq;      /* bytes queued per client before it is dropped */
 	uint32_t skip_outq;     /* bytes queued past which a listener misses frames */
+	uint32_t sndbuf;        /* socket send buffer (SO_SNDBUF); 0 = the kernel's */
 	uint32_t idle_timeout;  /* seconds without a frame */
 	uint32_t max_sessions;  /* connections at once */
 	int record;             /* admins may record rooms */

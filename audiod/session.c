@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -40,6 +41,13 @@ void session_accept(int fd, const char *peer)
 	if (audiod.stopping || audiod.nsessions >= audiod.cfg.max_sessions + SESSION_REFUSE_SLACK) {
 		close(fd);
 		return;
+	}
+	/* Audio that waits is worth nothing: a small kernel buffer lets a
+	 * stalled listener's backlog reach our queue soon, where frames are
+	 * skipped (mixer.c) instead of piling up seconds of stale sound. */
+	if (audiod.cfg.sndbuf) {
+		int sz = (int)audiod.cfg.sndbuf;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	}
 	m = xcalloc(1, sizeof(*m));
 	snprintf(m->addr, sizeof(m->addr), "%s", peer);

@@ -9,6 +9,7 @@ Usage: audioraw.py CHAT_PORT AUDIO_PORT SCENARIO USER TOKENFILE ROOM [ARGS]
   stall SECS             join ROOM, then read nothing for SECS seconds
                          (a stalled listener); prints frames seen after
   stats [reset]          print audiod's VOICE_STATS line
+  mute TARGET [1|0]      join ROOM, (un)mute TARGET: exit 0 OK, 6 forbidden
 """
 import os
 import socket
@@ -169,6 +170,22 @@ def sc_stall(chat_port, port, user, tokenfile, room, secs):
         rc.say("after the stall: %d frames, then %s" % (n, type(e).__name__))
 
 
+def sc_mute(chat_port, port, user, tokenfile, room, target, on="1"):
+    """Join ROOM and (un)mute TARGET: exit 0 on OK, 6 on ERR_FORBIDDEN."""
+    room, secret = room_pass(chat_port, tokenfile, room)
+    v = Voice(port, tokenfile)
+    v.welcome()
+    m = v.join(room, secret)
+    if m["type"] != "OK":
+        rc.die("join answered", m)
+    v.p.msg("VOICE_MUTE", req=5, user=target, flags=0x10000 if on == "1" else 0)
+    m = v.p.recv()
+    while m.get("req") != 5:
+        m = v.p.recv()
+    rc.say("VOICE_MUTE %s answered %s" % (target, m["type"]), m.get("text", ""))
+    sys.exit(0 if m["type"] == "OK" else 6 if m.get("code") == 10 else 1)
+
+
 def sc_stats(chat_port, port, user, tokenfile, room, *rest):
     v = Voice(port, tokenfile)
     v.welcome()
@@ -180,7 +197,7 @@ def sc_stats(chat_port, port, user, tokenfile, room, *rest):
 
 
 def main(argv):
-    sc = {"abuse": sc_abuse, "stall": sc_stall, "stats": sc_stats}
+    sc = {"abuse": sc_abuse, "stall": sc_stall, "stats": sc_stats, "mute": sc_mute}
     if len(argv) < 7 or argv[3] not in sc:
         sys.stderr.write(__doc__)
         sys.exit(2)
