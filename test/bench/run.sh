@@ -389,6 +389,7 @@ for sys in $SYSTEMS; do
 	esac
 done
 table
+BUILD=$BUILD sh test/bench/file_bench.sh || problem "the file transfer benchmark had problems"
 { echo; make -s --no-print-directory "$BUILD/bench/tui_bench" >/dev/null && "$BUILD/bench/tui_bench"; } || problem "the full-screen client bench (tui_bench) did not run"
 if [ $problems -gt 0 ]; then
 	echo "bench: $problems part(s) could not run" >&2
