@@ -13,6 +13,7 @@
 #include "tui.h"
 
 static int cmd_help(struct settings *s, int argc, char **argv);
+int cmd_call(struct settings *s, int argc, char **argv);
 
 static const struct command commands[] = {
     {"register", "[USER] [--password-stdin]", "create an account and log in", cmd_register},
@@ -43,6 +44,8 @@ static const struct command commands[] = {
     {"unshare", "LINK", "revoke a link you shared", cmd_unshare},
     {"talk", "ROOM [--in FILE|-] [--out FILE|-] [--mute] [--vad] [--duration S]",
      "join the voice room of ROOM: send --in, play to --out (WAV, Ogg Opus, raw)", cmd_talk},
+    {"call", "ROOM [--open] [--once] [--video-port N]",
+     "print a link that joins the room's video call, then show who is in it", cmd_call},
     {"trust", "[--yes]", "show the server certificate and trust it", cmd_trust},
     {"ports", "[HOST]", "check the Shadow Nexus ports here and on a server", cmd_ports},
     {"help", "[COMMAND]", "show this help", cmd_help},

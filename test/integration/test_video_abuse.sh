@@ -1,0 +1,85 @@
+#!/bin/sh
+# videod's front doors: `nexus call` prints a one-time link that logs a
+# browser in (once); room access follows chatd (private rooms: members
+# only; unknown rooms: not found); `nexus call --once` shows who is in the
+# call. Then garbage on the UDP port and bad HTTPS requests, after which
+# videod is alive and a real three-browser call still works.
+. test/lib/common.sh
+. test/lib/video.sh
+nx_need_bins
+vd_need
+
+say "network namespace, chatd, videod, accounts"
+vd_netns
+vd_start_chatd
+vd_start_videod
+vd_accounts alice bob carol
+vd_nexus alice create standup >/dev/null || fail "create standup"
+vd_nexus alice create secret --private >/dev/null || fail "create secret"
+
+# cjar NAME: curl with a cookie jar, inside the namespace.
+vcurl() {
+	v_jar=$1
+	shift
+	in_ns curl -sk -o "$T/body" -w '%{http_code}' -b "$T/$v_jar.jar" -c "$T/$v_jar.jar" "$@"
+}
+
+say "nexus call prints a one-time link"
+nx_run vd_nexus alice call standup --once --video-port "$VD_PORT"
+[ "$RC" = 0 ] || { nx_show; fail "nexus call exited $RC"; }
+URL=$(head -n 1 "$T/out")
+echo "$URL" | grep -Eq "^https://127\.0\.0\.1:$VD_PORT/join#code=[0-9a-f]{32}&room=standup\$" ||
+	{ nx_show; fail "unexpected link: $URL"; }
+grep -q "in the call (0): nobody" "$T/out" || { nx_show; fail "empty call not shown"; }
+ok "link $URL and an empty call"
+CODE=$(echo "$URL" | sed 's/.*code=\([0-9a-f]*\)&.*/\1/')
+st=$(vcurl a -H 'Content-Type: application/json' -d "{\"code\":\"$CODE\"}" "$VD_URL/api/login")
+[ "$st" = 200 ] || { cat "$T/body"; fail "login with the link's code: HTTP $st"; }
+grep -q "nexus_token.*" "$T/a.jar" || fail "no cookie set"
+grep -q '#HttpOnly_' "$T/a.jar" || fail "the cookie is not HttpOnly"
+ok "the link's code logs in (HttpOnly cookie)"
+st=$(vcurl x -H 'Content-Type: application/json' -d "{\"code\":\"$CODE\"}" "$VD_URL/api/login")
+[ "$st" = 401 ] || fail "the code worked twice (HTTP $st)"
+ok "the code works once"
+
+say "room access follows chatd"
+st=$(vcurl b -H 'Content-Type: application/json' -d '{"user":"bob","password":"pw-bob-secret"}' "$VD_URL/api/login")
+[ "$st" = 200 ] || { cat "$T/body"; fail "bob's password login: HTTP $st"; }
+st=$(vcurl b -H 'Content-Type: application/json' -d '{"room":"secret"}' "$VD_URL/api/join")
+[ "$st" = 403 ] || { cat "$T/body"; fail "bob joined alice's private room (HTTP $st)"; }
+ok "bob may not join the private room: $(cat "$T/body")"
+st=$(vcurl b -H 'Content-Type: application/json' -d '{"room":"nosuch"}' "$VD_URL/api/join")
+[ "$st" = 404 ] || { cat "$T/body"; fail "unknown room: HTTP $st"; }
+ok "unknown room: $(cat "$T/body")"
+st=$(vcurl a -H 'Content-Type: application/json' -d '{"room":"secret"}' "$VD_URL/api/join")
+[ "$st" = 200 ] || { cat "$T/body"; fail "alice cannot join her private room (HTTP $st)"; }
+st=$(vcurl a -H 'Content-Type: application/json' -d '{"room":"standup"}' "$VD_URL/api/join")
+[ "$st" = 200 ] || { cat "$T/body"; fail "alice cannot join standup (HTTP $st)"; }
+PEER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/body")
+ok "alice joins secret and standup (participant $PEER)"
+nx_run vd_nexus bob call standup --once --video-port "$VD_PORT"
+grep -q "in the call (1): alice" "$T/out" ||
+	{ nx_show; fail "nexus call does not show alice in standup"; }
+ok "nexus call --once: $(tail -n 1 "$T/out")"
+nx_expect 6 "bob: nexus call secret is forbidden" vd_nexus bob call secret --once --video-port "$VD_PORT"
+
+say "garbage at the UDP port and the API"
+COOKIE=$(awk '$6 == "nexus_token" { print $7 }' "$T/a.jar")
+in_ns python3 "$ROOT/test/lib/vdabuse.py" "$VD_IP" "$VD_PORT" "$COOKIE" "$PEER" || fail "bad input handling"
+kill -0 "$VIDEOD_PID" || fail "videod died"
+st=$(vcurl a "$VD_URL/api/stats")
+[ "$st" = 200 ] || fail "stats: HTTP $st"
+ok "videod is alive: $(cat "$T/body")"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["dropped"] >= 3000 else 1)' "$T/body" ||
+	fail "the garbage datagrams were not all dropped"
+ok "every garbage datagram was dropped"
+vcurl a -H 'Content-Type: application/json' -d "{\"id\":\"$PEER\"}" "$VD_URL/api/leave" >/dev/null
+
+if [ -x /usr/bin/chromium ] && command -v node >/dev/null; then
+	vd_need_browser
+	say "a real call afterwards"
+	mkdir -p "$T/out2"
+	in_ns timeout 240 node "$ROOT/test/e2e/call.js" "$VD_URL" standup "$T/out2" 2>&1 | tee "$T/browser.log"
+	[ -f "$T/out2/done" ] || { tail -n 30 "$T/videod.log"; fail "the call after the garbage failed"; }
+	ok "the call works after the garbage"
+fi
