@@ -24,6 +24,7 @@
 
 #define CONN_FLUSH_SECS 2
 #define CONN_CONNECT_MS 5000
+#define CONN_MAX_SINGLE_IO (256u * 1024u)
 #define CONN_CHAIN 16384 /* bytes: one TLS record's worth */
 
 struct conn {
@@ -309,6 +310,10 @@ static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
 		conn_release(c);
 		return NULL;
 	}
+	/* libevent moves at most 16 KiB per read or write call by default:
+	 * one TLS record per loop turn. Bulk streams (filed) want more. */
+	bufferevent_set_max_single_read(bev, CONN_MAX_SINGLE_IO);
+	bufferevent_set_max_single_write(bev, CONN_MAX_SINGLE_IO);
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	SSL_set_options(bufferevent_openssl_get_ssl(bev), SSL_OP_IGNORE_UNEXPECTED_EOF);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
