@@ -338,11 +338,23 @@ static void tui_draw_messages(struct tui *t, struct tui_room *r, int top, int bo
 		}
 		skip = 0;
 	}
-	if (i == 0 && y >= top) {
+	if (i == 0 && (y >= top || skip > 0)) {
+		size_t marker = r->has_older || r->loading ? 1 : 0;
+		size_t excess = skip + (size_t)(y - top + 1);
+
 		t->hit_top = 1;
-		/* Scrolled past the oldest line: hold the view at the top. */
-		if (r->scroll && skip > 0)
-			r->scroll = r->scroll > skip ? r->scroll - skip : 0;
+		/* Scrolled past the oldest line: hold the oldest at the top (below
+		 * the marker) and draw again. */
+		if (r->scroll && excess > marker) {
+			r->scroll = r->scroll > excess - marker ? r->scroll - (excess - marker) : 0;
+			for (int k = top; k <= bottom; k++) {
+				move(k, x);
+				for (int c = 0; c < width; c++)
+					addch(' ');
+			}
+			tui_draw_messages(t, r, top, bottom, x, width);
+			return;
+		}
 		if (r->has_older || r->loading)
 			mvaddstr(top, x, r->loading ? "-- loading older messages --" : "-- PageUp: older messages --");
 		else if (r->count == 0)

@@ -11,7 +11,8 @@ nx_need_bins
 tui_need
 
 say "start chatd; alice and bob; rooms lobby, side (both) and news (bob's)"
-nx_start_chatd
+# bob fills a room with 300 messages at once: lift the per-user rate.
+nx_start_chatd -o chatd.msg_rate=10000 -o chatd.msg_burst=10000
 for u in alice bob; do nx_account "$u"; done
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby --topic "the front door"
 nx_expect 0 "alice: create side" nexus_as alice create side
@@ -90,6 +91,27 @@ tui_type "/invite"
 tui_wait 10 '/invite: missing USER \(usage: /invite USER \[ROOM\]\)' "missing argument with usage"
 tui_type "/join nosuchroom"
 tui_wait 10 '!! .*nosuchroom' "joining a room that does not exist says so"
+
+say "PageUp scrolls back and fetches older history from the server"
+nx_expect 0 "bob: create big" nexus_as bob create big
+seq 1 300 | sed 's/^/big line /' >"$T/big.txt"
+nx_expect 0 "bob: 300 messages into big" sh -c ". test/lib/common.sh; trap - EXIT; T=$T CHAT_PORT=$CHAT_PORT; nexus_as bob say big <$T/big.txt"
+tui_type "/join big"
+tui_wait 10 '<bob> big line 300' "the newest of big on screen"
+tui_has '<bob> big line 1$' && fail "the oldest message shows before scrolling back"
+n=0
+while ! tui_has '<bob> big line 1 *│' && [ $n -lt 40 ]; do
+	tui_keys PPage
+	n=$((n + 1))
+	wait_for 2 tui_has 'more below'
+done
+tui_wait 10 '<bob> big line 1 *│' "after $n PageUp the first message of big (fetched from the server) is on screen"
+tui_has 'PageUp: older messages' && { tui_screen; fail "still offers older messages at the very top"; }
+tui_wait 5 'more below' "the status line says there is more below"
+for k in $(seq 1 $((n + 2))); do tui_keys NPage; done
+tui_wait 10 '<bob> big line 300 *│' "PageDown returns to the newest"
+tui_has 'more below' && { tui_screen; fail "still says more below at the bottom"; }
+ok "back at the bottom"
 
 say "/quit leaves with status 0"
 tui_type "/quit"

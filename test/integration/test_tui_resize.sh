@@ -100,3 +100,16 @@ tui_type "typed while narrow"
 tui_wait 10 '<alice> typed while narrow' "the line is sent and shown"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "nexus exited 0"
+
+say "NO_COLOR: attributes only, no colour"
+tui_start alice 100 30 NO_COLOR=1
+tui_wait 15 '\[connected' "connected with NO_COLOR set"
+tmux -L "$TUI_SOCK" capture-pane -p -e -t 0 >"$T/nocolor.txt"
+if grep -Eq "$(printf '\033')\[([34][0-7]|38;5|48;5)" "$T/nocolor.txt"; then
+	cat -v "$T/nocolor.txt" | head -5
+	fail "colours drawn although NO_COLOR is set"
+fi
+grep -q "$(printf '\033')\[1m" "$T/nocolor.txt" || fail "no bold attribute either"
+ok "no colour escapes, bold still used"
+tui_type "/quit"
+tui_wait 10 'NEXUS-EXIT=0' "nexus exited 0"

@@ -6,9 +6,17 @@ TUI_SOCK=""
 TUI_SOCKS=""
 TUI_N=0
 
+# tui_stop SOCKET: keep what the pane showed (with its scroll-back) in
+# $T/tui-panes.log, where nx_cleanup looks for sanitizer reports, and stop
+# that tmux server.
+tui_stop() {
+	tmux -L "$1" capture-pane -p -S -5000 -t 0 >>"$T/tui-panes.log" 2>/dev/null
+	tmux -L "$1" kill-server 2>/dev/null
+}
+
 # Stop every tmux server this test started (each has its own socket).
 tui_cleanup() {
-	for s in $TUI_SOCKS; do tmux -L "$s" kill-server 2>/dev/null; done
+	for s in $TUI_SOCKS; do tui_stop "$s"; done
 	TUI_SOCKS=""
 }
 trap 'tui_cleanup; nx_cleanup' EXIT
@@ -30,7 +38,7 @@ tui_start() {
 	[ $# -gt 0 ] && shift
 	[ $# -gt 0 ] && shift
 	mkdir -p "$T/cfg/$ts_user"
-	[ -n "$TUI_SOCK" ] && tmux -L "$TUI_SOCK" kill-server 2>/dev/null
+	[ -n "$TUI_SOCK" ] && tui_stop "$TUI_SOCK"
 	TUI_N=$((TUI_N + 1))
 	TUI_SOCK="nxtui-$$-$TUI_N"
 	TUI_SOCKS="$TUI_SOCKS $TUI_SOCK"
