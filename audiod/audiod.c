@@ -303,6 +303,11 @@ static void audiod_reload(void)
 		log_set_verbosity(opts.verbosity);
 		log_info("configuration reloaded");
 	}
+	{
+		char stats[512];
+		mixer_stats_text(stats, sizeof(stats));
+		log_info("%s", stats);
+	}
 	sd_notify_ready("serving on %s", listen_name);
 }
 
@@ -406,6 +411,8 @@ static int audiod_serve(void)
 	sd_notify_ready("serving on %s", listen_name);
 	sd_watchdog_start(audiod.base);
 	event_base_dispatch(audiod.base);
+	mixer_stats_text(err, sizeof(err));
+	log_info("%s", err);
 	audiod_cleanup();
 	log_info("stopped");
 	return 0;

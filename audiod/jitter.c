@@ -7,8 +7,10 @@
  * grows at once when arrivals spread, and shrinks by dropping a frame only
  * after a calm second with more buffered than needed. A missing frame is
  * concealed (the mixer runs Opus PLC) or recovered from the next packet's
- * in-band FEC; a talker who sent nothing for a while stops playing and
- * starts afresh on the next frame. */
+ * in-band FEC. A frame that is merely late (nothing newer has come either)
+ * is concealed without losing its place, so a burst of late arrivals costs
+ * delay, not speech; a talker who sent nothing for a while stops playing
+ * and starts afresh on the next frame. */
 #include "audiod.h"
 
 #include <errno.h>
@@ -145,8 +147,13 @@ enum jitter_kind jitter_pop(struct jitter *j, const struct jitter_slot **ret_slo
 		jitter_reset(j);
 		return JITTER_NONE;
 	}
-	if (n > 0)
-		j->lost_run = 0;
+	if (n == 0) {
+		/* nothing newer either: the frame is late, not lost. Conceal
+		 * without giving up its place, so it still plays when it comes
+		 * (the talker's delay grows by a frame; calm sheds it later) */
+		return JITTER_LOST;
+	}
+	j->lost_run = 0;
 	next = jitter_at(j, j->next_seq + 1);
 	j->next_seq++;
 	if (next && next->fec) {

@@ -2,7 +2,7 @@
 """Normalised cross-correlation of two recordings (16-bit PCM WAV or raw
 48 kHz s16le), for the audio tests.
 
-usage: audio_sim.py REF REC          -> prints "SCORE LAG_MS"
+usage: audio_sim.py [--tail S] [--chunks] REF REC  -> prints "SCORE LAG_MS"
        audio_sim.py --rms FILE       -> prints the RMS level in dBFS
 
 REF is the shorter sound (what was said); it is slid over REC (what was
@@ -14,7 +14,8 @@ first, through the telephone band (up to 3.4 kHz): speech intelligibility
 lives there, and an Opus codec's phase freedom above it would otherwise
 lower the score of a faithful transmission.
 With --tail SECONDS only the last SECONDS of REF are used (a listener who
-joined late heard only the end)."""
+joined late heard only the end). With --chunks each half second of REF is
+aligned on its own (a stream that lost frames on the way)."""
 import sys
 import wave
 
@@ -65,6 +66,22 @@ def ncc(ref, rec, pad=4000):
     return float(score[best]), best - pad
 
 
+def chunked(ref, rec, size=4000):
+    """Energy-weighted mean of the best score of each 0.5 s piece of REF,
+    each aligned on its own: tolerant of a stream that lost or skipped a few
+    frames on the way (each loss shifts the rest by 20 ms)."""
+    total = weight = 0.0
+    for i in range(0, len(ref) - size // 2, size):
+        piece = ref[i:i + size]
+        e = float(np.sum(piece * piece))
+        if e < 1e-4 * len(piece) * 1e-2:
+            continue
+        score, _ = ncc(piece, rec)
+        total += e * score
+        weight += e
+    return total / weight if weight else 0.0
+
+
 def main():
     args = sys.argv[1:]
     if args and args[0] == "--rms":
@@ -72,16 +89,25 @@ def main():
         e = float(np.mean(x * x)) if len(x) else 0.0
         print("%.1f" % (10 * np.log10(e) if e > 1e-12 else -120.0))
         return
-    tail = None
-    if args and args[0] == "--tail":
-        tail = float(args[1])
-        args = args[2:]
+    tail, chunks = None, False
+    while args and args[0].startswith("--"):
+        if args[0] == "--tail":
+            tail = float(args[1])
+            args = args[2:]
+        elif args[0] == "--chunks":
+            chunks = True
+            args = args[1:]
+        else:
+            sys.exit(__doc__)
     if len(args) != 2:
         sys.exit(__doc__)
     ref, rec = load(args[0]), load(args[1])
     if tail:
         ref = ref[-int(tail * 48000):]
     ref, rec = decimate(ref), decimate(rec)
+    if chunks:
+        print("%.3f 0" % chunked(ref, rec))
+        return
     score, lag = ncc(ref, rec)
     print("%.3f %d" % (score, lag * 1000 // 8000))
 
