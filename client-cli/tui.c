@@ -553,6 +553,18 @@ static int tui_env_off(const char *name)
 	return v && (!strcmp(v, "0") || !strcasecmp(v, "off") || !strcasecmp(v, "no"));
 }
 
+static int tui_run(struct tui *t, unsigned flags)
+{
+	int status;
+
+	t->c = client_new(t->s, flags, tui_net_callbacks(), t);
+	status = client_run(t->c);
+	tui_curses_stop(t);
+	client_free(t->c);
+	t->c = NULL;
+	return status;
+}
+
 int tui_main(struct settings *s, int argc, char **argv)
 {
 	unsigned flags = CLIENT_PROMPT | CLIENT_RECONNECT | CLIENT_SIGNALS;
@@ -586,11 +598,15 @@ int tui_main(struct settings *s, int argc, char **argv)
 		if (!t->setup && status == 0)
 			flags |= CLIENT_NEED_TOKEN;
 	}
-	if (status == 0) {
-		t->c = client_new(s, flags, tui_net_callbacks(), t);
-		status = client_run(t->c);
-		tui_curses_stop(t);
-		client_free(t->c);
+	if (status == 0)
+		status = tui_run(t, flags);
+	/* A saved login the server refused (expired, or a new server key):
+	 * ask for the account again, once. */
+	if (status == EXIT_AUTH && (flags & CLIENT_NEED_TOKEN) && !t->was_online) {
+		fprintf(stderr, "nexus: log in again\n");
+		status = tui_setup_ask(t);
+		if (status == 0)
+			status = tui_run(t, t->setup ? flags & ~(unsigned)CLIENT_NEED_TOKEN : flags);
 	}
 	explicit_bzero(t->setup_password, sizeof(t->setup_password));
 	tui_line_free(&t->line);

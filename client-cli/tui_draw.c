@@ -522,7 +522,7 @@ static void tui_draw_input(struct tui *t, struct tui_room *r, int y, int cols)
 
 static void tui_draw_title_escape(struct tui *t)
 {
-	char title[160];
+	char title[160], *clean;
 	unsigned unread = 0;
 	int mention = 0;
 	struct tui_room *r = tui_room_current(&t->st);
@@ -541,8 +541,10 @@ static void tui_draw_title_escape(struct tui *t)
 	if (strcmp(title, t->title_text) == 0)
 		return;
 	snprintf(t->title_text, sizeof(t->title_text), "%s", title);
-	/* The label was cleaned when stored; the escape ends at BEL. */
-	printf("\033]0;%s\007", title);
+	/* A room name must not end the escape early or start another. */
+	clean = tui_clean(title, 0);
+	printf("\033]0;%s\007", clean ? clean : "nexus");
+	free(clean);
 	fflush(stdout);
 }
 

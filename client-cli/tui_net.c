@@ -19,6 +19,7 @@
 #include "log.h"
 
 #define TUI_JOIN_HISTORY 100 /* messages replayed on the first join */
+#define TUI_OLDER_GUESS 20   /* a replay this long suggests older messages */
 #define TUI_PAGE 200         /* HISTORY page when catching up or scrolling back */
 #define TUI_SEARCH_MAX 30
 #define TUI_PING_MS 15000
@@ -254,8 +255,8 @@ static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)
 			break;
 		if (q->flag)
 			tui_catchup(t, r->name, q->since);
-		else if (q->n >= TUI_JOIN_HISTORY || (q->n > 0 && tui_room_first_id(r) > 1))
-			r->has_older = 1;
+		else if (q->n >= TUI_OLDER_GUESS)
+			r->has_older = 1; /* the server replays at most its history_on_join */
 		break;
 	case REQ_CATCHUP:
 		if (q->n >= TUI_PAGE)

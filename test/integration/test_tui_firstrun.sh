@@ -59,6 +59,23 @@ ok "no question asked"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "exit 0"
 
+say "a saved login the server refuses: the client asks to log in again"
+printf 'carol not-a-valid-token 0\n' >"$T/cfg/carol/tokens/127.0.0.1_$CHAT_PORT"
+TUI_NO_SERVER=1 tui_start carol 140 30
+tui_wait 15 'log in again' "says the saved login was refused"
+tui_wait 10 '\[login/register\]: ?$' "asks: log in or register"
+tui_type "login"
+tui_wait 10 'User name \[carol\]: ?$' "offers carol (from the config) as the user name"
+tui_keys Enter
+tui_wait 10 'Password: ?$' "asks for the password"
+tui_type "pw-carol-secret"
+tui_wait 15 '\[carol\] \[connected' "logged in again"
+tui_wait 10 '<carol> first words' "with carol's room"
+tui_type "/quit"
+tui_wait 10 'NEXUS-EXIT=0' "exit 0"
+grep -q "not-a-valid-token" "$T/cfg/carol/tokens/127.0.0.1_$CHAT_PORT" && fail "the new login was not saved"
+ok "the new login replaced the refused one"
+
 say "dave refuses the certificate"
 tui_start dave 140 30
 tui_wait 10 '\[login/register\]: ?$' "asks: log in or register"
