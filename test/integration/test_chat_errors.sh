@@ -156,9 +156,11 @@ NEXUS_PASSWORD=dave-secret-pw nx_expect 0 "dave (added offline): login" nexus_as
 nx_expect 0 "dave: whoami" nexus_as dave whoami
 grep -qw dave "$T/out" || { nx_show; fail "whoami does not say dave"; }
 
-say "login rate limit (fresh chatd: default login_rate 10/min)"
+say "login rate limit (fresh chatd, login_rate 2/min)"
 nx_stop_chatd TERM
-nx_start_chatd
+# 2 attempts a minute: one token comes back every 30 s, so a slow machine
+# cannot refill the bucket between the attempts below.
+nx_start_chatd -o chatd.login_rate=2
 RCS=""
 i=1
 while [ $i -le 15 ]; do
