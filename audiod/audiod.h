@@ -54,6 +54,7 @@ struct audiod_config {
 struct audiod_stats {
 	uint64_t ticks, late, missed;  /* late: took > 20 ms; missed: timer overran */
 	uint64_t cost_ns_sum, cost_ns_max;
+	uint64_t cpu_ns_sum;           /* CPU time of the ticks (a busy machine inflates wall time) */
 	uint32_t hist[64];             /* tick cost in 100 us buckets (last: more) */
 	uint64_t frames_in, frames_out, frames_skipped, plc, fec, encodes;
 	uint64_t delay_us_sum, delay_n; /* arrival of a talker frame to its mix sent */

@@ -373,9 +373,17 @@ static void mix_room(struct room *r, uint64_t tick_us)
 	r->sounding = true;
 }
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void mixer_tick(void)
 {
-	uint64_t start = now_us(), cost;
+	uint64_t start = now_us(), cpu0 = cpu_ns(), cost;
 	struct audiod_stats *st = &audiod.stats;
 
 	for (struct room *r = audiod.rooms, *next; r; r = next) {
@@ -383,6 +391,7 @@ static void mixer_tick(void)
 		mix_room(r, start);
 	}
 	cost = (now_us() - start) * 1000u;
+	st->cpu_ns_sum += cpu_ns() - cpu0;
 	st->ticks++;
 	st->cost_ns_sum += cost;
 	if (cost > st->cost_ns_max)
@@ -448,12 +457,13 @@ void mixer_stats_text(char *out, size_t outlen)
 		}
 	}
 	snprintf(out, outlen,
-	         "ticks=%llu late=%llu missed=%llu avg_us=%llu p99_us=%llu max_us=%llu "
+	         "ticks=%llu late=%llu missed=%llu avg_us=%llu cpu_us=%llu p99_us=%llu max_us=%llu "
 	         "frames_in=%llu frames_out=%llu skipped=%llu plc=%llu fec=%llu encodes=%llu "
 	         "delay_avg_us=%llu rooms=%u sessions=%u",
 	         (unsigned long long)st->ticks, (unsigned long long)st->late,
 	         (unsigned long long)st->missed,
 	         (unsigned long long)(st->ticks ? st->cost_ns_sum / st->ticks / 1000 : 0),
+	         (unsigned long long)(st->ticks ? st->cpu_ns_sum / st->ticks / 1000 : 0),
 	         (unsigned long long)p99, (unsigned long long)(st->cost_ns_max / 1000),
 	         (unsigned long long)st->frames_in, (unsigned long long)st->frames_out,
 	         (unsigned long long)st->frames_skipped, (unsigned long long)st->plc,

@@ -52,8 +52,10 @@ void session_accept(int fd, const char *peer)
 	m = xcalloc(1, sizeof(*m));
 	snprintf(m->addr, sizeof(m->addr), "%s", peer);
 	m->refuse = audiod.nsessions >= audiod.cfg.max_sessions;
-	/* a second of burst above the frame rate absorbs network bunching */
-	ratelimit_init(&m->frames, audiod.cfg.frame_rate, audiod.cfg.frame_rate,
+	/* three seconds of burst: frames bunch up when the network or this
+	 * very daemon stalled for a moment (a storm of TLS handshakes), and
+	 * the jitter buffer sheds what is too old anyway */
+	ratelimit_init(&m->frames, audiod.cfg.frame_rate, 3.0 * audiod.cfg.frame_rate,
 	               limits_now_ms());
 	m->conn = conn_accept(audiod.base, audiod.tls, fd, &lim, &session_cbs, m);
 	if (!m->conn) {

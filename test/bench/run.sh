@@ -390,6 +390,7 @@ for sys in $SYSTEMS; do
 done
 table
 BUILD=$BUILD sh test/bench/file_bench.sh || problem "the file transfer benchmark had problems"
+BUILD=$BUILD sh test/bench/audio_bench.sh || problem "the voice benchmark (audio_bench) had problems"
 { echo; make -s --no-print-directory "$BUILD/bench/tui_bench" >/dev/null && "$BUILD/bench/tui_bench"; } || problem "the full-screen client bench (tui_bench) did not run"
 if [ $problems -gt 0 ]; then
 	echo "bench: $problems part(s) could not run" >&2
