@@ -101,6 +101,7 @@ bench:
 	@sh test/deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh test/bench/run.sh
+	@BUILD=$(BUILD) sh test/bench/video_run.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
