@@ -99,7 +99,8 @@ typedef void (*store_list_cb)(void *arg, const struct file_rec *f, const struct 
 /* Errors: 0, -ENOENT, -EEXIST, -ENOSPC, -EIO. */
 int store_open(const char *state_dir, char *err, size_t errlen);
 void store_close(void);
-/* Bytes and files a user holds (unfinished uploads count by their size). */
+/* Bytes and files a user holds; unfinished uploads count as files and by
+ * their size, so that they too are bounded by max_files and quota_mb. */
 int store_usage(const char *owner, uint64_t *ret_bytes, uint64_t *ret_files);
 int store_file_same(const char *owner, const char *name, uint64_t size,
 		    const uint8_t hash[PROTO_HASH_LEN], struct file_rec *ret);

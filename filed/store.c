@@ -213,7 +213,8 @@ int store_usage(const char *owner, uint64_t *ret_bytes, uint64_t *ret_files)
 	sqlite3_stmt *st = store_prepare(
 	    "SELECT (SELECT coalesce(sum(size),0) FROM files WHERE owner=?1) +"
 	    " (SELECT coalesce(sum(max(size,durable)),0) FROM uploads WHERE owner=?1),"
-	    " (SELECT count(*) FROM files WHERE owner=?1)");
+	    " (SELECT count(*) FROM files WHERE owner=?1) +"
+	    " (SELECT count(*) FROM uploads WHERE owner=?1)");
 	int rc;
 
 	if (!st)

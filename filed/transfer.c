@@ -244,8 +244,10 @@ static int transfer_push_check(struct session *s, const struct msg *m, uint64_t 
 		return -1;
 	}
 	if (nfiles >= filed.cfg.max_files) {
-		session_error(s, m->req, ERR_QUOTA, "too many files: you have %" PRIu64
-		              " (the limit); remove some with nexus rm", nfiles);
+		session_error(s, m->req, ERR_QUOTA,
+		              "too many files: you have %" PRIu64 " with unfinished uploads (the "
+		              "limit); remove some with nexus rm",
+		              nfiles);
 		return -1;
 	}
 	*ret_used = used;
