@@ -252,7 +252,7 @@ grep -q "<alice> hello from systemd" "$T/hist1" || { cat "$T/hist1"; fail "bob d
 ok "message $id1 round-trips: $(grep 'hello from systemd' "$T/hist1")"
 
 # --- reload: closes registration (the file ends in [chatd]) ---
-printf '\n# added by test_systemd.sh\nregister = no\n' >>"$T/etc-nexus/nexus.conf"
+printf '\n# added by test_systemd.sh\n[chatd]\nregister = no\n' >>"$T/etc-nexus/nexus.conf"
 ctl reload nexus-chatd.service || fail "systemctl reload"
 wait_for 10 svc_active || fail "not active after reload"
 [ "$(prop nexus-chatd.service MainPID)" = "$pid1" ] || fail "reload restarted chatd"
