@@ -30,7 +30,7 @@
 #define TUI_STATUS_MS 5000
 #define TUI_KEY_PASTE_BEGIN (KEY_MAX + 1)
 #define TUI_KEY_PASTE_END (KEY_MAX + 2)
-#define TUI_CTRL(c) ((c) & 0x1f)
+#define TUI_CTRL(c) ((c)&0x1f)
 
 uint64_t tui_now_ms(void)
 {
@@ -187,19 +187,23 @@ static void tui_complete(struct tui *t)
 	store = calloc(max + 1, sizeof(*store));
 	if (!cands || !store)
 		goto out;
-	if (start > 0 && (!strcmp(first, "/join") || !strcmp(first, "/leave") ||
-	                  !strcmp(first, "/who"))) {
+	if (start > 0 &&
+	    (!strcmp(first, "/join") || !strcmp(first, "/leave") || !strcmp(first, "/who"))) {
 		for (size_t i = 0; i < t->st.nrooms; i++)
 			cands[n++] = t->st.rooms[i]->label;
 	} else {
 		int at = word[0] == '@';
-		for (size_t i = 0; r && i < r->nmembers; i++)
-			snprintf(store[n], sizeof(store[n]), "%s%s", at ? "@" : "", r->members[i].name),
-			    cands[n] = store[n], n++;
+		for (size_t i = 0; r && i < r->nmembers; i++) {
+			snprintf(store[n], sizeof(store[n]), "%s%s", at ? "@" : "",
+			         r->members[i].name);
+			cands[n] = store[n];
+			n++;
+		}
 		for (size_t i = 0; i < t->st.npeople; i++) {
 			if (r && tui_member_has(r, t->st.people[i].name))
 				continue;
-			snprintf(store[n], sizeof(store[n]), "%s%s", at ? "@" : "", t->st.people[i].name);
+			snprintf(store[n], sizeof(store[n]), "%s%s", at ? "@" : "",
+			         t->st.people[i].name);
 			cands[n] = store[n];
 			n++;
 		}
@@ -404,10 +408,12 @@ static void tui_key(struct tui *t, int kind, wint_t ch)
 		tui_line_complete_end(&t->line);
 	if (alt && tui_key_alt(t, ch))
 		return;
-	if (ch < 32 || ch == 127)
+	if (ch < 32 || ch == 127) {
 		tui_key_ctrl(t, ch);
-	else
-		tui_line_insert(&t->line, (wchar_t)ch), t->quit_armed = 0;
+	} else {
+		tui_line_insert(&t->line, (wchar_t)ch);
+		t->quit_armed = 0;
+	}
 }
 
 static void tui_stdin_cb(evutil_socket_t fd, short what, void *arg)
@@ -434,9 +440,9 @@ static void tui_stdin_cb(evutil_socket_t fd, short what, void *arg)
 /* Title escapes (OSC 0) only where the terminal has them. */
 static int tui_title_ok(void)
 {
-	static const char *const pats[] = {"xterm*", "screen*", "tmux*", "rxvt*", "alacritty*",
-	                                   "foot*", "kitty*", "st-*", "gnome*", "konsole*",
-	                                   "wezterm*", "putty*", "vte*"};
+	static const char *const pats[] = {"xterm*",   "screen*", "tmux*", "rxvt*",  "alacritty*",
+	                                   "foot*",    "kitty*",  "st-*",  "gnome*", "konsole*",
+	                                   "wezterm*", "putty*",  "vte*"};
 	const char *term = getenv("TERM");
 	char *tsl = tigetstr("tsl");
 
@@ -510,7 +516,7 @@ int tui_curses_start(struct tui *t)
 	tui_draw_init(t);
 	if (t->title)
 		printf("\033[22;0t"); /* keep the old title to put it back */
-	printf("\033[?2004h"); /* bracketed paste */
+	printf("\033[?2004h");        /* bracketed paste */
 	fflush(stdout);
 	t->stdin_ev = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST, tui_stdin_cb, t);
 	t->winch_ev = evsignal_new(base, SIGWINCH, tui_winch_cb, t);
@@ -606,7 +612,8 @@ int tui_main(struct settings *s, int argc, char **argv)
 		fprintf(stderr, "nexus: log in again\n");
 		status = tui_setup_ask(t);
 		if (status == 0)
-			status = tui_run(t, t->setup ? flags & ~(unsigned)CLIENT_NEED_TOKEN : flags);
+			status =
+			    tui_run(t, t->setup ? flags & ~(unsigned)CLIENT_NEED_TOKEN : flags);
 	}
 	explicit_bzero(t->setup_password, sizeof(t->setup_password));
 	tui_line_free(&t->line);

@@ -19,13 +19,13 @@ struct client_cbs;
 /* tui_state.c: rooms, a bounded window of messages per room, unread
  * counts, mentions, members and presence, typing. */
 
-#define TUI_KEEP 5000       /* messages kept per room while following live */
-#define TUI_KEEP_MAX 20000  /* and at most while scrolled back */
-#define TUI_ROOMS_MAX 512   /* rooms and DMs in the list */
+#define TUI_KEEP 5000        /* messages kept per room while following live */
+#define TUI_KEEP_MAX 20000   /* and at most while scrolled back */
+#define TUI_ROOMS_MAX 512    /* rooms and DMs in the list */
 #define TUI_MEMBERS_MAX 2000 /* members kept per room */
-#define TUI_PEOPLE_MAX 4096 /* users whose presence is known */
-#define TUI_TYPING_MAX 8    /* typing users shown per room */
-#define TUI_TYPING_MS 6000  /* a typing notice lasts this long */
+#define TUI_PEOPLE_MAX 4096  /* users whose presence is known */
+#define TUI_TYPING_MAX 8     /* typing users shown per room */
+#define TUI_TYPING_MS 6000   /* a typing notice lasts this long */
 
 /* Entry kinds: chat messages have server ids; the rest are local lines. */
 enum tui_kind { TUI_CHAT, TUI_EVENT, TUI_INFO, TUI_ERROR };
@@ -258,11 +258,11 @@ struct tui {
 	struct tui_state st;
 	struct tui_line line;
 	struct event *stdin_ev, *winch_ev, *redraw_ev, *tick_ev;
-	int curses;       /* curses is running */
-	int dirty;        /* a redraw is scheduled */
-	int color;        /* colours in use */
-	int utf8;         /* the terminal takes UTF-8 */
-	int title;        /* the terminal takes title escapes */
+	int curses; /* curses is running */
+	int dirty;  /* a redraw is scheduled */
+	int color;  /* colours in use */
+	int utf8;   /* the terminal takes UTF-8 */
+	int title;  /* the terminal takes title escapes */
 	char title_text[160];
 	int show_members; /* the member list on the right */
 	int show_ids;     /* message ids before the nicks */

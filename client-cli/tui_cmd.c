@@ -61,8 +61,8 @@ const char *tui_cmd_help(size_t i)
 
 	if (i >= TUI_NCMDS)
 		return NULL;
-	snprintf(line, sizeof(line), "/%s%s%s  %s", tui_cmds[i].name, tui_cmds[i].args[0] ? " " : "",
-	         tui_cmds[i].args, tui_cmds[i].help);
+	snprintf(line, sizeof(line), "/%s%s%s  %s", tui_cmds[i].name,
+	         tui_cmds[i].args[0] ? " " : "", tui_cmds[i].args, tui_cmds[i].help);
 	return line;
 }
 
@@ -125,8 +125,8 @@ static int tui_room_arg(const char **p, struct tui_cmd *cmd, const struct tui_cm
 	return 0;
 }
 
-static int tui_user_arg(const char **p, struct tui_cmd *cmd, const struct tui_cmd_def *d,
-                        char *err, size_t errlen)
+static int tui_user_arg(const char **p, struct tui_cmd *cmd, const struct tui_cmd_def *d, char *err,
+                        size_t errlen)
 {
 	char word[128];
 	const char *name = word;
@@ -184,8 +184,8 @@ static int tui_no_args(const char *p, const struct tui_cmd_def *d, char *err, si
 	return 0;
 }
 
-static int tui_cmd_args(const struct tui_cmd_def *d, const char *p, struct tui_cmd *cmd,
-                        char *err, size_t errlen)
+static int tui_cmd_args(const struct tui_cmd_def *d, const char *p, struct tui_cmd *cmd, char *err,
+                        size_t errlen)
 {
 	switch (d->id) {
 	case TUI_CMD_JOIN:

@@ -43,9 +43,10 @@ enum tui_style {
 };
 
 #define TUI_PAIR_BASE 1
-static const short tui_nick_8[] = {COLOR_RED,  COLOR_GREEN, COLOR_YELLOW,
+static const short tui_nick_8[] = {COLOR_RED,  COLOR_GREEN,   COLOR_YELLOW,
                                    COLOR_BLUE, COLOR_MAGENTA, COLOR_CYAN};
-static const short tui_nick_256[] = {167, 173, 179, 107, 72, 74, 68, 104, 140, 175, 36, 166, 142, 109};
+static const short tui_nick_256[] = {167, 173, 179, 107, 72,  74,  68,
+                                     104, 140, 175, 36,  166, 142, 109};
 static int tui_nnick = 1;
 
 void tui_draw_init(struct tui *t)
@@ -201,8 +202,8 @@ static void tui_put_time(struct tui_buf *b, uint64_t ts)
 }
 
 /* The one-line quote above a reply: "↪ bob: what was said". */
-static void tui_build_quote(const struct tui *t, const struct tui_room *r,
-                            const struct tui_msg *m, struct tui_buf *q)
+static void tui_build_quote(const struct tui *t, const struct tui_room *r, const struct tui_msg *m,
+                            struct tui_buf *q)
 {
 	const struct tui_msg *o = tui_room_by_id(r, m->ref);
 	char line[TUI_QUOTE_MAX * 4 + 64];
@@ -356,7 +357,9 @@ static void tui_draw_messages(struct tui *t, struct tui_room *r, int top, int bo
 			return;
 		}
 		if (r->has_older || r->loading)
-			mvaddstr(top, x, r->loading ? "-- loading older messages --" : "-- PageUp: older messages --");
+			mvaddstr(top, x,
+			         r->loading ? "-- loading older messages --"
+			                    : "-- PageUp: older messages --");
 		else if (r->count == 0)
 			mvaddstr(top, x, "-- no messages yet --");
 	}
@@ -392,7 +395,10 @@ static void tui_draw_rooms(struct tui *t, int top, int bottom, int w)
 	for (size_t i = 0; i < t->st.nrooms && top + 1 + (int)i <= bottom; i++) {
 		const struct tui_room *r = t->st.rooms[i];
 		int y = top + 1 + (int)i, cur = i == t->st.cur, nw = 0;
-		int style = cur ? ST_CURRENT : r->unread ? ST_UNREAD : r->joined ? ST_NORMAL : ST_DIM;
+		int style = cur         ? ST_CURRENT
+		            : r->unread ? ST_UNREAD
+		            : r->joined ? ST_NORMAL
+		                        : ST_DIM;
 
 		if (cur)
 			tui_fill(t, y, 0, w, ST_CURRENT);
@@ -409,8 +415,7 @@ static void tui_draw_rooms(struct tui *t, int top, int bottom, int w)
 	}
 }
 
-static void tui_draw_members(struct tui *t, struct tui_room *r, int top, int bottom, int x,
-                             int w)
+static void tui_draw_members(struct tui *t, struct tui_room *r, int top, int bottom, int x, int w)
 {
 	char head[48];
 
@@ -423,7 +428,9 @@ static void tui_draw_members(struct tui *t, struct tui_room *r, int top, int bot
 		                                       : (t->utf8 ? "\xe2\x97\x8b " : "  ");
 		int y = top + 1 + (int)i;
 		int dw = tui_put_str(t, y, x + 1, 2, dot,
-		                     p == PRESENCE_ONLINE ? ST_ONLINE : p == PRESENCE_AWAY ? ST_AWAY : ST_DIM);
+		                     p == PRESENCE_ONLINE ? ST_ONLINE
+		                     : p == PRESENCE_AWAY ? ST_AWAY
+		                                          : ST_DIM);
 		tui_put_str(t, y, x + 1 + dw, w - 1 - dw, r->members[i].name,
 		            p == PRESENCE_OFFLINE ? ST_DIM : tui_nick_style(r->members[i].name));
 	}
@@ -435,8 +442,8 @@ static void tui_draw_title(struct tui *t, struct tui_room *r, int cols)
 
 	tui_fill(t, 0, 0, cols, ST_BAR);
 	if (!r) {
-		tui_put_str(t, 0, 0, cols, " Shadow Nexus: no rooms yet; /join ROOM or /create ROOM",
-		            ST_BAR);
+		tui_put_str(t, 0, 0, cols,
+		            " Shadow Nexus: no rooms yet; /join ROOM or /create ROOM", ST_BAR);
 		return;
 	}
 	snprintf(line, sizeof(line), " %s%s%s%s", (r->flags & MF_DM) ? "" : "#", r->label,
@@ -488,8 +495,8 @@ static void tui_draw_status(struct tui *t, struct tui_room *r, int y, int cols)
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s", typing);
 	if (r && r->scroll && o < sizeof(line)) {
 		if (r->new_below)
-			o += (size_t)snprintf(line + o, sizeof(line) - o, " -- more below (%u new) --",
-			                      r->new_below);
+			o += (size_t)snprintf(line + o, sizeof(line) - o,
+			                      " -- more below (%u new) --", r->new_below);
 		else
 			o += (size_t)snprintf(line + o, sizeof(line) - o, " -- more below --");
 	}

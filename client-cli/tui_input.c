@@ -348,8 +348,7 @@ void tui_line_remember(struct tui_line *l)
 	l->saved = NULL;
 	for (i = 0; i < l->len && iswspace((wint_t)l->buf[i]); i++)
 		;
-	if (i == l->len ||
-	    (l->nhist && wcscmp(l->hist[l->nhist - 1], l->buf) == 0)) {
+	if (i == l->len || (l->nhist && wcscmp(l->hist[l->nhist - 1], l->buf) == 0)) {
 		l->hist_pos = l->nhist;
 		return;
 	}

@@ -825,8 +825,8 @@ static void tui_cmd_run(struct tui *t, const struct tui_cmd *cmd)
 			q->flag = cmd->id == TUI_CMD_AWAY;
 		break;
 	case TUI_CMD_TRUST:
-		tui_note(t, TUI_INFO, "%s presents certificate %s, pinned in %s",
-		         t->s->host_port, client_fingerprint(t->c), t->s->known_path);
+		tui_note(t, TUI_INFO, "%s presents certificate %s, pinned in %s", t->s->host_port,
+		         client_fingerprint(t->c), t->s->known_path);
 		break;
 	case TUI_CMD_HELP:
 		tui_cmd_help_notes(t);

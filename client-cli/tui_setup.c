@@ -141,8 +141,8 @@ int tui_setup_ask(struct tui *t)
 		if (tui_setup_have_login(s))
 			return 0; /* already logged in there */
 	}
-	snprintf(q, sizeof(q), "Log in to %s or register a new account? [login/register]: ",
-	         s->host_port);
+	snprintf(q, sizeof(q),
+	         "Log in to %s or register a new account? [login/register]: ", s->host_port);
 	if (settings_ask(q, answer, sizeof(answer)) < 0)
 		return EXIT_USAGE;
 	t->registering = answer[0] == 'r' || answer[0] == 'R';

@@ -45,9 +45,24 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static const char *const words[] = {"the",   "build", "is",   "green", "again", "ship",  "it",
-                                    "after", "lunch", "who",  "broke", "main",  "fixed", "now",
-                                    "\xc3\xa9t\xc3\xa9", "\xe6\xbc\xa2\xe5\xad\x97", "@alice", "ok"};
+static const char *const words[] = {"the",
+                                    "build",
+                                    "is",
+                                    "green",
+                                    "again",
+                                    "ship",
+                                    "it",
+                                    "after",
+                                    "lunch",
+                                    "who",
+                                    "broke",
+                                    "main",
+                                    "fixed",
+                                    "now",
+                                    "\xc3\xa9t\xc3\xa9",
+                                    "\xe6\xbc\xa2\xe5\xad\x97",
+                                    "@alice",
+                                    "ok"};
 static const char *const users[] = {"alice", "bob", "carol", "dave", "erin", "frank", "grace"};
 
 static const struct msg *bench_msg(uint64_t id, uint32_t flags)
@@ -144,8 +159,8 @@ static void bench_size(int cols, int rows)
 	}
 	flood_n = now_ms() - t0;
 
-	printf("tui %dx%d: load %d messages %.1f ms (%.2f us each; %zu kept in memory)\n", cols, rows,
-	       BENCH_ROOM, load, load * 1e3 / BENCH_ROOM, keep);
+	printf("tui %dx%d: load %d messages %.1f ms (%.2f us each; %zu kept in memory)\n", cols,
+	       rows, BENCH_ROOM, load, load * 1e3 / BENCH_ROOM, keep);
 	printf("tui %dx%d: render a screen of the room: %.3f ms full repaint, %.3f ms one cell "
 	       "changed (%.0f frames/s)\n",
 	       cols, rows, full, one, 1e3 / full);

@@ -49,6 +49,9 @@ nx_say_id bob say lobby "plain message in lobby"
 tui_wait 10 '^  ?lobby +1 *│' "lobby shows 1 unread"
 nx_say_id bob say side "@alice look at this"
 tui_wait 10 '^!side +!1 *│' "side shows the mention mark and 1 unread"
+wait_for 10 sh -c "tmux -L $TUI_SOCK display-message -p -t 0 '#{pane_title}' | grep -q '^nexus (2!) news'" ||
+	fail "terminal title is '$(tmux -L "$TUI_SOCK" display-message -p -t 0 '#{pane_title}')', not 'nexus (2!) news'"
+ok "the terminal title counts the unread messages and marks the mention: nexus (2!) news"
 tui_has '<bob> @alice look at this' && fail "the mention shows in news, not only in side"
 tui_keys M-a
 tui_wait 10 '<bob> @alice look at this' "Alt-A opens the room with the mention"
@@ -112,6 +115,21 @@ for k in $(seq 1 $((n + 2))); do tui_keys NPage; done
 tui_wait 10 '<bob> big line 300 *│' "PageDown returns to the newest"
 tui_has 'more below' && { tui_screen; fail "still says more below at the bottom"; }
 ok "back at the bottom"
+
+say "a flood of 3000 messages while the client shows the room"
+tui_type "/join big"
+seq 1 3000 | sed 's/^/flood line /' >"$T/flood.txt"
+nx_expect 0 "bob: 3000 messages into big" sh -c ". test/lib/common.sh; trap - EXIT; T=$T CHAT_PORT=$CHAT_PORT; nexus_as bob say big <$T/flood.txt"
+tui_wait 30 '<bob> flood line 3000 *│' "the last message of the flood is on screen"
+tui_type "still responsive"
+tui_wait 10 '<alice> still responsive' "typing still works right after the flood"
+PANE_PID=$(tmux -L "$TUI_SOCK" display-message -p -t 0 '#{pane_pid}')
+NX_PID=$(pgrep -P "$PANE_PID" -x nexus | head -1)
+if [ -n "$NX_PID" ] && ! nx_sanitized; then
+	RSS=$(nx_rss_kb "$NX_PID")
+	[ "$RSS" -lt 60000 ] || fail "the client uses $RSS kB after the flood"
+	ok "the client uses $RSS kB after 3300 messages"
+fi
 
 say "/quit leaves with status 0"
 tui_type "/quit"

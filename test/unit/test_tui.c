@@ -112,7 +112,11 @@ static void test_utf8_width(void **state)
 	assert_int_equal(n, 2);
 	assert_int_equal(tui_wcswidth(w, n), 1);
 	/* Invalid bytes, overlong forms and surrogates become U+FFFD. */
-	n = tui_utf8_decode("\xff" "a" "\xc0\xaf" "\xed\xa0\x80", w, 32);
+	n = tui_utf8_decode("\xff"
+	                    "a"
+	                    "\xc0\xaf"
+	                    "\xed\xa0\x80",
+	                    w, 32);
 	assert_int_equal(w[0], 0xfffd);
 	assert_int_equal(w[1], 'a');
 	assert_int_equal(w[2], 0xfffd);
@@ -131,7 +135,8 @@ static void test_line_view(void **state)
 
 	(void)state;
 	tui_line_init(&l);
-	type(&l, "\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2"); /* 5 wide: 10 cols */
+	type(&l,
+	     "\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2\xe6\xbc\xa2"); /* 5 wide: 10 cols */
 	col = tui_line_view(&l, 6);
 	assert_true(col < 6);
 	assert_true(l.scroll > 0);
@@ -222,13 +227,15 @@ static void test_cmd_parse(void **state)
 	assert_string_equal(err, "/join: missing ROOM (usage: /join ROOM)");
 	assert_int_equal(tui_cmd_parse("/join a b", &c, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unexpected argument 'b'"));
-	assert_int_equal(tui_cmd_parse("/join "
-	                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-	                               &c, err, sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	    tui_cmd_parse("/join "
+	                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	                  &c, err, sizeof(err)),
+	    -1);
 	assert_non_null(strstr(err, "too long"));
 
-	assert_int_equal(tui_cmd_parse("/create ops --private the ops room", &c, err, sizeof(err)), 0);
+	assert_int_equal(tui_cmd_parse("/create ops --private the ops room", &c, err, sizeof(err)),
+	                 0);
 	assert_int_equal(c.id, TUI_CMD_CREATE);
 	assert_string_equal(c.room, "ops");
 	assert_int_equal(c.flag, 1);
@@ -447,8 +454,13 @@ static void test_clean(void **state)
 
 	(void)state;
 	/* ESC sequences, C1, DEL and bidi overrides cannot reach the terminal. */
-	s = tui_clean("a\x1b[2Jb\x7f\xc2\x9b" "c\xe2\x80\xae" "d\te\n", 1);
-	assert_string_equal(s, "a\xef\xbf\xbd[2Jb\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd" "d e\n");
+	s = tui_clean("a\x1b[2Jb\x7f\xc2\x9b"
+	              "c\xe2\x80\xae"
+	              "d\te\n",
+	              1);
+	assert_string_equal(s, "a\xef\xbf\xbd[2Jb\xef\xbf\xbd\xef\xbf\xbd"
+	                       "c\xef\xbf\xbd"
+	                       "d e\n");
 	free(s);
 	s = tui_clean("line1\nline2\xff", 0);
 	assert_string_equal(s, "line1\xe2\x86\xb5line2\xef\xbf\xbd");
@@ -460,12 +472,12 @@ static void test_clean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_line_editing),     cmocka_unit_test(test_line_limit),
-	    cmocka_unit_test(test_utf8_width),       cmocka_unit_test(test_line_view),
-	    cmocka_unit_test(test_history),          cmocka_unit_test(test_completion),
-	    cmocka_unit_test(test_cmd_parse),        cmocka_unit_test(test_state_order_dedupe),
-	    cmocka_unit_test(test_state_bounded),    cmocka_unit_test(test_state_unread),
-	    cmocka_unit_test(test_state_people),     cmocka_unit_test(test_clean),
+	    cmocka_unit_test(test_line_editing),  cmocka_unit_test(test_line_limit),
+	    cmocka_unit_test(test_utf8_width),    cmocka_unit_test(test_line_view),
+	    cmocka_unit_test(test_history),       cmocka_unit_test(test_completion),
+	    cmocka_unit_test(test_cmd_parse),     cmocka_unit_test(test_state_order_dedupe),
+	    cmocka_unit_test(test_state_bounded), cmocka_unit_test(test_state_unread),
+	    cmocka_unit_test(test_state_people),  cmocka_unit_test(test_clean),
 	};
 
 	/* Display widths need a UTF-8 locale. */
