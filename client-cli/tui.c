@@ -115,6 +115,15 @@ static void tui_winch_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Keys */
 
+/* The member list: shown by default on wide terminals; a toggle decides
+ * from then on. */
+static void tui_toggle_members(struct tui *t)
+{
+	int shown = t->show_members < 0 ? COLS >= TUI_MEMBERS_AUTO_COLS : t->show_members;
+
+	t->show_members = !shown;
+}
+
 static void tui_switch(struct tui *t, size_t i)
 {
 	struct tui_room *r = tui_room_current(&t->st);
@@ -234,7 +243,7 @@ static int tui_key_alt(struct tui *t, wint_t ch)
 		tui_switch(t, tui_room_next_unread(&t->st));
 		return 1;
 	case 'm':
-		t->show_members = !t->show_members;
+		tui_toggle_members(t);
 		return 1;
 	case 'i':
 		t->show_ids = !t->show_ids;
@@ -364,7 +373,7 @@ static void tui_key_code(struct tui *t, wint_t key)
 		tui_enter(t);
 		break;
 	case KEY_F(2):
-		t->show_members = !t->show_members;
+		tui_toggle_members(t);
 		break;
 	case KEY_RESIZE:
 		tui_winch_cb(-1, 0, t);
@@ -426,8 +435,10 @@ static void tui_stdin_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((kind = get_wch(&ch)) != ERR && n++ < 4096)
 		tui_key(t, kind, ch);
-	if (n == 0 && !isatty(STDIN_FILENO)) {
-		client_done(t->c, 0); /* the terminal went away */
+	/* Readable but no key, again and again: the terminal went away. */
+	t->empty_reads = n ? 0 : t->empty_reads + 1;
+	if (t->empty_reads > 100) {
+		client_done(t->c, 0);
 		return;
 	}
 	t->alt = 0;
@@ -592,7 +603,7 @@ int tui_main(struct settings *s, int argc, char **argv)
 		return EXIT_ERROR;
 	t->s = s;
 	t->latency_ms = -1;
-	t->show_members = 1;
+	t->show_members = -1;
 	t->bell = !tui_env_off("NEXUS_BELL");
 	t->saved_stderr = t->err_fd = -1;
 	tui_state_init(&t->st);

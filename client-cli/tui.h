@@ -264,7 +264,8 @@ struct tui {
 	int utf8;   /* the terminal takes UTF-8 */
 	int title;  /* the terminal takes title escapes */
 	char title_text[160];
-	int show_members; /* the member list on the right */
+	int show_members; /* the member list on the right; -1: when wide */
+	int empty_reads;  /* stdin readable without a key, in a row */
 	int show_ids;     /* message ids before the nicks */
 	int bell;         /* ring on mentions and direct messages */
 	int paste;        /* inside a bracketed paste */
@@ -305,6 +306,7 @@ int tui_curses_start(struct tui *t);
 void tui_curses_stop(struct tui *t);
 
 /* tui_draw.c */
+#define TUI_MEMBERS_AUTO_COLS 100  /* the member list shows from this width on */
 void tui_draw_init(struct tui *t); /* colours, after initscr */
 void tui_draw(struct tui *t);
 /* Lines a message takes at the current width (for a steady scroll-back). */

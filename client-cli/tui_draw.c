@@ -586,7 +586,7 @@ void tui_draw(struct tui *t)
 		lw = 16;
 	else if (cols >= 40)
 		lw = 12;
-	if (t->show_members && cols >= 70)
+	if (t->show_members < 0 ? cols >= TUI_MEMBERS_AUTO_COLS : t->show_members && cols >= 60)
 		rw = cols >= 120 ? 22 : 18;
 	x = lw ? lw + 1 : 0;
 	mw = cols - x - (rw ? rw + 1 : 0);
