@@ -9,7 +9,7 @@ libargon2-dev libncurses-dev libcmocka-dev libopus-dev libopusenc-dev libopusfil
 test_extra="clang libclang-rt-14-dev systemd systemd-container tmux python3 procps iproute2 man-db groff-base
 espeak-ng sox opus-tools python3-numpy chromium"
 fuzz_extra="clang libclang-rt-14-dev"
-bench_extra="ngircd redis-server redis-tools nginx openssh-server openssh-client curl"
+bench_extra="ngircd redis-server redis-tools janus espeak-ng sox opus-tools nginx openssh-server openssh-client curl"
 
 case "$mode" in
 build) want="$build" ;;
