@@ -850,10 +850,6 @@ static int file_run(struct job *j)
 
 /* ---- notices through chatd ---- */
 
-struct notice {
-	int status;
-};
-
 static void notice_reply(struct client *c, const struct msg *m, void *arg)
 {
 	(void)arg;
