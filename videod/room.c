@@ -432,6 +432,14 @@ int room_peer_offer(struct peer *p, const struct room_offer *o, char *answer, si
 		ans->m[i].codec = -1;
 	apply_publish(p, o, off, ans);
 	apply_subscribe(p, o, off, ans);
+	/* Keep every usable m-line, inactive if nothing flows on it: rejecting
+	 * the first one would break the BUNDLE group it tags. */
+	for (int i = 0; i < off->n; i++) {
+		if (ans->m[i].codec < 0 && off->m[i].port) {
+			ans->m[i].codec = sdp_pick_codec(&off->m[i]);
+			ans->m[i].dir = SDP_INACTIVE;
+		}
+	}
 	ans->ufrag = p->ufrag;
 	ans->pwd = p->pwd;
 	ans->fingerprint = videod.dtls_fp;

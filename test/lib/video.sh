@@ -34,36 +34,47 @@ vd_netns() {
 	ip -n "$NS" route add default via "10.99.$n.2"
 }
 
+# Everything left in the namespace is ours: stop it before removing it.
 vd_cleanup() {
-	nx_cleanup_rc=0
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	sleep 0.3
+	for p in $PIDS $(ip netns pids "$NS" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	c_i=0
+	while [ -n "$(ip netns pids "$NS" 2>/dev/null)" ] && [ $c_i -lt 50 ]; do
+		sleep 0.1
+		c_i=$((c_i + 1))
+	done
+	for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
 	ip link del "vxa$$" 2>/dev/null
 	nx_cleanup
 }
 
+# (Background processes must be started with `ip netns exec` itself, not
+# through this function, so that $! is the program's own PID.)
 in_ns() { ip netns exec "$NS" "$@"; }
 
 # vd_start_chatd: chatd inside the namespace, on 127.0.0.1:$CHAT_PORT.
 vd_start_chatd() {
 	mkdir -p "$T/state"
-	in_ns "$BUILD/chatd" -d -s "$T/state" -p "$CHAT_PORT" -o common.bind=127.0.0.1 \
+	ip netns exec "$NS" "$BUILD/chatd" -d -s "$T/state" -p "$CHAT_PORT" -o common.bind=127.0.0.1 \
 		>>"$T/chatd.log" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 20 grep -q "listening on" "$T/chatd.log" || { cat "$T/chatd.log"; fail "chatd did not start"; }
 }
 
+vd_started() { [ "$(grep -c "listening on" "$T/videod.log")" -gt "$v_seen" ]; }
+
 # vd_start_videod [args]: videod in the namespace on $VD_PORT (HTTPS and UDP).
 VD_PORT=${VD_PORT:-5000}
 vd_start_videod() {
-	in_ns "$BUILD/videod" -d -s "$T/state" -p "$VD_PORT" -m "$VD_PORT" \
+	touch "$T/videod.log"
+	v_seen=$(grep -c "listening on" "$T/videod.log")
+	ip netns exec "$NS" "$BUILD/videod" -d -s "$T/state" -p "$VD_PORT" -m "$VD_PORT" \
 		-o videod.www="$ROOT/videod/www" -o videod.chat_host=127.0.0.1 \
 		-o videod.chat_port="$CHAT_PORT" -o videod.announce="$VD_IP" ${VD_ARGS:-} "$@" \
 		>>"$T/videod.log" 2>&1 &
 	VIDEOD_PID=$!
 	PIDS="$PIDS $VIDEOD_PID"
-	wait_for 20 grep -q "listening on" "$T/videod.log" || { cat "$T/videod.log"; fail "videod did not start"; }
+	wait_for 20 vd_started || { cat "$T/videod.log"; fail "videod did not start"; }
 	VD_URL="https://$VD_IP:$VD_PORT"
 }
 
