@@ -404,8 +404,9 @@ static void tui_on_chat(struct client *c, const struct msg *m, void *arg)
 		r = tui_room_add(&t->st, m->room, 0);
 		if (!r)
 			return;
-		/* A DM is ours; a mention in a room we are not in is a peek. */
-		r->joined = m->room[0] == '@';
+		/* A mention in a room we are not in is a peek; anything else
+		 * comes from a room joined elsewhere (another session). */
+		r->joined = m->room[0] == '@' || !(m->flags & MF_MENTION);
 	}
 	fresh = tui_room_insert(&t->st, r, m, r == tui_cur(t));
 	if (fresh == 1 && r->scroll)
@@ -422,7 +423,12 @@ static void tui_on_event(struct client *c, const struct msg *m, void *arg)
 	char *who = tui_clean(m->user, 0), *text = tui_clean(m->text, 0);
 
 	(void)c;
-	if (m->count == EVENT_INVITE && strcmp(m->user, t->st.me) == 0 && !r) {
+	if (m->count == EVENT_JOIN && strcmp(m->user, t->st.me) == 0 && !r) {
+		/* Joined from another session: follow it here too. */
+		r = tui_room_add(&t->st, m->room, 0);
+		if (r)
+			tui_join(t, r, 0, 0);
+	} else if (m->count == EVENT_INVITE && strcmp(m->user, t->st.me) == 0 && !r) {
 		r = tui_room_add(&t->st, m->room, MF_PRIVATE);
 		if (r) {
 			tui_room_note(r, TUI_EVENT, m->ts, NULL, "you were %s: /join %s", text,

@@ -63,6 +63,13 @@ tui_wait 10 '^ #lobby' "Ctrl-P goes to the previous room (lobby)"
 tui_keys C-n C-n
 tui_wait 10 '^ #news' "Ctrl-N twice goes to news"
 
+say "a room joined from another session (nexus join) appears in the list"
+nx_expect 0 "bob: create annex" nexus_as bob create annex
+nx_expect 0 "alice joins annex from the command line" nexus_as alice join annex
+tui_wait 10 '^  ?annex +│' "annex is in alice's room list"
+nx_say_id bob say annex "welcome to the annex"
+tui_wait 10 '^  ?annex +1 *│' "and counts bob's message as unread"
+
 say "/reply and /edit, seen by alice and by bob's tail"
 nx_say_id bob say news "which day suits you?"
 Q=$ID
