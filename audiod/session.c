@@ -52,10 +52,11 @@ void session_accept(int fd, const char *peer)
 	m = xcalloc(1, sizeof(*m));
 	snprintf(m->addr, sizeof(m->addr), "%s", peer);
 	m->refuse = audiod.nsessions >= audiod.cfg.max_sessions;
-	/* three seconds of burst: frames bunch up when the network or this
-	 * very daemon stalled for a moment (a storm of TLS handshakes), and
-	 * the jitter buffer sheds what is too old anyway */
-	ratelimit_init(&m->frames, audiod.cfg.frame_rate, 3.0 * audiod.cfg.frame_rate,
+	/* ten seconds of burst: frames sent on time bunch up when the network
+	 * or this very daemon stalled (a storm of TLS handshakes on a busy
+	 * machine); the jitter buffer sheds what is too old, and 600 frames
+	 * of at most max_packet bytes cost little */
+	ratelimit_init(&m->frames, audiod.cfg.frame_rate, 10.0 * audiod.cfg.frame_rate,
 	               limits_now_ms());
 	m->conn = conn_accept(audiod.base, audiod.tls, fd, &lim, &session_cbs, m);
 	if (!m->conn) {

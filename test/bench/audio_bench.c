@@ -222,7 +222,8 @@ static void talk_cb(evutil_socket_t fd, short what, void *arg)
 	/* a real-time sender that fell behind drops what is stale: ticks we
 	 * missed only advance the sequence (the server conceals the gap) */
 	for (int i = 0; n > 1 && i < npeers; i++)
-		peers[i].seq += n - 1;
+		if (peers[i].talker)
+			peers[i].seq += n - 1;
 	for (int i = 0; i < npeers; i++) {
 		struct peer *p = &peers[i];
 		int t = p->talker - 1, f;
@@ -361,7 +362,7 @@ int main(int argc, char **argv)
 		run_for(1.0);
 		stats_query("reset");
 		for (int i = talkers; i < npeers; i++)
-			peers[i].seq = peers[i].frames; /* frames at the start */
+			peers[i].seq = peers[i].frames; /* a listener's seq: frames at the start */
 		c0 = cpu_s();
 		t0 = now_s();
 		run_for(secs);

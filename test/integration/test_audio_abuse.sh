@@ -43,7 +43,12 @@ nx_talk alice1 alice lobby --in "$T/a.wav" --duration 5.5
 A=$TALK_PID
 nx_talk_wait "$A" alice1
 nx_talk_wait "$B" bob1
-nx_expect_sim "bob heard alice while stuck did not read" 0.8 "$T/a.wav" "$T/bob1.wav"
+# what matters here is that bob got every frame in time; fidelity is
+# test_audio_talk's (a loaded machine lowers it for reasons of its own)
+nx_expect_sim "bob heard alice while stuck did not read" 0.6 "$T/a.wav" "$T/bob1.wav"
+BDELAY=$(talk_stat bob1 server_delay_us)
+[ "$BDELAY" -lt 100000 ] || fail "bob's server-added delay grew to $BDELAY us"
+ok "bob's server-added delay stayed at $((BDELAY / 1000)) ms"
 RECEIVED=$(talk_stat bob1 received)
 SENT=$(talk_stat alice1 sent)
 [ "$RECEIVED" -ge $((SENT - 5)) ] || fail "bob received $RECEIVED frames of $SENT"

@@ -124,7 +124,7 @@ def sc_abuse(chat_port, port, user, tokenfile, room):
     case("frame over the frame limit", send(struct.pack(">IHH", 100000, 0x0303, 0)), [2])
     case("truncated AUDIO", send(rc.frame(0x0303, audio_frame(1, GOOD)[8:-5])), [1])
     case("unknown type", send(rc.frame(0x03ff, b"")), [16])
-    case("audio flood", send(b"".join(audio_frame(i, GOOD) for i in range(1, 400))), [8])
+    case("audio flood", send(b"".join(audio_frame(i, GOOD) for i in range(1, 1000))), [8])
 
     def before_join():
         v = Voice(port, tokenfile)
