@@ -26,9 +26,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <openssl/evp.h>
 
 #define TRANSFER_REHASH_CHUNK (1u << 20)
+#define TRANSFER_REHASH_TURN 16u /* chunks hashed per loop turn */
 
 struct transfer {
 	struct transfer *next;
@@ -43,6 +45,8 @@ struct transfer {
 	uint64_t start;      /* offset the transfer started at */
 	uint64_t started_ms;
 	EVP_MD_CTX *sha;
+	struct event *rehash_ev; /* resume: hashing the prefix, a slice per turn */
+	uint64_t rehashed;
 	struct upload_rec up;
 	struct file_rec file;
 };
@@ -142,6 +146,8 @@ static void transfer_end(struct transfer *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	EVP_MD_CTX_free(t->sha);
+	if (t->rehash_ev)
+		event_free(t->rehash_ev);
 	free(t);
 }
 
@@ -169,29 +175,42 @@ size_t transfer_queue_mark(void)
 	return filed.cfg.max_outq / 2;
 }
 
-/* Hash the prefix of a resumed upload again: the digest state is not on
- * disk. Returns 0 or a negative errno. */
-static int transfer_rehash(struct transfer *t)
-{
-	uint8_t *buf = malloc(TRANSFER_REHASH_CHUNK);
-	uint64_t off = 0;
+static void transfer_send_offset(struct session *s, uint32_t req, uint64_t id, uint64_t off);
 
-	if (!buf)
-		return -ENOMEM;
-	while (off < t->offset) {
-		size_t want = t->offset - off < TRANSFER_REHASH_CHUNK ? (size_t)(t->offset - off)
-		                                                      : TRANSFER_REHASH_CHUNK;
-		ssize_t n = pread(t->fd, buf, want, (off_t)off);
+/* Hash the prefix of a resumed upload again (the digest state is not on
+ * disk), a few MiB per loop turn so that other clients are served in
+ * between; FILE_OFFSET goes out when it is done. A timer, not an active
+ * event: timers wait for the poll, so I/O gets its turn. */
+static void transfer_rehash_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct transfer *t = arg;
+	struct timeval now = {0, 0};
+	uint8_t *buf = malloc(TRANSFER_REHASH_CHUNK);
+
+	(void)fd;
+	(void)what;
+	for (unsigned i = 0; buf && i < TRANSFER_REHASH_TURN && t->rehashed < t->offset; i++) {
+		size_t want = t->offset - t->rehashed < TRANSFER_REHASH_CHUNK
+		                  ? (size_t)(t->offset - t->rehashed)
+		                  : TRANSFER_REHASH_CHUNK;
+		ssize_t n = pread(t->fd, buf, want, (off_t)t->rehashed);
 
 		if (n <= 0) {
 			free(buf);
-			return n < 0 ? -errno : -EIO;
+			log_err("%s: cannot read upload %s: %s", session_name(t->s), t->up.blob,
+			        n < 0 ? strerror(errno) : "short file");
+			transfer_fail(t, true, ERR_INTERNAL, "cannot read the partial upload; push again");
+			return;
 		}
 		EVP_DigestUpdate(t->sha, buf, (size_t)n);
-		off += (uint64_t)n;
+		t->rehashed += (uint64_t)n;
 	}
 	free(buf);
-	return 0;
+	if (t->rehashed < t->offset) {
+		evtimer_add(t->rehash_ev, &now);
+		return;
+	}
+	transfer_send_offset(t->s, t->req, t->up.id, t->offset);
 }
 
 static bool transfer_sha_init(struct transfer *t)
@@ -329,14 +348,18 @@ void transfer_handle_push(struct session *s, const struct msg *m)
 	t->end = up.size;
 	t->offset = t->synced = t->start = resumed ? up.durable : 0;
 	t->quota_left = quota > used ? quota - used : 0;
-	if (!transfer_sha_init(t) || (resumed && transfer_rehash(t) < 0)) {
-		transfer_fail(t, true, ERR_INTERNAL, "cannot read the partial upload; push again");
+	if (!transfer_sha_init(t) ||
+	    (t->offset && !(t->rehash_ev = evtimer_new(filed.base, transfer_rehash_cb, t)))) {
+		transfer_fail(t, true, ERR_INTERNAL, "out of memory on the server");
 		return;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	log_info("%s: push of \"%s\" (%" PRIu64 " bytes)%s at %" PRIu64, session_name(s),
 	         up.name, up.size, resumed ? " resumed" : " started", t->offset);
-	transfer_send_offset(s, m->req, up.id, t->offset);
+	if (t->offset)
+		transfer_rehash_cb(-1, 0, t);
+	else
+		transfer_send_offset(s, m->req, up.id, 0);
 }
 
 static int transfer_write(struct transfer *t, const uint8_t *p, size_t len)
@@ -376,6 +399,10 @@ void transfer_handle_data(struct session *s, const struct msg *m)
 	/* Frames a client pipelined after we refused its push: ignored. */
 	if (!t || !t->push)
 		return;
+	if (t->rehashed < t->start) {
+		transfer_fail(t, false, ERR_INVALID, "data before FILE_OFFSET");
+		return;
+	}
 	if (m->size != t->offset) {
 		snprintf(why, sizeof(why), "data at offset %" PRIu64 ", expected %" PRIu64, m->size,
 		         t->offset);
