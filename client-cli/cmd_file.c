@@ -70,6 +70,7 @@ struct job {
 	struct progress *prog;
 	struct msg *info; /* last FILE_INFO */
 	char path[4096], part[4200];
+	int direct; /* pull into stdout or a device/FIFO: no .part, no rename */
 	int list_count;
 	/* results */
 	struct pushed *pushed;
@@ -567,14 +568,14 @@ static void pull_finish(struct job *j)
 	hex_hash(j->info->hash, hex);
 	if (j->offset != j->size || memcmp(digest, j->info->hash, PROTO_HASH_LEN) != 0) {
 		hex_hash(digest, got);
-		if (!to_stdout)
+		if (!j->direct)
 			unlink(j->part);
 		client_fail(j->c, EXIT_INTEGRITY,
 		            "%s: SHA-256 mismatch: expected %s, got %s%s", j->info->text, hex, got,
-		            to_stdout ? "" : "; the partial file was removed, pull again");
+		            j->direct ? "" : "; the partial file was removed, pull again");
 		return;
 	}
-	if (!to_stdout && (fsync(j->fd) < 0 || rename(j->part, j->path) < 0)) {
+	if (!j->direct && (fsync(j->fd) < 0 || rename(j->part, j->path) < 0)) {
 		client_fail(j->c, EXIT_ERROR, "cannot save %s: %s", j->path, strerror(errno));
 		return;
 	}
@@ -647,8 +648,18 @@ static void pull_start(struct job *j, const struct msg *info)
 	j->sha = EVP_MD_CTX_new();
 	if (!j->sha || EVP_DigestInit_ex(j->sha, EVP_sha256(), NULL) != 1)
 		fatal("out of memory");
+	/* A device or FIFO (say -o /dev/null) is written as it is: renaming a
+	 * .part file onto it would replace the device with a plain file. */
+	j->direct = strcmp(j->path, "-") == 0 ||
+	            (stat(j->path, &sb) == 0 && !S_ISREG(sb.st_mode));
 	if (strcmp(j->path, "-") == 0) {
 		j->fd = STDOUT_FILENO;
+	} else if (j->direct) {
+		j->fd = open(j->path, O_WRONLY | O_CLOEXEC);
+		if (j->fd < 0) {
+			client_fail(j->c, EXIT_ERROR, "cannot open %s: %s", j->path, strerror(errno));
+			return;
+		}
 	} else {
 		j->fd = open(j->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (j->fd < 0 || fstat(j->fd, &sb) < 0) {
