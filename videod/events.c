@@ -48,6 +48,10 @@ static void stream_close_cb(struct evhttp_connection *evcon, void *arg)
 
 	(void)evcon;
 	stream_unlink(s);
+	/* libevent detached the request from the dying connection and left
+	 * it to us: ending the reply frees it. */
+	if (!evhttp_request_get_connection(s->req))
+		evhttp_send_reply_end(s->req);
 	if (p) {
 		p->sse = NULL;
 		room_peer_leave(p, "page closed");

@@ -1,14 +1,15 @@
 // The call page's controls and failure paths, in Chromium: speaking
 // highlight, mute, hand, reaction, a refused camera (clear message, still in
 // the call), and automatic reconnect after videod is killed and restarted.
-// Usage: node features.js BASE_URL ROOM OUTDIR VIDEOD_PID
+// Usage: node features.js BASE_URL ROOM OUTDIR VIDEOD_PID LINK
+// (LINK: from `nexus call ROOM`, opened first: it must log in and join).
 // The shell restarts videod once OUTDIR/killed appears.
 'use strict';
 const { chromium } = require('playwright-core');
 const fs = require('fs');
 const path = require('path');
 
-const [base, room, outdir, videodPid] = process.argv.slice(2);
+const [base, room, outdir, videodPid, link] = process.argv.slice(2);
 
 function ok(msg) { console.log('ok: ' + msg); }
 function fail(msg) { console.log('FAIL: ' + msg); process.exit(1); }
@@ -63,6 +64,16 @@ async function main() {
       '--ignore-certificate-errors', '--autoplay-policy=no-user-gesture-required'],
   });
   try {
+    const lctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    const lp = await lctx.newPage();
+    await lp.goto(link);
+    await lp.waitForSelector('#call:not(.hidden)', { timeout: 20000 });
+    const who = await lp.evaluate(() => (window.nexus.state() || { participants: [] }).participants.map((p) => p.user));
+    if (!who.includes('alice') || /code=/.test(lp.url())) fail('the link did not join alice: ' + JSON.stringify(who) + ' at ' + lp.url());
+    ok('the nexus call link logged in and joined without a password (' + lp.url() + ')');
+    await lp.click('#btn-leave');
+    await lctx.close();
+
     const a = await open(browser, 'alice');
     const b = await open(browser, 'bob');
     await until('bob decodes alice', 30, async () => ({ ok: (await frames(b)) > 10 }));
