@@ -95,6 +95,9 @@ nx_expect_sim() {
 		ok "$x_desc: similarity $x_score (<= ${x_lim#max:}), lag ${x_out#* } ms"
 		;;
 	*)
+		# Sanitizer builds run two to three times slower: real-time audio
+		# on a shared machine suffers; they are here for memory errors.
+		[ "${SAN:-0}" = 1 ] && x_lim=$(awk "BEGIN { print $x_lim * 0.8 }")
 		x_out=$(nx_sim "$@" --chunks "$x_ref" "$x_rec") || fail "$x_desc: similarity helper failed"
 		x_score=${x_out% *}
 		x_glob=$(nx_sim "$@" "$x_ref" "$x_rec")
