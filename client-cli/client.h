@@ -316,7 +316,8 @@ int cmd_unshare(struct settings *s, int argc, char **argv);
 /* cmd_talk.c: talk ROOM (audiod) */
 int cmd_talk(struct settings *s, int argc, char **argv);
 
-/* progress.c: a one-line progress bar on stderr (a terminal only). */
+/* progress.c: a one-line progress bar on stderr (a terminal only); with
+ * NEXUS_PROGRESS_FD=N, "progress DONE TOTAL" lines on N (for the TUI). */
 struct progress;
 /* NULL when there is nothing to draw (stderr not a terminal, or quiet). */
 struct progress *progress_new(const char *label, uint64_t total, uint64_t start, int quiet);

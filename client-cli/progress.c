@@ -1,7 +1,9 @@
 /* progress: one line on stderr while a file moves: name, percentage, a
  * bar, bytes, rate and time left. Only on a terminal and never with
  * --quiet: scripts and pipes see nothing but the result. Redrawn at most
- * ten times a second. */
+ * ten times a second. With NEXUS_PROGRESS_FD=N (the full-screen client
+ * runs push and pull as children so) the bar is "progress DONE TOTAL"
+ * lines on descriptor N instead, whatever the terminal or --quiet. */
 #include "client.h"
 
 #include <inttypes.h>
@@ -21,6 +23,7 @@ struct progress {
 	uint64_t win_ms, win_bytes; /* the rate is measured over a sliding window */
 	double rate;
 	int width;
+	int fd; /* NEXUS_PROGRESS_FD: "progress DONE TOTAL" lines there instead */
 };
 
 static uint64_t progress_now_ms(void)
@@ -53,12 +56,15 @@ struct progress *progress_new(const char *label, uint64_t total, uint64_t start,
 	struct progress *p;
 	struct winsize ws;
 	size_t n = strlen(label);
+	const char *pfd = getenv("NEXUS_PROGRESS_FD");
+	int fd = pfd && *pfd ? atoi(pfd) : -1;
 
-	if (quiet || !isatty(STDERR_FILENO))
+	if (fd < 0 && (quiet || !isatty(STDERR_FILENO)))
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->fd = fd;
 	/* Long names keep their end, where the extension is. */
 	if (n >= sizeof(p->label))
 		snprintf(p->label, sizeof(p->label), "...%s", label + n - (sizeof(p->label) - 4));
@@ -114,6 +120,10 @@ void progress_update(struct progress *p, uint64_t done)
 		p->win_bytes = done;
 	}
 	p->last_draw_ms = now;
+	if (p->fd >= 0) {
+		dprintf(p->fd, "progress %" PRIu64 " %" PRIu64 "\n", done, p->total);
+		return;
+	}
 	progress_draw(p, done, now);
 }
 
@@ -121,6 +131,10 @@ void progress_free(struct progress *p)
 {
 	if (!p)
 		return;
+	if (p->fd >= 0) {
+		free(p);
+		return;
+	}
 	fprintf(stderr, "\r\033[K");
 	fflush(stderr);
 	free(p);

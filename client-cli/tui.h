@@ -129,6 +129,10 @@ int tui_typing_expire(struct tui_room *r, uint64_t now_ms);
  * bidi overrides become U+FFFD, tabs spaces; invalid UTF-8 U+FFFD; newlines
  * are kept when keep_nl, else "↵". */
 char *tui_clean(const char *s, int keep_nl);
+/* A file notice as `nexus push --room` posts it: "📎 NAME (SIZE) LINK".
+ * Returns 1 and fills the parts (cut to fit), or 0 when text is not one. */
+int tui_notice_parse(const char *text, char *name, size_t namelen, char *size, size_t sizelen,
+                     char *link, size_t linklen);
 /* FNV-1a of a name, for its colour. */
 uint32_t tui_name_hash(const char *name);
 
@@ -227,6 +231,8 @@ enum tui_cmd_id {
 	TUI_CMD_QUIT,
 	TUI_CMD_BELL,
 	TUI_CMD_IDS,
+	TUI_CMD_SEND,
+	TUI_CMD_GET,
 	TUI_CMD_MAX_,
 };
 
@@ -251,6 +257,29 @@ const char *tui_cmd_help(size_t i);
 /* tui.c / tui_net.c / tui_draw.c / tui_setup.c: the running client. */
 
 struct event;
+
+/* tui_xfer.c: /send and /get run `nexus push` / `nexus pull` as children
+ * (the same code as on the command line) and show their progress. */
+#define TUI_XFERS_MAX 4       /* transfers shown at once */
+#define TUI_XFER_SHOW_MS 6000 /* "done" / "failed" stays this long */
+enum tui_xfer_state { TUI_XFER_FREE, TUI_XFER_RUNNING, TUI_XFER_DONE, TUI_XFER_FAILED };
+
+struct tui_xfer {
+	int state;
+	int up; /* push (1) or pull (0) */
+	int pid;
+	int fd; /* the child's stderr: progress lines and its error */
+	struct event *ev;
+	void *tui;
+	char name[64];
+	uint64_t done, total;
+	uint64_t rate_ms, rate_bytes;
+	double rate; /* bytes per second */
+	uint64_t until_ms;
+	char err[160];
+	char lbuf[512];
+	size_t llen;
+};
 
 struct tui {
 	struct settings *s;
@@ -291,6 +320,7 @@ struct tui {
 	int attempts;
 	char setup_user[PROTO_NAME_MAX + 1];
 	char setup_password[PROTO_SECRET_MAX + 1];
+	struct tui_xfer xfers[TUI_XFERS_MAX];
 	/* stderr goes to a file while curses owns the screen. */
 	int saved_stderr;
 	int err_fd;
@@ -323,6 +353,16 @@ void tui_net_tick(struct tui *t);
 void tui_net_start(struct tui *t);
 /* Open a room (join it when needed) and make it current. */
 void tui_net_open(struct tui *t, const char *room);
+
+/* tui_xfer.c */
+/* /send PATH: push it and share it to room r. */
+void tui_xfer_send(struct tui *t, struct tui_room *r, const char *path);
+/* /get [N|LINK] [PATH]: pull the notice N's (the latest notice's) file. */
+void tui_xfer_get(struct tui *t, struct tui_room *r, const char *args);
+/* Once a second: finished transfers leave the panel after a while. */
+void tui_xfer_tick(struct tui *t);
+/* The transfer's line for the panel. */
+const char *tui_xfer_text(const struct tui_xfer *x, char *buf, size_t len);
 
 /* tui_setup.c: the first run. */
 /* Whether a cached login exists for the server (and user, when given). */

@@ -38,6 +38,8 @@ static const struct tui_cmd_def tui_cmds[] = {
     {"quit", TUI_CMD_QUIT, "", "leave the client"},
     {"bell", TUI_CMD_BELL, "[on|off]", "ring the bell on mentions and direct messages"},
     {"ids", TUI_CMD_IDS, "[on|off]", "show message ids (for /reply, /edit, /delete)"},
+    {"send", TUI_CMD_SEND, "PATH", "push a file and share it in this room"},
+    {"get", TUI_CMD_GET, "[ID|LINK] [PATH]", "pull a shared file (the latest notice's)"},
 };
 
 #define TUI_NCMDS (sizeof(tui_cmds) / sizeof(tui_cmds[0]))
@@ -243,6 +245,14 @@ static int tui_cmd_args(const struct tui_cmd_def *d, const char *p, struct tui_c
 	case TUI_CMD_BELL:
 	case TUI_CMD_IDS:
 		return tui_onoff(p, cmd, d, err, errlen);
+	case TUI_CMD_SEND:
+		cmd->text = tui_rest(p);
+		if (!cmd->text[0])
+			return tui_err(err, errlen, d, "missing PATH%s", "");
+		return 0;
+	case TUI_CMD_GET:
+		cmd->text = tui_rest(p);
+		return 0;
 	default:
 		return tui_no_args(p, d, err, errlen);
 	}

@@ -228,7 +228,7 @@ static void tui_build_quote(const struct tui *t, const struct tui_room *r, const
 /* Lay out one entry; returns the indent of continuation lines. */
 static size_t tui_build(const struct tui *t, const struct tui_msg *m, struct tui_buf *b)
 {
-	char idbuf[32];
+	char idbuf[96], name[256], size[32], link[128];
 	size_t indent;
 	int me_action = m->kind == TUI_CHAT && strncmp(m->text, "/me ", 4) == 0;
 
@@ -259,8 +259,17 @@ static size_t tui_build(const struct tui *t, const struct tui_msg *m, struct tui
 		tui_buf_put(b, "(deleted)", ST_DIM);
 		return indent;
 	}
-	tui_buf_put(b, me_action ? m->text + 4 : m->text,
-	            (m->flags & MF_MENTION) ? ST_MENTION : ST_NORMAL);
+	if (!me_action && tui_notice_parse(m->text, name, sizeof(name), size, sizeof(size), link,
+	                                   sizeof(link))) {
+		/* a file notice: the name stands out, the link is /get */
+		tui_buf_put(b, "\xf0\x9f\x93\x8e ", ST_NORMAL);
+		tui_buf_put(b, name, ST_INFO);
+		snprintf(idbuf, sizeof(idbuf), " (%s) \xe2\x80\x94 /get %" PRIu64, size, m->id);
+		tui_buf_put(b, idbuf, ST_DIM);
+	} else {
+		tui_buf_put(b, me_action ? m->text + 4 : m->text,
+		            (m->flags & MF_MENTION) ? ST_MENTION : ST_NORMAL);
+	}
 	if (m->flags & MF_EDITED)
 		tui_buf_put(b, " (edited)", ST_DIM);
 	return indent;
@@ -572,7 +581,8 @@ static void tui_vline(const struct tui *t, int x, int n)
 void tui_draw(struct tui *t)
 {
 	struct tui_room *r = tui_room_current(&t->st);
-	int rows = LINES, cols = COLS, lw = 0, rw = 0, x, mw;
+	int rows = LINES, cols = COLS, lw = 0, rw = 0, x, mw, nx = 0, bottom;
+	char xbuf[256];
 
 	erase();
 	if (rows < 6 || cols < 24) {
@@ -591,17 +601,32 @@ void tui_draw(struct tui *t)
 	x = lw ? lw + 1 : 0;
 	mw = cols - x - (rw ? rw + 1 : 0);
 	t->text_width = mw;
+	/* The transfers panel: a line per transfer above the status line. */
+	for (int i = 0; i < TUI_XFERS_MAX; i++)
+		if (t->xfers[i].state != TUI_XFER_FREE)
+			nx++;
+	if (nx > (rows - 4) / 3)
+		nx = (rows - 4) / 3;
+	bottom = rows - 3 - nx;
 	tui_draw_title(t, r, cols);
 	if (lw) {
-		tui_draw_rooms(t, 1, rows - 3, lw);
-		tui_vline(t, lw, rows - 3);
+		tui_draw_rooms(t, 1, bottom, lw);
+		tui_vline(t, lw, bottom);
 	}
 	if (rw) {
-		tui_vline(t, cols - rw - 1, rows - 3);
-		tui_draw_members(t, r, 1, rows - 3, cols - rw, rw);
+		tui_vline(t, cols - rw - 1, bottom);
+		tui_draw_members(t, r, 1, bottom, cols - rw, rw);
 	}
 	if (r)
-		tui_draw_messages(t, r, 1, rows - 3, x, mw);
+		tui_draw_messages(t, r, 1, bottom, x, mw);
+	for (int i = 0, y = bottom + 1; i < TUI_XFERS_MAX && y < rows - 2; i++) {
+		const struct tui_xfer *xf = &t->xfers[i];
+		if (xf->state == TUI_XFER_FREE)
+			continue;
+		tui_put_str(t, y, 1, cols - 1, tui_xfer_text(xf, xbuf, sizeof(xbuf)),
+		            xf->state == TUI_XFER_FAILED ? ST_ERROR : ST_INFO);
+		y++;
+	}
 	tui_draw_status(t, r, rows - 2, cols);
 	tui_draw_input(t, r, rows - 1, cols);
 	refresh();

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curses.h>
 
@@ -591,6 +592,7 @@ void tui_net_tick(struct tui *t)
 	uint64_t now = tui_now_ms();
 	int changed = 0;
 
+	tui_xfer_tick(t);
 	for (size_t i = 0; i < t->st.nrooms; i++)
 		changed |= tui_typing_expire(t->st.rooms[i], now);
 	if (t->status[0] && t->status_until_ms <= now) {
@@ -847,6 +849,12 @@ static void tui_cmd_run(struct tui *t, const struct tui_cmd *cmd)
 		break;
 	case TUI_CMD_IDS:
 		t->show_ids = cmd->flag < 0 ? !t->show_ids : cmd->flag;
+		break;
+	case TUI_CMD_SEND:
+		tui_xfer_send(t, r, cmd->text);
+		break;
+	case TUI_CMD_GET:
+		tui_xfer_get(t, r, cmd->text);
 		break;
 	case TUI_CMD_LEAVE:
 	case TUI_CMD_CREATE:

@@ -118,6 +118,71 @@ char *tui_clean(const char *str, int keep_nl)
 	return out;
 }
 
+static void tui_part(char *dst, size_t dstlen, const char *s, size_t n)
+{
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+int tui_notice_parse(const char *text, char *name, size_t namelen, char *size, size_t sizelen,
+                     char *link, size_t linklen)
+{
+	static const char clip[] = "\xf0\x9f\x93\x8e ";
+	const char *url, *open, *end;
+
+	if (strncmp(text, clip, sizeof(clip) - 1) != 0)
+		return 0;
+	text += sizeof(clip) - 1;
+	url = strrchr(text, ' ');
+	if (!url || strncmp(url + 1, "nexus://", 8) != 0 || strchr(url, '\n') || url == text ||
+	    url[-1] != ')')
+		return 0;
+	end = url - 1; /* the ')' */
+	open = NULL;
+	for (const char *p = text; p + 1 < end; p++)
+		if (p[0] == ' ' && p[1] == '(')
+			open = p;
+	if (!open || open == text)
+		return 0;
+	tui_part(name, namelen, text, (size_t)(open - text));
+	tui_part(size, sizelen, open + 2, (size_t)(end - open - 2));
+	tui_part(link, linklen, url + 1, strlen(url + 1));
+	return 1;
+}
+
+static const char *tui_bytes(double v, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+	return buf;
+}
+
+const char *tui_xfer_text(const struct tui_xfer *x, char *buf, size_t len)
+{
+	const char *arrow = x->up ? "\xe2\x86\x91" : "\xe2\x86\x93"; /* ↑ ↓ */
+	char a[24], b[24], r[24];
+
+	if (x->state == TUI_XFER_DONE)
+		snprintf(buf, len, "%s %s done (%s)", arrow, x->name, tui_bytes((double)x->total, a, sizeof(a)));
+	else if (x->state == TUI_XFER_FAILED)
+		snprintf(buf, len, "%s %s failed: %s", arrow, x->name, x->err[0] ? x->err : "?");
+	else if (x->total == 0)
+		snprintf(buf, len, "%s %s starting", arrow, x->name);
+	else
+		snprintf(buf, len, "%s %s %d%% %s/%s %s/s", arrow, x->name,
+		         (int)(x->done * 100 / x->total), tui_bytes((double)x->done, a, sizeof(a)),
+		         tui_bytes((double)x->total, b, sizeof(b)), tui_bytes(x->rate, r, sizeof(r)));
+	return buf;
+}
+
 uint32_t tui_name_hash(const char *name)
 {
 	uint32_t h = 2166136261u;
