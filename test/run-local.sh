@@ -1,15 +1,16 @@
 #!/bin/sh
-# What `make run` calls: chatd in the foreground with its state in ./run
-# (gitignored). Writes run/nexus.conf on the first run and keeps it after
-# that (edit it freely), prints the address, the certificate fingerprint and
-# how to connect, then stays attached until Ctrl-C, which stops chatd
-# cleanly. Environment: BUILD (build dir, default build), PORT (default: the
-# config's port, 5555). Extra arguments go to chatd (e.g. -v).
+# What `make run` calls: every built daemon (chatd, filed, audiod, videod) in
+# the foreground with state in ./run (gitignored). Writes run/nexus.conf on
+# the first run and keeps it after that (edit it freely), prints the
+# addresses, the certificate fingerprint and how to connect, then stays
+# attached until Ctrl-C, which stops all of them cleanly. chatd starts
+# first: it owns accounts, and the others ask it or trust its token key.
+# Environment: BUILD (build dir, default build). Extra arguments go to every
+# daemon (e.g. -v).
 set -u
 BUILD=${BUILD:-build}
 top=$(pwd)
 conf=run/nexus.conf
-log=run/chatd.log
 
 if [ ! -x "$BUILD/chatd" ] || [ ! -x "$BUILD/nexus" ]; then
 	echo "run-local: $BUILD/chatd or $BUILD/nexus is missing; run make first" >&2
@@ -18,112 +19,114 @@ fi
 mkdir -p run/state || exit 1
 if [ ! -f "$conf" ]; then
 	cat >"$conf" <<EOF
-# Written by make run (test/run-local.sh) for a local chatd; kept between
+# Written by make run (test/run-local.sh) for local daemons; kept between
 # runs, edit it freely. Every key is described in common/nexus.conf.example.
 [common]
 state_dir = $top/run/state
 
-[chatd]
-#port = 5555
+[videod]
+# the call page, from the source tree (make install puts it elsewhere)
+www = $top/videod/www
 EOF
 	echo "run-local: wrote $conf (state in run/state)"
 fi
 
-set -- -d -f "$conf" "$@"
-[ -n "${PORT:-}" ] && set -- "$@" -p "$PORT"
-
-# chatd runs in its own session so that a Ctrl-C on the terminal reaches it
-# exactly once: forwarded by the trap below, not also from the terminal.
-: >"$log"
-setsid "$BUILD/chatd" "$@" </dev/null >>"$log" 2>&1 &
-pid=$!
-stopping=0 signalled=0
-stop() { # signal
-	stopping=1 signalled=1
-	kill "-$1" "$pid" 2>/dev/null
+daemons=""
+for d in chatd filed audiod videod; do
+	[ -x "$BUILD/$d" ] && daemons="$daemons $d"
+done
+pids=""
+stopping=0
+stop_all() { # signal
+	stopping=1
+	for p in $pids; do kill "-$1" "$p" 2>/dev/null; done
 }
-trap 'stop INT' INT
-trap 'stop TERM' TERM HUP
+trap 'stop_all INT' INT
+trap 'stop_all TERM' TERM HUP
 
-# Wait for the "listening on" line (it carries the fingerprint).
-i=0
-while ! grep -q "listening on" "$log" 2>/dev/null; do
-	if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 300 ] || [ $stopping = 1 ]; then
-		cat "$log" >&2
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid" 2>/dev/null
-			echo "run-local: chatd did not report 'listening on' in 30 s; stopped it" >&2
+# start NAME: in its own session, so a Ctrl-C on the terminal reaches it
+# once, through the trap; then wait for its "listening on" line.
+start() {
+	name=$1
+	shift
+	log=run/$name.log
+	: >"$log"
+	setsid "$BUILD/$name" -d -f "$conf" "$@" </dev/null >>"$log" 2>&1 &
+	pid=$!
+	eval "pid_$name=$pid"
+	pids="$pids $pid"
+	i=0
+	while ! grep -q "listening on" "$log" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 300 ] || [ $stopping = 1 ]; then
+			cat "$log" >&2
+			echo "run-local: $name did not start (log: $log); stopping the others" >&2
+			stop_all TERM
+			wait
+			exit 1
 		fi
-		wait "$pid" 2>/dev/null
-		[ $stopping = 1 ] && exit 0
-		echo "run-local: chatd did not start (log: $log)" >&2
-		exit 1
-	fi
-	sleep 0.1
-	i=$((i + 1))
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+extra="$*"
+for d in $daemons; do
+	# shellcheck disable=SC2086
+	set -- $extra
+	start "$d" "$@"
 done
 
-shown=$(wc -c <"$log")
-head -c "$shown" "$log"
-line=$(grep -m 1 "listening on" "$log")
-fpr=$(printf '%s\n' "$line" | grep -o 'SHA256:[A-Za-z0-9+/=:]*' | head -n 1)
-[ -n "$fpr" ] || fpr=$(grep -o 'SHA256:[A-Za-z0-9+/=:]*' "$log" | head -n 1)
-[ -n "$fpr" ] || fpr="(not in chatd's log; compare what nexus trust shows with run/state/tls/cert.pem)"
-port=$(printf '%s\n' "$line" | sed -n 's/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p')
-port=${port:-${PORT:-5555}}
-popt=""
-[ "$port" != 5555 ] && popt=" -P $port"
-lan=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -v -e '^$' -e '^127\.' -e ':' | head -n 3 | tr '\n' ' ')
-nx="$BUILD/nexus -s 127.0.0.1$popt"
+fpr=$(grep -o 'SHA256:[0-9a-f]*' run/chatd.log | head -n 1)
+port_of() { sed -n 's/.*listening on [^0-9]*\([0-9][0-9]*\)\( \|$\).*/\1/p; s/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "run/$1.log" | head -n 1; }
+lan=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -v -e '^$' -e '^127\.' -e ':' | head -n 1)
+nx="$BUILD/nexus -s 127.0.0.1"
 
-cat <<EOF
-
-================================================================
- chatd is running (pid $pid), state in run/state, log in $log
- address:      127.0.0.1:$port (and every other address of this machine)
-EOF
-[ -n "$lan" ] && echo " on the LAN:   ${lan% }  (port $port)"
-cat <<EOF
- certificate:  $fpr
-
- In another terminal:
-EOF
-w=$((${#nx} + 17))
-cmd() { printf '   %-*s # %s\n' "$w" "$nx $1" "$2"; }
+echo
+echo "================================================================"
+echo " Shadow Nexus is running; state in run/state, logs in run/*.log"
+for d in $daemons; do
+	what="port $(port_of "$d")"
+	[ "$d" = videod ] && what="https://127.0.0.1:$(port_of "$d")/ (and UDP $(port_of "$d"))"
+	printf '   %-7s pid %-7s %s\n' "$d" "$(eval echo \$pid_"$d")" "$what"
+done
+[ -n "$lan" ] && echo " on the LAN:  $lan (same ports)"
+echo " certificate: $fpr"
+echo
+echo " In another terminal:"
+cmd() { printf '   %-40s # %s\n' "$nx $1" "$2"; }
 cmd "trust" "compare the fingerprint above, answer yes"
 cmd "register alice" "asks for a password"
 cmd "create lobby" "the first time; later: join lobby"
 cmd "say lobby hello" "post a message"
-cmd "tail lobby" "follow the room (Ctrl-C ends it)"
-envs="NEXUS_SERVER=127.0.0.1"
-[ -n "$popt" ] && envs="$envs NEXUS_CHAT_PORT=$port"
-cat <<EOF
- (Or export $envs once and leave out${popt:+ -P and} -s.)
+cmd "" "the full-screen client"
+case "$daemons" in *filed*) cmd "push FILE --room lobby" "share a file" ;; esac
+case "$daemons" in *audiod*) cmd "talk lobby --in speech.wav" "talk in the voice room" ;; esac
+case "$daemons" in *videod*) cmd "call lobby" "a link for a browser video call" ;; esac
+echo
+echo " Ctrl-C here stops them all."
+echo "================================================================"
+echo
 
- Ctrl-C here stops chatd.
-================================================================
-
-EOF
-
-# Keep showing chatd's log until it exits. tail ignores the terminal's
-# Ctrl-C (a background job of a script) and ends shortly after chatd.
-tail -c +$((shown + 1)) -s 0.2 --pid="$pid" -f "$log" &
+# Keep showing the logs until the daemons exit (tail ignores the terminal's
+# Ctrl-C as a background job of a script).
+# shellcheck disable=SC2046
+tail -q -n 0 -s 0.2 -f $(for d in $daemons; do echo "run/$d.log"; done) &
 tailpid=$!
 
-# wait returns early when a trapped signal arrives: then wait again for
-# chatd's own exit status.
 rc=0
-while :; do
-	signalled=0
-	wait "$pid"
-	r=$?
-	[ $r -ne 127 ] && rc=$r
-	[ $signalled = 1 ] || break
+for p in $pids; do
+	# wait returns early when a trapped signal arrives: wait again.
+	while :; do
+		wait "$p"
+		r=$?
+		kill -0 "$p" 2>/dev/null || break
+	done
+	[ "$r" -ne 0 ] && [ "$r" -ne 127 ] && rc=$r
 done
+kill "$tailpid" 2>/dev/null
 wait "$tailpid" 2>/dev/null
 if [ $rc -eq 0 ]; then
-	echo "run-local: chatd stopped"
+	echo "run-local: all stopped"
 else
-	echo "run-local: chatd exited with status $rc (log: $log)" >&2
+	echo "run-local: a daemon exited with status $rc (see run/*.log)" >&2
 fi
 exit $rc
