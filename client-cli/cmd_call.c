@@ -29,8 +29,6 @@
 #define CALL_WATCH_SECS 60 /* videod pings every 15 s */
 #define CALL_RESP_MAX (64 * 1024)
 
-int cmd_call(struct settings *s, int argc, char **argv);
-
 struct call_cmd {
 	int open, once;
 	uint16_t port;
@@ -423,6 +421,33 @@ static int call_watch(struct settings *s, const struct call_cmd *cc, const char 
 	return r;
 }
 
+/* See client.h: the token, the one-time code and the link for ROOM. */
+int call_url(struct settings *s, uint16_t port, const char *room, char *canon, char *url,
+             size_t urlsize, char *token)
+{
+	struct call_cmd cc = {.port = port};
+	char user[PROTO_NAME_MAX + 1], tok[PROTO_SECRET_MAX + 1], code[80];
+	const char *env = getenv("NEXUS_VIDEO_PORT");
+	uint64_t expiry, v;
+	int r;
+
+	if (!cc.port)
+		cc.port = env && cli_u64(env, 65535, &v) == 0 && v > 0 ? (uint16_t)v : CALL_DEFAULT_PORT;
+	if (!token)
+		token = tok;
+	if (settings_token_load(s, user, token, &expiry) < 0 || expiry <= (uint64_t)time(NULL)) {
+		out_err("not logged in to %s: run nexus login", s->host_port);
+		return EXIT_AUTH;
+	}
+	r = call_link(s, &cc, token, room, canon, code, sizeof(code));
+	if (r)
+		return r;
+	snprintf(url, urlsize, strchr(s->server, ':') ? "https://[%s]:%u/join#code=%s&room=" : "https://%s:%u/join#code=%s&room=",
+	         s->server, cc.port, code);
+	url_escape(canon, url + strlen(url), urlsize - strlen(url));
+	return 0;
+}
+
 int cmd_call(struct settings *s, int argc, char **argv)
 {
 	static const struct option opts[] = {{"open", no_argument, NULL, 'o'},
@@ -430,10 +455,10 @@ int cmd_call(struct settings *s, int argc, char **argv)
 	                                     {"video-port", required_argument, NULL, 'V'},
 	                                     {0}};
 	struct call_cmd cc = {0};
-	char room[PROTO_ROOM_MAX + 1], canon[PROTO_ROOM_MAX + 1], user[PROTO_NAME_MAX + 1];
-	char token[PROTO_SECRET_MAX + 1], code[80], url[SETTINGS_HOST_MAX + 256];
+	char room[PROTO_ROOM_MAX + 1], canon[PROTO_ROOM_MAX + 1];
+	char token[PROTO_SECRET_MAX + 1], url[SETTINGS_HOST_MAX + 256];
 	const char *env = getenv("NEXUS_VIDEO_PORT");
-	uint64_t expiry, v;
+	uint64_t v;
 	int first, r;
 
 	cc.port = CALL_DEFAULT_PORT;
@@ -449,16 +474,9 @@ int cmd_call(struct settings *s, int argc, char **argv)
 	r = settings_resolve(s);
 	if (r)
 		return r;
-	if (settings_token_load(s, user, token, &expiry) < 0 || expiry <= (uint64_t)time(NULL)) {
-		out_err("not logged in to %s: run nexus login", s->host_port);
-		return EXIT_AUTH;
-	}
-	r = call_link(s, &cc, token, room, canon, code, sizeof(code));
+	r = call_url(s, cc.port, room, canon, url, sizeof(url), token);
 	if (r)
 		return r;
-	snprintf(url, sizeof(url), strchr(s->server, ':') ? "https://[%s]:%u/join#code=%s&room=" : "https://%s:%u/join#code=%s&room=",
-	         s->server, cc.port, code);
-	url_escape(canon, url + strlen(url), sizeof(url) - strlen(url));
 	if (s->json)
 		printf("{\"url\":\"%s\",\"room\":", url), out_json_str(stdout, canon), printf("}\n");
 	else

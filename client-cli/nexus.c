@@ -13,7 +13,6 @@
 #include "tui.h"
 
 static int cmd_help(struct settings *s, int argc, char **argv);
-int cmd_call(struct settings *s, int argc, char **argv);
 
 static const struct command commands[] = {
     {"register", "[USER] [--password-stdin]", "create an account and log in", cmd_register},

@@ -33,6 +33,7 @@ static const struct tui_cmd_def tui_cmds[] = {
     {"away", TUI_CMD_AWAY, "", "show others that you are away"},
     {"back", TUI_CMD_BACK, "", "show others that you are back"},
     {"who", TUI_CMD_WHO, "", "list the members of this room and their presence"},
+    {"call", TUI_CMD_CALL, "", "a one-time link that joins this room's video call"},
     {"trust", TUI_CMD_TRUST, "", "show the server's certificate fingerprint and pin"},
     {"help", TUI_CMD_HELP, "[COMMAND]", "commands and keys"},
     {"quit", TUI_CMD_QUIT, "", "leave the client"},
