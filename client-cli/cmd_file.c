@@ -1,4 +1,5 @@
-/* cmd_file: the filed commands. push, pull, files, rm, share, unshare.
+/* cmd_file: the filed commands. push, files, rm, share, unshare; pull is in
+ * cmd_file_pull.c.
  *
  * They talk to filed (port 5556 by default: NEXUS_FILE_PORT, config
  * file_port, --file-port) with the login cached for the chat server; the
@@ -28,56 +29,9 @@
 
 #include "log.h"
 
-#define FILE_MAX_FRAME (4u * 1024u * 1024u) /* accepted from filed */
-#define FILE_CHUNK_MAX (1024u * 1024u)
-#define FILE_QUEUE_MARK (2u * 1024u * 1024u)
-#define FILE_LINK_LEN 26
+#include "cmd_file.h"
 
-enum file_op { OP_PUSH, OP_PULL, OP_LIST, OP_RM, OP_SHARE, OP_UNSHARE };
-
-/* A result kept for the notice posted after the file connection. */
-struct pushed {
-	char name[256];
-	uint64_t size;
-	char link[FILE_LINK_LEN + 1];
-	uint8_t hash[PROTO_HASH_LEN];
-	uint64_t id, resumed, sent;
-	double seconds;
-};
-
-struct job {
-	enum file_op op;
-	struct settings *s;
-	struct client *c;
-	/* operands and options */
-	char **args;
-	int nargs, cur;
-	const char *room; /* "room" or "@user" for --room / --to */
-	const char *name; /* --name */
-	const char *out;  /* pull -o */
-	/* the file in flight */
-	int fd;
-	int is_stdin;
-	char label[256];
-	uint32_t req;
-	uint64_t size, offset, start;
-	uint8_t hash[PROTO_HASH_LEN];
-	EVP_MD_CTX *sha;
-	uint8_t *buf;
-	size_t chunk;
-	int sending_done;
-	uint64_t t0_ms;
-	struct progress *prog;
-	struct msg *info; /* last FILE_INFO */
-	char path[4096], part[4200];
-	int direct; /* pull into stdout or a device/FIFO: no .part, no rename */
-	int list_count;
-	/* results */
-	struct pushed *pushed;
-	int npushed;
-};
-
-static uint64_t file_now_ms(void)
+uint64_t file_now_ms(void)
 {
 	struct timespec ts;
 
@@ -86,7 +40,7 @@ static uint64_t file_now_ms(void)
 }
 
 /* Copy src into dst[size], cut to fit. */
-static void str_set(char *dst, size_t size, const char *src)
+void file_str_set(char *dst, size_t size, const char *src)
 {
 	size_t n = strnlen(src, size - 1);
 
@@ -94,7 +48,7 @@ static void str_set(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-static void hex_hash(const uint8_t h[PROTO_HASH_LEN], char out[2 * PROTO_HASH_LEN + 1])
+void file_hex_hash(const uint8_t h[PROTO_HASH_LEN], char out[2 * PROTO_HASH_LEN + 1])
 {
 	for (int i = 0; i < PROTO_HASH_LEN; i++)
 		snprintf(out + 2 * i, 3, "%02x", h[i]);
@@ -132,7 +86,7 @@ static int file_parse_link(struct settings *s, const char *cmd, const char *arg,
 	return 0;
 }
 
-static int file_request(struct job *j, struct msg *m, client_reply_fn fn)
+int file_request(struct job *j, struct msg *m, client_reply_fn fn)
 {
 	int r = client_request(j->c, m, fn, j);
 
@@ -141,7 +95,7 @@ static int file_request(struct job *j, struct msg *m, client_reply_fn fn)
 	return r;
 }
 
-static void file_keep_info(struct job *j, const struct msg *m)
+void file_keep_info(struct job *j, const struct msg *m)
 {
 	if (!j->info)
 		j->info = xcalloc(1, sizeof(*j->info));
@@ -304,7 +258,7 @@ static void push_print(struct job *j, const struct pushed *p)
 	char url[512], hex[2 * PROTO_HASH_LEN + 1];
 	struct jw w;
 
-	hex_hash(p->hash, hex);
+	file_hex_hash(p->hash, hex);
 	file_url(s, p->link, url, sizeof(url));
 	if (s->json) {
 		jw_begin(&w, stdout);
@@ -339,9 +293,9 @@ static void push_done(struct job *j, const struct msg *info)
 		fatal("out of memory");
 	p = &j->pushed[j->npushed++];
 	memset(p, 0, sizeof(*p));
-	str_set(p->name, sizeof(p->name), info->text);
+	file_str_set(p->name, sizeof(p->name), info->text);
 	p->size = info->size;
-	str_set(p->link, sizeof(p->link), info->secret);
+	file_str_set(p->link, sizeof(p->link), info->secret);
 	memcpy(p->hash, info->hash, PROTO_HASH_LEN);
 	p->id = info->id;
 	p->resumed = j->start;
@@ -508,8 +462,8 @@ static void share_reply(struct client *c, const struct msg *m, void *arg)
 		file_keep_info(j, m);
 	} else if (m->type == MSG_FILE_INFO) {
 		/* the new share: its link goes into the notice */
-		str_set(j->pushed[j->cur].link, sizeof(j->pushed[j->cur].link), m->secret);
-		str_set(j->pushed[j->cur].name, sizeof(j->pushed[j->cur].name), m->text);
+		file_str_set(j->pushed[j->cur].link, sizeof(j->pushed[j->cur].link), m->secret);
+		file_str_set(j->pushed[j->cur].name, sizeof(j->pushed[j->cur].name), m->text);
 		j->pushed[j->cur].size = m->size;
 	} else if (m->type == MSG_OK && m->req != j->req && j->info) {
 		proto_msg_init(&s, MSG_FILE_SHARE);
@@ -525,185 +479,6 @@ static void share_reply(struct client *c, const struct msg *m, void *arg)
 	}
 }
 
-/* ---- pull ---- */
-
-static void pull_data(struct job *j, const struct msg *m)
-{
-	const uint8_t *p = m->data;
-	size_t left = m->data_len;
-
-	if (m->size != j->offset || m->data_len > j->size - j->offset) {
-		client_fail(j->c, EXIT_SERVER, "data at offset %" PRIu64 ", expected %" PRIu64,
-		            m->size, j->offset);
-		return;
-	}
-	while (left) {
-		ssize_t n = write(j->fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			client_fail(j->c, EXIT_ERROR, "cannot write %s: %s", j->part,
-			            strerror(n < 0 ? errno : EIO));
-			return;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	EVP_DigestUpdate(j->sha, m->data, m->data_len);
-	j->offset += m->data_len;
-	progress_update(j->prog, j->offset);
-}
-
-static void pull_finish(struct job *j)
-{
-	uint8_t digest[EVP_MAX_MD_SIZE];
-	char hex[2 * PROTO_HASH_LEN + 1], got[2 * PROTO_HASH_LEN + 1];
-	unsigned len = 0;
-	struct jw w;
-	int to_stdout = strcmp(j->path, "-") == 0;
-
-	progress_free(j->prog);
-	j->prog = NULL;
-	EVP_DigestFinal_ex(j->sha, digest, &len);
-	hex_hash(j->info->hash, hex);
-	if (j->offset != j->size || memcmp(digest, j->info->hash, PROTO_HASH_LEN) != 0) {
-		hex_hash(digest, got);
-		if (!j->direct)
-			unlink(j->part);
-		client_fail(j->c, EXIT_INTEGRITY,
-		            "%s: SHA-256 mismatch: expected %s, got %s%s", j->info->text, hex, got,
-		            j->direct ? "" : "; the partial file was removed, pull again");
-		return;
-	}
-	if (!j->direct && (fsync(j->fd) < 0 || rename(j->part, j->path) < 0)) {
-		client_fail(j->c, EXIT_ERROR, "cannot save %s: %s", j->path, strerror(errno));
-		return;
-	}
-	if (j->s->json) {
-		jw_begin(&w, to_stdout ? stderr : stdout);
-		jw_str(&w, "path", j->path);
-		jw_str(&w, "name", j->info->text);
-		jw_u64(&w, "size", j->size);
-		jw_str(&w, "sha256", hex);
-		jw_key(&w, "seconds");
-		fprintf(to_stdout ? stderr : stdout, "%.3f", (double)(file_now_ms() - j->t0_ms) / 1000.0);
-		jw_u64(&w, "resumed_from", j->start);
-		jw_u64(&w, "received", j->offset - j->start);
-		jw_str(&w, "owner", j->info->user);
-		jw_end(&w);
-	} else if (!j->s->quiet && !to_stdout) {
-		out_clean(stdout, j->path);
-		fputc('\n', stdout);
-		out_flush();
-	}
-	client_done(j->c, 0);
-}
-
-static void pull_reply(struct client *c, const struct msg *m, void *arg)
-{
-	struct job *j = arg;
-
-	if (!m)
-		return;
-	if (m->type == MSG_FILE_DATA)
-		pull_data(j, m);
-	else if (m->type == MSG_ERROR)
-		client_fail_msg(c, m, j->label);
-	else if (m->type == MSG_OK)
-		pull_finish(j);
-}
-
-/* The output path: -o, or the file's name here (made safe: a name from
- * the server is never a path). */
-static int pull_path(struct job *j, const char *name)
-{
-	char safe[256];
-	size_t n = 0;
-
-	if (j->out) {
-		snprintf(j->path, sizeof(j->path), "%s", j->out);
-	} else {
-		for (const char *p = name; *p && n + 1 < sizeof(safe); p++)
-			safe[n++] = (*p == '/' || (unsigned char)*p < 0x20) ? '_' : *p;
-		safe[n] = '\0';
-		if (n == 0 || strcmp(safe, ".") == 0 || strcmp(safe, "..") == 0 || safe[0] == '.')
-			snprintf(safe + (safe[0] == '.' ? 0 : n), sizeof(safe) - n, "file");
-		snprintf(j->path, sizeof(j->path), "%s", safe);
-	}
-	snprintf(j->part, sizeof(j->part), "%s.part", j->path);
-	return 0;
-}
-
-/* Open PATH.part, hash what it already holds, ask for the rest. */
-static void pull_start(struct job *j, const struct msg *info)
-{
-	struct msg m;
-	struct stat sb;
-	uint64_t have = 0;
-
-	file_keep_info(j, info);
-	j->size = info->size;
-	pull_path(j, info->text);
-	str_set(j->label, sizeof(j->label), info->text);
-	j->sha = EVP_MD_CTX_new();
-	if (!j->sha || EVP_DigestInit_ex(j->sha, EVP_sha256(), NULL) != 1)
-		fatal("out of memory");
-	/* A device or FIFO (say -o /dev/null) is written as it is: renaming a
-	 * .part file onto it would replace the device with a plain file. */
-	j->direct = strcmp(j->path, "-") == 0 ||
-	            (stat(j->path, &sb) == 0 && !S_ISREG(sb.st_mode));
-	if (strcmp(j->path, "-") == 0) {
-		j->fd = STDOUT_FILENO;
-	} else if (j->direct) {
-		j->fd = open(j->path, O_WRONLY | O_CLOEXEC);
-		if (j->fd < 0) {
-			client_fail(j->c, EXIT_ERROR, "cannot open %s: %s", j->path, strerror(errno));
-			return;
-		}
-	} else {
-		j->fd = open(j->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (j->fd < 0 || fstat(j->fd, &sb) < 0) {
-			client_fail(j->c, EXIT_ERROR, "cannot open %s: %s", j->part, strerror(errno));
-			return;
-		}
-		have = (uint64_t)sb.st_size <= j->size ? (uint64_t)sb.st_size : 0;
-		if (ftruncate(j->fd, (off_t)have) < 0) {
-			client_fail(j->c, EXIT_ERROR, "cannot use %s: %s", j->part, strerror(errno));
-			return;
-		}
-		for (uint64_t off = 0; off < have;) {
-			ssize_t n = pread(j->fd, j->buf, j->chunk, (off_t)off);
-			if (n <= 0) {
-				have = off;
-				break;
-			}
-			EVP_DigestUpdate(j->sha, j->buf, (size_t)n);
-			off += (uint64_t)n;
-		}
-		lseek(j->fd, (off_t)have, SEEK_SET);
-	}
-	j->offset = j->start = have;
-	j->prog = progress_new(j->label, j->size, have, j->s->quiet || j->s->json);
-	proto_msg_init(&m, MSG_FILE_PULL);
-	snprintf(m.secret, sizeof(m.secret), "%s", info->secret[0] ? info->secret : j->args[0]);
-	m.size = have;
-	file_request(j, &m, pull_reply);
-}
-
-static void pull_info_reply(struct client *c, const struct msg *m, void *arg)
-{
-	struct job *j = arg;
-
-	if (!m)
-		return;
-	if (m->type == MSG_ERROR)
-		client_fail_msg(c, m, "link");
-	else if (m->type == MSG_FILE_INFO)
-		file_keep_info(j, m);
-	else if (m->type == MSG_OK && j->info)
-		pull_start(j, j->info);
-}
-
 /* ---- files, rm, unshare ---- */
 
 static void list_print(struct job *j, const struct msg *m)
@@ -712,7 +487,7 @@ static void list_print(struct job *j, const struct msg *m)
 	struct jw w;
 
 	file_url(j->s, m->secret, url, sizeof(url));
-	hex_hash(m->hash, hex);
+	file_hex_hash(m->hash, hex);
 	if (j->s->json) {
 		jw_begin(&w, stdout);
 		jw_u64(&w, "id", m->id);
@@ -804,7 +579,7 @@ static void file_ready(struct client *c, void *arg)
 	case OP_SHARE:
 		j->npushed = 1;
 		j->pushed = xcalloc(1, sizeof(*j->pushed));
-		str_set(j->pushed[0].link, sizeof(j->pushed[0].link), j->label);
+		file_str_set(j->pushed[0].link, sizeof(j->pushed[0].link), j->label);
 		j->cur = 0;
 		push_share(j);
 		return;

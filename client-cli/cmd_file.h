@@ -1,0 +1,71 @@
+/* cmd_file.h: what the filed commands (cmd_file.c, cmd_file_pull.c) share:
+ * the job a command runs and a few helpers. Private to those two files. */
+#ifndef NEXUS_CMD_FILE_H
+#define NEXUS_CMD_FILE_H
+
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "client.h"
+
+#define FILE_MAX_FRAME (4u * 1024u * 1024u) /* accepted from filed */
+#define FILE_CHUNK_MAX (1024u * 1024u)
+#define FILE_QUEUE_MARK (2u * 1024u * 1024u)
+#define FILE_LINK_LEN 26
+
+enum file_op { OP_PUSH, OP_PULL, OP_LIST, OP_RM, OP_SHARE, OP_UNSHARE };
+
+/* A result kept for the notice posted after the file connection. */
+struct pushed {
+	char name[256];
+	uint64_t size;
+	char link[FILE_LINK_LEN + 1];
+	uint8_t hash[PROTO_HASH_LEN];
+	uint64_t id, resumed, sent;
+	double seconds;
+};
+
+struct job {
+	enum file_op op;
+	struct settings *s;
+	struct client *c;
+	/* operands and options */
+	char **args;
+	int nargs, cur;
+	const char *room; /* "room" or "@user" for --room / --to */
+	const char *name; /* --name */
+	const char *out;  /* pull -o */
+	/* the file in flight */
+	int fd;
+	int is_stdin;
+	char label[256];
+	uint32_t req;
+	uint64_t size, offset, start;
+	uint8_t hash[PROTO_HASH_LEN];
+	EVP_MD_CTX *sha;
+	uint8_t *buf;
+	size_t chunk;
+	int sending_done;
+	uint64_t t0_ms;
+	struct progress *prog;
+	struct msg *info; /* last FILE_INFO */
+	char path[4096], part[4200];
+	int direct; /* pull into stdout or a device/FIFO: no .part, no rename */
+	int list_count;
+	/* results */
+	struct pushed *pushed;
+	int npushed;
+};
+
+uint64_t file_now_ms(void);
+void file_str_set(char *dst, size_t size, const char *src);
+void file_hex_hash(const uint8_t h[PROTO_HASH_LEN], char out[2 * PROTO_HASH_LEN + 1]);
+/* Send m as a request of j's connection; fn gets the replies. */
+int file_request(struct job *j, struct msg *m, client_reply_fn fn);
+/* Keep the last FILE_INFO of j. */
+void file_keep_info(struct job *j, const struct msg *m);
+/* cmd_file_pull.c: the FILE_INFO reply that starts a pull. */
+void pull_info_reply(struct client *c, const struct msg *m, void *arg);
+
+#endif
