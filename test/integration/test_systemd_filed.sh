@@ -7,184 +7,20 @@
 # stored file intact, filed lines in the journal, a clean stop within 2 s.
 # Only processes this script started are signalled, by PID.
 . test/lib/common.sh
+. test/lib/nspawn.sh
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
-# --- can this machine run a container at all? ---
-[ "$(id -u)" = 0 ] || skip "systemd-nspawn needs root"
-for ns in mnt pid net uts ipc; do
-	[ -e "/proc/self/ns/$ns" ] || skip "kernel without $ns namespaces"
-done
-fstype() { stat -fc %T "$1" 2>/dev/null; }
-CG2=""
-if [ "$(fstype /sys/fs/cgroup)" = cgroup2fs ]; then
-	CG2=/sys/fs/cgroup
-elif [ "$(fstype /sys/fs/cgroup/unified)" = cgroup2fs ]; then
-	CG2=/sys/fs/cgroup/unified
-fi
-[ -n "$CG2" ] || skip "no cgroup v2 hierarchy mounted (systemd in a container needs one)"
-CG_ROOTS=$CG2
-[ "$CG2" != /sys/fs/cgroup ] && [ "$(fstype /sys/fs/cgroup/systemd)" = cgroupfs ] &&
-	CG_ROOTS="$CG2 /sys/fs/cgroup/systemd"
-for c in systemd-nspawn nsenter setsid pgrep; do
-	command -v $c >/dev/null 2>&1 ||
-		fail "$c is missing: apt-get install systemd-container util-linux procps (make test installs them)"
-done
-[ -x /lib/systemd/systemd ] || fail "/lib/systemd/systemd is missing: apt-get install systemd"
-
-# --- inputs ---
-for f in "$BUILD/chatd" "$BUILD/filed" "$BUILD/nexus"; do
-	[ -x "$f" ] || fail "$f is not built"
-done
-for f in nexus-chatd.service.in nexus-chatd.socket nexus-filed.service.in nexus-filed.socket nexus.target nexus.sysusers nexus.tmpfiles; do
-	[ -f "systemd/$f" ] || fail "systemd/$f is missing"
-done
-SAN_BUILD=0
-grep -q __asan_init "$BUILD/chatd" && SAN_BUILD=1
-
-# --- the folders bound into the container ---
-mkdir -p "$T/bin" "$T/units" "$T/sysusers" "$T/tmpfiles" "$T/etc-nexus"
-cp "$BUILD/chatd" "$BUILD/filed" "$BUILD/nexus" test/lsan.supp "$T/bin/"
-for d in chatd filed; do
-	sed 's|@SBINDIR@|/opt/nexus|g' "systemd/nexus-$d.service.in" >"$T/units/nexus-$d.service"
-	cp "systemd/nexus-$d.socket" "$T/units/"
-done
-cp systemd/nexus.target "$T/units/"
-ln -s /dev/null "$T/units/systemd-firstboot.service"
-cp systemd/nexus.sysusers "$T/sysusers/nexus.conf"
-cp systemd/nexus.tmpfiles "$T/tmpfiles/nexus.conf"
-cp common/nexus.conf.example "$T/etc-nexus/nexus.conf"
-if [ $SAN_BUILD = 1 ]; then
-	# LeakSanitizer stops the world with ptrace, which the unit's system
-	# call filter forbids; leaks are checked by the other tests.
-	for d in chatd filed; do
-		mkdir -p "$T/units/nexus-$d.service.d"
-		cat >"$T/units/nexus-$d.service.d/sanitizer.conf" <<-'EOF'
-			[Service]
-			Environment=ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
-			Environment=UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-		EOF
-	done
-fi
-chmod -R go+rX "$T"
-chmod 0755 "$T"
-
-# --- boot ---
-NAME=nexus-ftest-$$
-NSPID="" LEADER="" CG_DIRS=""
-
-# nspawn makes payload/ and supervisor/ cgroups under its own cgroup: give it
-# a cgroup of its own so that concurrent containers do not share them and the
-# clean-up knows exactly what to remove.
-for r in $CG_ROOTS; do
-	if mkdir "$r/$NAME" 2>/dev/null; then
-		CG_DIRS="$CG_DIRS $r/$NAME"
-	else
-		for d in $CG_DIRS; do rmdir "$d"; done
-		CG_DIRS=""
-		break
-	fi
-done
-
-container_stop() {
-	[ -n "$NSPID" ] || return 0
-	if kill -0 "$NSPID" 2>/dev/null && [ -n "$LEADER" ]; then
-		timeout 10 nsenter -t "$LEADER" -a systemctl poweroff >/dev/null 2>&1
-		wait_for 15 sh -c "! kill -0 $NSPID"
-	fi
-	if kill -0 "$NSPID" 2>/dev/null; then
-		kill -TERM "$NSPID" 2>/dev/null # nspawn asks the container to power off
-		wait_for 10 sh -c "! kill -0 $NSPID"
-	fi
-	if kill -0 "$NSPID" 2>/dev/null; then
-		echo "container did not power off: killing it"
-		[ -n "$LEADER" ] && kill -KILL "$LEADER" 2>/dev/null
-		kill -KILL "$NSPID" 2>/dev/null
-	fi
-	wait "$NSPID" 2>/dev/null
-	NSPID=""
-}
-
-cgroup_cleanup() {
-	if [ -n "$CG_DIRS" ]; then
-		dirs=$CG_DIRS
-	else
-		# nspawn ran in our cgroup: remove what it left there.
-		dirs=""
-		for r in $CG_ROOTS; do
-			own=$(sed -n 's/^0:://p' /proc/$$/cgroup)
-			[ "$r" = /sys/fs/cgroup/systemd ] && own=$(sed -n 's/^[0-9]*:name=systemd://p' /proc/$$/cgroup)
-			dirs="$dirs $r${own%/}/payload $r${own%/}/supervisor"
-		done
-	fi
-	for d in $dirs; do
-		[ -d "$d" ] || continue
-		# rmdir only removes empty cgroups: never one with processes in it.
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-		[ -d "$d" ] && echo "warning: could not remove cgroup $d"
-	done
-}
-
-sd_cleanup() {
-	container_stop
-	cgroup_cleanup
-	nx_cleanup
-}
-trap sd_cleanup EXIT
-
-say "booting systemd in container $NAME"
-unset NOTIFY_SOCKET
-export CG_DIRS
-setsid sh -c 'echo $$ >"$1/nspawn.pid"; shift
-	for d in $CG_DIRS; do echo $$ >"$d/cgroup.procs" || exit 90; done
-	exec "$@"' sh "$T" \
-	systemd-nspawn --quiet --register=no --keep-unit --private-network -D / --volatile=yes \
-	--bind-ro="$T/bin:/opt/nexus" --bind-ro="$T/units:/etc/systemd/system" \
-	--bind-ro="$T/sysusers:/etc/sysusers.d" --bind-ro="$T/tmpfiles:/etc/tmpfiles.d" \
-	--bind-ro="$T/etc-nexus:/etc/nexus" -M "$NAME" -b </dev/null >"$T/nspawn.log" 2>&1 &
-NSPID=$!
-wait_for 5 test -s "$T/nspawn.pid" || fail "could not start systemd-nspawn"
-# (setsid forks when it is a process group leader: then nspawn is a grandchild)
-[ "$(cat "$T/nspawn.pid")" = "$NSPID" ] || NSPID=$(cat "$T/nspawn.pid")
-
-find_leader() {
-	for c in $(pgrep -P "$NSPID"); do
-		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = systemd ] && LEADER=$c && return 0
-	done
-	return 1
-}
-if ! wait_for 10 find_leader; then
-	cat "$T/nspawn.log"
-	fail "no systemd process in the container after 10 s"
-fi
-find_leader
-
-in_ct() { timeout 60 nsenter -t "$LEADER" -a "$@"; }
-ctl() { in_ct systemctl "$@"; }
-state=""
-system_up() {
-	state=$(ctl is-system-running 2>/dev/null)
-	case "$state" in running | degraded) return 0 ;; esac
-	return 1
-}
-if ! wait_for 30 system_up; then
-	tail -n 40 "$T/nspawn.log"
-	ctl list-jobs --no-pager
-	fail "systemd in the container is '$state' after 30 s"
-fi
-ok "container up: $state (leader $LEADER)"
-[ "$state" = degraded ] && ctl --failed --no-pager
+nspawn_need
+nspawn_stage chatd filed
+trap 'nspawn_cleanup; nx_cleanup' EXIT
+nspawn_boot_staged nexus-ftest-$$
 
 # Every failure from here on shows the units' state and the journal.
 fail() {
 	printf 'FAIL: %s\n' "$*"
 	echo "--- systemctl status"
-	ctl status --no-pager -l nexus-filed.socket nexus-filed.service nexus-chatd.service 2>&1 | tail -n 40
+	nspawn_ctl status --no-pager -l nexus-filed.socket nexus-filed.service nexus-chatd.service 2>&1 | tail -n 40
 	echo "--- journal"
-	in_ct journalctl --no-pager -n 60 -u nexus-filed.service -u nexus-filed.socket -u nexus-chatd.service 2>&1
+	nspawn_exec journalctl --no-pager -n 60 -u nexus-filed.service -u nexus-filed.socket -u nexus-chatd.service 2>&1
 	exit 1
 }
 
@@ -194,34 +30,31 @@ FILE_PORT=5556
 nx() {
 	n_user=$1
 	shift
-	in_ct env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+	nspawn_exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
 		NEXUS_CONFIG_DIR="/tmp/cfg-$n_user" NEXUS_USER="$n_user" \
 		NEXUS_PASSWORD="pw-$n_user-secret" \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=/opt/nexus/lsan.supp \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		NEXUS_FILE_PORT="$FILE_PORT" /opt/nexus/nexus -s 127.0.0.1 -P "$CHAT_PORT" "$@"
 }
-prop() { # UNIT PROPERTY
-	ctl show -p "$2" --value "$1"
-}
-svc_active() { [ "$(ctl is-active nexus-filed.service)" = active ]; }
+svc_active() { [ "$(nspawn_ctl is-active nexus-filed.service)" = active ]; }
 
 # --- the units load ---
 for u in nexus-filed.socket nexus-filed.service nexus-chatd.socket nexus.target; do
-	[ "$(prop $u LoadState)" = loaded ] || fail "$u: LoadState=$(prop $u LoadState)"
+	[ "$(nspawn_prop $u LoadState)" = loaded ] || fail "$u: LoadState=$(nspawn_prop $u LoadState)"
 done
 ok "units loaded"
 
 # --- chatd for the login, filed by socket activation ---
-ctl start nexus-chatd.socket nexus-filed.socket || fail "systemctl start the sockets"
-[ "$(ctl is-active nexus-filed.socket)" = active ] || fail "filed socket not active"
-s=$(ctl is-active nexus-filed.service)
+nspawn_ctl start nexus-chatd.socket nexus-filed.socket || fail "systemctl start the sockets"
+[ "$(nspawn_ctl is-active nexus-filed.socket)" = active ] || fail "filed socket not active"
+s=$(nspawn_ctl is-active nexus-filed.service)
 [ "$s" = inactive ] || fail "nexus-filed.service is '$s' before any connection"
 ok "sockets active, filed not started yet"
 nx alice trust --yes >/dev/null 2>&1 || fail "trust"
 nx alice register >/dev/null 2>&1 || fail "register alice (chatd)"
-in_ct sh -c 'head -c 3000000 /dev/urandom >/tmp/f.bin' || fail "make a file in the container"
-sum=$(in_ct sha256sum /tmp/f.bin | cut -d' ' -f1)
+nspawn_exec sh -c 'head -c 3000000 /dev/urandom >/tmp/f.bin' || fail "make a file in the container"
+sum=$(nspawn_exec sha256sum /tmp/f.bin | cut -d' ' -f1)
 out=$(nx alice push /tmp/f.bin --json) || fail "push (first connection to filed): $out"
 link=$(printf '%s\n' "$out" | sed -n 's/.*"link":"\([^"]*\)".*/\1/p')
 printf '%s\n' "$out" | grep -q "\"sha256\":\"$sum\"" || fail "push: hash differs: $out"
@@ -229,7 +62,7 @@ wait_for 10 svc_active || fail "filed not active after the first push"
 ok "the first push started filed: $link"
 
 # --- Type=notify, status, watchdog, user ---
-show=$(ctl show -p Type,NotifyAccess,WatchdogUSec,StatusText,MainPID,Restart nexus-filed.service)
+show=$(nspawn_ctl show -p Type,NotifyAccess,WatchdogUSec,StatusText,MainPID,Restart nexus-filed.service)
 echo "$show"
 get() { printf '%s\n' "$show" | sed -n "s/^$1=//p"; }
 [ "$(get Type)" = notify ] || fail "Type=$(get Type), want notify"
@@ -237,32 +70,32 @@ case "$(get WatchdogUSec)" in "" | 0 | infinity) fail "no watchdog: WatchdogUSec
 [ -n "$(get StatusText)" ] || fail "filed sent no STATUS= text"
 [ "$(get Restart)" = on-failure ] || fail "Restart=$(get Restart), want on-failure"
 pid1=$(get MainPID)
-uid=$(in_ct cat "/proc/$pid1/status" | sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p')
+uid=$(nspawn_exec cat "/proc/$pid1/status" | sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p')
 [ -n "$uid" ] && [ "$uid" != 0 ] || fail "filed (pid $pid1) runs as uid '$uid'"
-ok "Type=notify, status '$(get StatusText)', watchdog $(get WatchdogUSec), runs as $(in_ct id -nu "$uid")"
+ok "Type=notify, status '$(get StatusText)', watchdog $(get WatchdogUSec), runs as $(nspawn_exec id -nu "$uid")"
 
 # --- pull back ---
 nx alice pull "$link" -o /tmp/back.bin >/dev/null 2>&1 || fail "pull"
-[ "$(in_ct sha256sum /tmp/back.bin | cut -d' ' -f1)" = "$sum" ] || fail "pulled file differs"
+[ "$(nspawn_exec sha256sum /tmp/back.bin | cut -d' ' -f1)" = "$sum" ] || fail "pulled file differs"
 ok "pull: same SHA-256"
 
 # --- SIGKILL: restarted, the stored file intact ---
-ctl kill -s KILL nexus-filed.service || fail "systemctl kill"
+nspawn_ctl kill -s KILL nexus-filed.service || fail "systemctl kill"
 new_pid() {
-	p=$(prop nexus-filed.service MainPID)
+	p=$(nspawn_prop nexus-filed.service MainPID)
 	svc_active && [ "$p" != 0 ] && [ "$p" != "$pid1" ]
 }
 if ! wait_for 10 new_pid; then
 	nx alice files >/dev/null 2>&1
 	wait_for 10 new_pid || fail "filed not restarted after SIGKILL"
 fi
-in_ct rm -f /tmp/back.bin
+nspawn_exec rm -f /tmp/back.bin
 nx alice pull "$link" -o /tmp/back.bin >/dev/null 2>&1 || fail "pull after the restart"
-[ "$(in_ct sha256sum /tmp/back.bin | cut -d' ' -f1)" = "$sum" ] || fail "file damaged by kill -9"
-ok "SIGKILL: restarted as pid $(prop nexus-filed.service MainPID), file intact"
+[ "$(nspawn_exec sha256sum /tmp/back.bin | cut -d' ' -f1)" = "$sum" ] || fail "file damaged by kill -9"
+ok "SIGKILL: restarted as pid $(nspawn_prop nexus-filed.service MainPID), file intact"
 
 # --- journal ---
-in_ct journalctl --no-pager -u nexus-filed.service >"$T/journal" 2>&1
+nspawn_exec journalctl --no-pager -u nexus-filed.service >"$T/journal" 2>&1
 n=$(grep -c "listening on" "$T/journal")
 [ "$n" -ge 2 ] || { cat "$T/journal"; fail "journal shows $n start(s) of filed, want 2"; }
 grep -q 'stored "f.bin"' "$T/journal" || fail "no 'stored' line in the journal"
@@ -273,15 +106,15 @@ ok "journal: $(grep -c 'filed\[' "$T/journal") filed lines"
 
 # --- stop within 2 s, cleanly ---
 t0=$(date +%s%N)
-ctl stop nexus-filed.service nexus-filed.socket || fail "systemctl stop"
+nspawn_ctl stop nexus-filed.service nexus-filed.socket || fail "systemctl stop"
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -le 2000 ] || fail "stop took $ms ms (limit 2000)"
-r=$(prop nexus-filed.service Result)
+r=$(nspawn_prop nexus-filed.service Result)
 [ "$r" = success ] || fail "filed's stop was not clean: Result=$r"
 ok "stopped in $ms ms, Result=$r"
-ctl stop nexus-chatd.service nexus-chatd.socket >/dev/null 2>&1
+nspawn_ctl stop nexus-chatd.service nexus-chatd.socket >/dev/null 2>&1
 
 t0=$(date +%s%N)
-container_stop
+nspawn_stop
 ok "container powered off in $((($(date +%s%N) - t0) / 1000000)) ms"
 echo PASS
