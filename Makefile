@@ -103,26 +103,41 @@ bench:
 	@BUILD=$(BUILD) sh test/bench/run.sh
 	@BUILD=$(BUILD) sh test/bench/video_run.sh
 
+# Layout: programs, man pages and the call page under PREFIX; units,
+# sysusers.d and tmpfiles.d under PREFIX/lib (systemd reads
+# /usr/local/lib/systemd/system as well as /usr/lib/systemd/system, see
+# systemd-analyze unit-paths); the config in /etc/nexus whatever the PREFIX,
+# since the daemons read /etc/nexus/nexus.conf. Every path is below DESTDIR.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR ?= $(PREFIX)/share/man
+WWWDIR = $(PREFIX)/share/nexus/videod/www
+
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)/etc/nexus
 	install -m 0755 $(BUILD)/nexus $(DESTDIR)$(PREFIX)/bin/nexus
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	for d in $(DAEMONS); do \
 		install -m 0755 $(BUILD)/$$d $(DESTDIR)$(PREFIX)/sbin/$$d && \
-		sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/nexus-$$d.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/nexus-$$d.service && \
-		install -m 0644 systemd/nexus-$$d.socket $(DESTDIR)$(PREFIX)/lib/systemd/system/ && \
-		install -m 0644 $$d/$$d.8 $(DESTDIR)$(PREFIX)/share/man/man8/ || exit 1; \
+		sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/nexus-$$d.service.in > $(DESTDIR)$(UNITDIR)/nexus-$$d.service && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/nexus-$$d.service && \
+		install -m 0644 systemd/nexus-$$d.socket $(DESTDIR)$(UNITDIR)/ && \
+		install -m 0644 $$d/$$d.8 $(DESTDIR)$(MANDIR)/man8/ || exit 1; \
 	done
-	test ! -d videod/www || { install -d $(DESTDIR)$(PREFIX)/share/nexus/videod/www && \
-		install -m 0644 videod/www/* $(DESTDIR)$(PREFIX)/share/nexus/videod/www/; }
-	install -m 0644 systemd/nexus.target $(DESTDIR)$(PREFIX)/lib/systemd/system/
-	install -m 0644 systemd/nexus.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/nexus.conf
-	install -m 0644 systemd/nexus.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nexus.conf
-	install -m 0644 client-cli/nexus.1 $(DESTDIR)$(PREFIX)/share/man/man1/
-	install -m 0644 common/nexus.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -d $(DESTDIR)/etc/nexus
-	test -e $(DESTDIR)/etc/nexus/nexus.conf || install -m 0644 common/nexus.conf.example $(DESTDIR)/etc/nexus/nexus.conf
+	test ! -d videod/www || { install -d $(DESTDIR)$(WWWDIR) && \
+		install -m 0644 videod/www/* $(DESTDIR)$(WWWDIR)/; }
+	install -m 0644 systemd/nexus.target $(DESTDIR)$(UNITDIR)/
+	install -m 0644 systemd/nexus.sysusers $(DESTDIR)$(SYSUSERSDIR)/nexus.conf
+	install -m 0644 systemd/nexus.tmpfiles $(DESTDIR)$(TMPFILESDIR)/nexus.conf
+	install -m 0644 client-cli/nexus.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 common/nexus.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|/usr/local/share/nexus/|$(PREFIX)/share/nexus/|g' common/nexus.conf.example \
+		> $(DESTDIR)/etc/nexus/nexus.conf.example
+	chmod 0644 $(DESTDIR)/etc/nexus/nexus.conf.example
+	test -e $(DESTDIR)/etc/nexus/nexus.conf || \
+		install -m 0644 $(DESTDIR)/etc/nexus/nexus.conf.example $(DESTDIR)/etc/nexus/nexus.conf
 
 format:
 	clang-format -i common/*.[ch] chatd/*.[ch] client-cli/*.[ch] test/unit/*.c test/fuzz/*.c test/bench/*.c
