@@ -10,6 +10,7 @@
 set -u
 BUILD=${BUILD:-build}
 top=$(pwd)
+src=$(cd "$(dirname "$0")/.." && pwd) # the source tree, for the call page
 conf=run/nexus.conf
 
 if [ ! -x "$BUILD/chatd" ] || [ ! -x "$BUILD/nexus" ]; then
@@ -26,7 +27,7 @@ state_dir = $top/run/state
 
 [videod]
 # the call page, from the source tree (make install puts it elsewhere)
-www = $top/videod/www
+www = $src/videod/www
 EOF
 	echo "run-local: wrote $conf (state in run/state)"
 fi
