@@ -1,6 +1,8 @@
-/* nexus call ROOM [--open] [--once] [--video-port N]: ask videod for a
- * one-time login link to the room's call, print it (or open it), then show
- * who is in the call, live, from videod's event stream.
+/* nexus call ROOM [--open] [--once] [--watch-only] [--video-port N]: ask
+ * videod for a one-time login link to the room's call, print it (or open
+ * it), then show who is in the call, live, from videod's event stream.
+ * --watch-only mints no link: only the live list (the full-screen client
+ * runs it as a child to mark call members).
  *
  * videod shares chatd's certificate, so the chat server's pin covers it:
  * the fingerprint is checked before the token is sent. A short blocking
@@ -30,7 +32,7 @@
 #define CALL_RESP_MAX (64 * 1024)
 
 struct call_cmd {
-	int open, once;
+	int open, once, watch_only;
 	uint16_t port;
 };
 
@@ -392,6 +394,9 @@ static int call_opt(int key, const char *arg, void *ctx)
 	case '1':
 		cc->once = 1;
 		return 0;
+	case 'w':
+		cc->watch_only = 1;
+		return 0;
 	case 'V':
 		if (cli_u64(arg, 65535, &v) < 0 || v == 0)
 			return cli_usage("call", "--video-port: not a port: %s", arg);
@@ -413,6 +418,9 @@ static int call_watch(struct settings *s, const struct call_cmd *cc, const char 
 		r = call_watch_once(s, cc, token, room, &last);
 		if (r || cc->once)
 			break;
+		/* the list is no longer known: say so to whoever follows it */
+		if (cc->watch_only && last && last[0])
+			call_print(s, room, NULL, &last);
 		fprintf(stderr, "nexus: call watch lost, reconnecting\n");
 		sleep((unsigned)delay);
 		delay = delay < 8 ? delay * 2 : 10;
@@ -448,10 +456,28 @@ int call_url(struct settings *s, uint16_t port, const char *room, char *canon, c
 	return 0;
 }
 
+/* --watch-only: the saved login, no link; the room as given (videod
+ * names it in each line). */
+static int call_watch_only(struct settings *s, const struct call_cmd *cc, const char *room)
+{
+	char user[PROTO_NAME_MAX + 1], token[PROTO_SECRET_MAX + 1];
+	uint64_t expiry;
+	int r;
+
+	if (settings_token_load(s, user, token, &expiry) < 0 || expiry <= (uint64_t)time(NULL)) {
+		out_err("not logged in to %s: run nexus login", s->host_port);
+		return EXIT_AUTH;
+	}
+	r = call_watch(s, cc, token, room);
+	explicit_bzero(token, sizeof(token));
+	return r;
+}
+
 int cmd_call(struct settings *s, int argc, char **argv)
 {
 	static const struct option opts[] = {{"open", no_argument, NULL, 'o'},
 	                                     {"once", no_argument, NULL, '1'},
+	                                     {"watch-only", no_argument, NULL, 'w'},
 	                                     {"video-port", required_argument, NULL, 'V'},
 	                                     {0}};
 	struct call_cmd cc = {0};
@@ -474,6 +500,8 @@ int cmd_call(struct settings *s, int argc, char **argv)
 	r = settings_resolve(s);
 	if (r)
 		return r;
+	if (cc.watch_only)
+		return call_watch_only(s, &cc, room);
 	r = call_url(s, cc.port, room, canon, url, sizeof(url), token);
 	if (r)
 		return r;

@@ -66,6 +66,7 @@ static void tui_redraw_now(struct tui *t)
 		evtimer_del(t->redraw_ev);
 	t->dirty = 0;
 	tui_draw(t);
+	tui_call_follow(t); /* the room shown may have changed */
 	r = tui_room_current(&t->st);
 	/* The view reached the oldest message held: fetch older ones. */
 	if (r && r->scroll && t->hit_top && r->has_older && !r->loading)
@@ -248,6 +249,9 @@ static int tui_key_alt(struct tui *t, wint_t ch)
 	case 'i':
 		t->show_ids = !t->show_ids;
 		return 1;
+	case 'v':
+		tui_voice_mute(t);
+		return 1;
 	case '\r':
 	case '\n':
 		tui_line_insert(&t->line, '\n');
@@ -374,6 +378,9 @@ static void tui_key_code(struct tui *t, wint_t key)
 		break;
 	case KEY_F(2):
 		tui_toggle_members(t);
+		break;
+	case KEY_F(4):
+		tui_voice_mute(t);
 		break;
 	case KEY_RESIZE:
 		tui_winch_cb(-1, 0, t);
@@ -576,6 +583,7 @@ static int tui_run(struct tui *t, unsigned flags)
 
 	t->c = client_new(t->s, flags, tui_net_callbacks(), t);
 	status = client_run(t->c);
+	tui_voice_end_all(t);
 	tui_curses_stop(t);
 	client_free(t->c);
 	t->c = NULL;
@@ -606,6 +614,7 @@ int tui_main(struct settings *s, int argc, char **argv)
 	t->show_members = -1;
 	t->bell = !tui_env_off("NEXUS_BELL");
 	t->saved_stderr = t->err_fd = -1;
+	t->voice.err_fd = t->callw.err_fd = -1;
 	tui_state_init(&t->st);
 	tui_line_init(&t->line);
 	if (tui_setup_have_login(s)) {

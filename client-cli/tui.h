@@ -78,6 +78,16 @@ struct tui_person {
 	uint8_t presence;
 };
 
+/* Voice and call presence (tui_state.c): who is in the voice room being
+ * talked in, who talks, and who is in the call of the room shown. */
+#define TUI_AV_MAX 64 /* people tracked in a voice room or a call */
+enum { TUI_AV_VOICE = 1, TUI_AV_TALKING = 2, TUI_AV_MUTED = 4, TUI_AV_CALL = 8, TUI_AV_FRESH = 16 };
+
+struct tui_av {
+	char name[PROTO_NAME_MAX + 1];
+	uint8_t flags;
+};
+
 struct tui_state {
 	struct tui_room **rooms;
 	size_t nrooms;
@@ -86,6 +96,13 @@ struct tui_state {
 	struct tui_person *people;
 	size_t npeople;
 	unsigned drops; /* messages dropped from the windows (for the bench) */
+	char voice_room[PROTO_ROOM_MAX + 1]; /* the room talked in ("": none) */
+	int voice_joined, voice_muted;
+	struct tui_av voice[TUI_AV_MAX];
+	size_t nvoice;
+	char call_room[PROTO_ROOM_MAX + 1]; /* the room whose call is watched */
+	struct tui_av call[TUI_AV_MAX];
+	size_t ncall;
 };
 
 void tui_state_init(struct tui_state *st);
@@ -124,6 +141,22 @@ void tui_typing_set(struct tui_room *r, const char *user, uint64_t now_ms);
 void tui_typing_clear(struct tui_room *r, const char *user);
 /* Drop expired notices; 1 if any went. */
 int tui_typing_expire(struct tui_room *r, uint64_t now_ms);
+
+/* Forget the voice room (or the call) and start following room ("" for
+ * none). */
+void tui_voice_reset(struct tui_state *st, const char *room);
+void tui_call_reset(struct tui_state *st, const char *room);
+/* One line of `nexus talk --json`: TUI_VEV_NONE (nothing that shows),
+ * TUI_VEV_CHANGED, TUI_VEV_JOINED, or TUI_VEV_BAD (not an event: text,
+ * broken JSON). */
+enum { TUI_VEV_BAD = -1, TUI_VEV_NONE = 0, TUI_VEV_CHANGED = 1, TUI_VEV_JOINED = 2 };
+int tui_voice_event(struct tui_state *st, const char *line);
+/* One line of `nexus call --watch-only --json` (the whole list each time):
+ * 1 when the list changed, 0 when not, -1 when not such a line. */
+int tui_call_event(struct tui_state *st, const char *line);
+/* TUI_AV_* marks of name in room: voice marks only in the room talked in,
+ * the call mark only in the room watched. */
+unsigned tui_av_marks(const struct tui_state *st, const char *room, const char *name);
 
 /* Copy s into a new string for the screen: control characters, C1, DEL and
  * bidi overrides become U+FFFD, tabs spaces; invalid UTF-8 U+FFFD; newlines
@@ -234,6 +267,9 @@ enum tui_cmd_id {
 	TUI_CMD_IDS,
 	TUI_CMD_SEND,
 	TUI_CMD_GET,
+	TUI_CMD_TALK,
+	TUI_CMD_HANGUP,
+	TUI_CMD_MUTE,
 	TUI_CMD_MAX_,
 };
 
@@ -282,6 +318,26 @@ struct tui_xfer {
 	size_t llen;
 };
 
+/* tui_voice.c: /talk runs `nexus talk ROOM --json` as a child and follows
+ * its events; the room shown has its call watched by a child `nexus call
+ * ROOM --watch-only --json`. */
+#define TUI_CHILD_LINE_MAX 8192 /* longest line read from a child */
+#define TUI_REAP_MAX 8          /* children ended but not yet reaped */
+
+struct bufferevent;
+
+struct tui_child {
+	int pid; /* 0: none */
+	struct bufferevent *bev; /* its stdout */
+	int err_fd;              /* its stderr (a memory file), or -1 */
+	int ended;               /* its stdout closed */
+};
+
+struct tui_reap {
+	int pid;
+	uint64_t kill_at_ms; /* SIGKILL then if it still runs */
+};
+
 struct tui {
 	struct settings *s;
 	struct client *c;
@@ -322,6 +378,14 @@ struct tui {
 	char setup_user[PROTO_NAME_MAX + 1];
 	char setup_password[PROTO_SECRET_MAX + 1];
 	struct tui_xfer xfers[TUI_XFERS_MAX];
+	struct tui_child voice;    /* nexus talk */
+	char voice_label[PROTO_ROOM_MAX + 2];
+	char voice_err[200];        /* why the voice child ended */
+	uint64_t voice_err_until_ms; /* shown on the status line until then */
+	struct tui_child callw;    /* nexus call --watch-only */
+	uint64_t call_retry_ms;    /* start the watch again then */
+	unsigned call_backoff_s;
+	struct tui_reap reap[TUI_REAP_MAX];
 	/* stderr goes to a file while curses owns the screen. */
 	int saved_stderr;
 	int err_fd;
@@ -364,6 +428,20 @@ void tui_xfer_get(struct tui *t, struct tui_room *r, const char *args);
 void tui_xfer_tick(struct tui *t);
 /* The transfer's line for the panel. */
 const char *tui_xfer_text(const struct tui_xfer *x, char *buf, size_t len);
+
+/* tui_voice.c */
+/* /talk: talk in room (name as the server names it); moves from another. */
+void tui_voice_start(struct tui *t, const char *room, const char *label);
+/* /hangup; quiet: no note (quitting). */
+void tui_voice_stop(struct tui *t, int quiet);
+/* The mute key and /mute: SIGUSR1 to the child. */
+void tui_voice_mute(struct tui *t);
+/* Follow the call of the room shown (start, move or stop the watch). */
+void tui_call_follow(struct tui *t);
+/* Once a second: reap ended children, retry the watch. */
+void tui_voice_tick(struct tui *t);
+/* Quitting: end every child. */
+void tui_voice_end_all(struct tui *t);
 
 /* tui_setup.c: the first run. */
 /* Whether a cached login exists for the server (and user, when given). */

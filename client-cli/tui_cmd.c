@@ -41,6 +41,9 @@ static const struct tui_cmd_def tui_cmds[] = {
     {"ids", TUI_CMD_IDS, "[on|off]", "show message ids (for /reply, /edit, /delete)"},
     {"send", TUI_CMD_SEND, "PATH", "push a file and share it in this room"},
     {"get", TUI_CMD_GET, "[ID|LINK] [PATH]", "pull a shared file (the latest notice's)"},
+    {"talk", TUI_CMD_TALK, "[ROOM]", "join the voice of ROOM (this one); F4 mutes"},
+    {"hangup", TUI_CMD_HANGUP, "", "leave the voice room"},
+    {"mute", TUI_CMD_MUTE, "", "mute or unmute your microphone (F4, Alt-V)"},
 };
 
 #define TUI_NCMDS (sizeof(tui_cmds) / sizeof(tui_cmds[0]))
@@ -197,6 +200,7 @@ static int tui_cmd_args(const struct tui_cmd_def *d, const char *p, struct tui_c
 		return tui_no_args(p, d, err, errlen);
 	case TUI_CMD_LEAVE:
 	case TUI_CMD_WHO:
+	case TUI_CMD_TALK:
 		if (tui_room_arg(&p, cmd, d, 0, err, errlen))
 			return -1;
 		return tui_no_args(p, d, err, errlen);

@@ -424,9 +424,29 @@ static void tui_draw_rooms(struct tui *t, int top, int bottom, int w)
 	}
 }
 
+/* Voice and call marks after a member's name: "♪" in the voice room, "♫"
+ * while talking, "▣" in the video call ("v", "T", "c" without UTF-8). */
+static void tui_av_text(const struct tui *t, unsigned m, char *out, size_t len, int *style)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	*style = ST_INFO;
+	if (m & TUI_AV_TALKING) {
+		o += (size_t)snprintf(out + o, len - o, "%s", t->utf8 ? "\xe2\x99\xab" : "T");
+		*style = ST_MENTION;
+	} else if (m & TUI_AV_VOICE) {
+		o += (size_t)snprintf(out + o, len - o, "%s", t->utf8 ? "\xe2\x99\xaa" : "v");
+		if (m & TUI_AV_MUTED)
+			*style = ST_DIM;
+	}
+	if ((m & TUI_AV_CALL) && o < len)
+		snprintf(out + o, len - o, "%s", t->utf8 ? "\xe2\x96\xa3" : "c");
+}
+
 static void tui_draw_members(struct tui *t, struct tui_room *r, int top, int bottom, int x, int w)
 {
-	char head[48];
+	char head[48], marks[16];
 
 	snprintf(head, sizeof(head), " Members (%zu)", r ? r->nmembers : (size_t)0);
 	tui_put_str(t, top, x, w, head, ST_DIM);
@@ -435,12 +455,21 @@ static void tui_draw_members(struct tui *t, struct tui_room *r, int top, int bot
 		const char *dot = p == PRESENCE_ONLINE ? (t->utf8 ? "\xe2\x97\x8f " : "+ ")
 		                  : p == PRESENCE_AWAY ? (t->utf8 ? "\xe2\x97\x90 " : "~ ")
 		                                       : (t->utf8 ? "\xe2\x97\x8b " : "  ");
-		int y = top + 1 + (int)i;
+		int y = top + 1 + (int)i, mstyle, mw;
 		int dw = tui_put_str(t, y, x + 1, 2, dot,
 		                     p == PRESENCE_ONLINE ? ST_ONLINE
 		                     : p == PRESENCE_AWAY ? ST_AWAY
 		                                          : ST_DIM);
-		tui_put_str(t, y, x + 1 + dw, w - 1 - dw, r->members[i].name,
+
+		tui_av_text(t, tui_av_marks(&t->st, r->name, r->members[i].name), marks,
+		            sizeof(marks), &mstyle);
+		/* the marks keep their place at the right; the name is cut */
+		mw = marks[0] ? (int)strlen(marks) / (t->utf8 ? 3 : 1) : 0;
+		if (mw && w - 1 - dw - mw - 1 > 0)
+			tui_put_str(t, y, x + w - mw, mw, marks, mstyle);
+		else
+			mw = 0;
+		tui_put_str(t, y, x + 1 + dw, w - 1 - dw - (mw ? mw + 1 : 0), r->members[i].name,
 		            p == PRESENCE_OFFLINE ? ST_DIM : tui_nick_style(r->members[i].name));
 	}
 }
@@ -500,6 +529,16 @@ static void tui_draw_status(struct tui *t, struct tui_room *r, int y, int cols)
 	tui_typing_text(r, typing, sizeof(typing));
 	o = (size_t)snprintf(line, sizeof(line), " [%s%s] [%s%s]", t->st.me,
 	                     t->away ? " (away)" : "", conn, lat);
+	if (t->st.voice_room[0] && o < sizeof(line)) {
+		unsigned me = tui_av_marks(&t->st, t->st.voice_room, t->st.me);
+		o += (size_t)snprintf(line + o, sizeof(line) - o, " [voice: %s%s]", t->voice_label,
+		                      !t->st.voice_joined  ? " (joining)"
+		                      : t->st.voice_muted  ? " (muted)"
+		                      : me & TUI_AV_TALKING ? " (talking)"
+		                                            : "");
+	} else if (t->voice_err[0] && t->voice_err_until_ms > tui_now_ms() && o < sizeof(line)) {
+		o += (size_t)snprintf(line + o, sizeof(line) - o, " [voice ended: %s]", t->voice_err);
+	}
 	if (typing[0] && o < sizeof(line))
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s", typing);
 	if (r && r->scroll && o < sizeof(line)) {

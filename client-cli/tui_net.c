@@ -593,6 +593,7 @@ void tui_net_tick(struct tui *t)
 	int changed = 0;
 
 	tui_xfer_tick(t);
+	tui_voice_tick(t);
 	for (size_t i = 0; i < t->st.nrooms; i++)
 		changed |= tui_typing_expire(t->st.rooms[i], now);
 	if (t->status[0] && t->status_until_ms <= now) {
@@ -684,6 +685,8 @@ static void tui_cmd_help_notes(struct tui *t)
 	    "  Alt-1..9 or Ctrl-N/Ctrl-P switch rooms, Alt-A or Ctrl-X next room with unread",
 	    "  Ctrl-A/E start/end, Alt-B/F word left/right, Ctrl-W/U/K/Y cut and paste",
 	    "  Alt-M or F2 members, Ctrl-L redraw, Ctrl-C twice or /quit to leave",
+	    "  F4 or Alt-V mute or unmute the voice (/talk); the member list marks who is in",
+	    "  the voice room and who talks, and who is in the room's video call",
 	};
 	const char *h;
 
@@ -825,6 +828,23 @@ static void tui_call(struct tui *t, struct tui_room *r)
 	tui_note(t, TUI_ERROR, "no call link for %s: %s", r->label, p[0] ? p : "videod did not answer");
 }
 
+/* /talk [ROOM]: the voice of a room we are a member of. */
+static void tui_talk(struct tui *t, const struct tui_cmd *cmd, struct tui_room *r)
+{
+	char room[PROTO_ROOM_MAX + 1];
+
+	if (cmd->room[0]) {
+		tui_room_name(t, cmd->room, room);
+		r = tui_room_find(&t->st, room);
+	}
+	if (!r || !r->joined) {
+		tui_note(t, TUI_ERROR, "/talk: join %s first",
+		         r ? r->label : cmd->room[0] ? cmd->room : "a room");
+		return;
+	}
+	tui_voice_start(t, r->name, r->label);
+}
+
 static void tui_cmd_run(struct tui *t, const struct tui_cmd *cmd)
 {
 	struct tui_room *r = tui_cur(t);
@@ -885,6 +905,15 @@ static void tui_cmd_run(struct tui *t, const struct tui_cmd *cmd)
 		break;
 	case TUI_CMD_GET:
 		tui_xfer_get(t, r, cmd->text);
+		break;
+	case TUI_CMD_TALK:
+		tui_talk(t, cmd, r);
+		break;
+	case TUI_CMD_HANGUP:
+		tui_voice_stop(t, 0);
+		break;
+	case TUI_CMD_MUTE:
+		tui_voice_mute(t);
 		break;
 	case TUI_CMD_LEAVE:
 	case TUI_CMD_CREATE:

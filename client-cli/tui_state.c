@@ -2,13 +2,17 @@
  * with a ring of messages sorted by id, bounded so that a room of 100,000
  * messages or a flood costs a fixed amount of memory: TUI_KEEP messages
  * while following live, up to TUI_KEEP_MAX while the user scrolls back
- * (older pages come from the server on demand). Pure C over libc. */
+ * (older pages come from the server on demand). Also who is in the voice
+ * room and the call, from the JSON lines of the `nexus talk` and `nexus
+ * call` children. Pure C over libc and libjansson. */
 #include "tui.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #define TUI_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 #define TUI_NEWLINE "\xe2\x86\xb5"     /* U+21B5 */
@@ -621,4 +625,177 @@ int tui_typing_expire(struct tui_room *r, uint64_t now_ms)
 			gone = 1;
 		}
 	return gone;
+}
+
+/* Voice and call presence */
+
+void tui_voice_reset(struct tui_state *st, const char *room)
+{
+	snprintf(st->voice_room, sizeof(st->voice_room), "%s", room);
+	st->voice_joined = 0;
+	st->voice_muted = 0;
+	st->nvoice = 0;
+}
+
+void tui_call_reset(struct tui_state *st, const char *room)
+{
+	snprintf(st->call_room, sizeof(st->call_room), "%s", room);
+	st->ncall = 0;
+}
+
+static struct tui_av *tui_av_find(struct tui_av *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].name, name) == 0)
+			return &list[i];
+	return NULL;
+}
+
+/* Find or add name; NULL when it is not a name or the list is full. */
+static struct tui_av *tui_av_add(struct tui_av *list, size_t *n, const char *name)
+{
+	struct tui_av *a = tui_av_find(list, *n, name);
+
+	if (a)
+		return a;
+	if (*n >= TUI_AV_MAX || !name[0] || strlen(name) > PROTO_NAME_MAX)
+		return NULL;
+	a = &list[(*n)++];
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->flags = 0;
+	return a;
+}
+
+static void tui_av_remove(struct tui_av *list, size_t *n, const char *name)
+{
+	struct tui_av *a = tui_av_find(list, *n, name);
+
+	if (!a)
+		return;
+	*a = list[*n - 1];
+	(*n)--;
+}
+
+/* A new session (the child joined again after a loss): whoever it did not
+ * list again has gone. */
+static void tui_voice_prune(struct tui_state *st)
+{
+	for (size_t i = 0; i < st->nvoice;) {
+		if (st->voice[i].flags & TUI_AV_FRESH) {
+			st->voice[i].flags &= (uint8_t)~TUI_AV_FRESH;
+			i++;
+		} else {
+			st->voice[i] = st->voice[--st->nvoice];
+		}
+	}
+}
+
+static int tui_voice_user(struct tui_state *st, const char *ev, const char *user, json_t *muted)
+{
+	struct tui_av *a;
+	uint8_t old;
+
+	if (strcmp(ev, "leave") == 0) {
+		size_t n = st->nvoice;
+		tui_av_remove(st->voice, &st->nvoice, user);
+		return n != st->nvoice ? TUI_VEV_CHANGED : TUI_VEV_NONE;
+	}
+	a = tui_av_add(st->voice, &st->nvoice, user);
+	if (!a)
+		return TUI_VEV_NONE;
+	old = a->flags;
+	a->flags |= TUI_AV_VOICE;
+	if (strcmp(ev, "member") == 0)
+		a->flags |= TUI_AV_FRESH;
+	if (strcmp(ev, "talk") == 0)
+		a->flags |= TUI_AV_TALKING;
+	else if (strcmp(ev, "quiet") == 0)
+		a->flags &= (uint8_t)~TUI_AV_TALKING;
+	if (strcmp(ev, "mute") == 0 || (json_is_true(muted) && strcmp(ev, "unmute") != 0))
+		a->flags = (uint8_t)((a->flags | TUI_AV_MUTED) & ~TUI_AV_TALKING);
+	else if (strcmp(ev, "unmute") == 0 || json_is_false(muted))
+		a->flags &= (uint8_t)~TUI_AV_MUTED;
+	if (st->me[0] && strcmp(user, st->me) == 0)
+		st->voice_muted = (a->flags & TUI_AV_MUTED) != 0;
+	return a->flags != old ? TUI_VEV_CHANGED : TUI_VEV_NONE;
+}
+
+int tui_voice_event(struct tui_state *st, const char *line)
+{
+	json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+	const char *ev = json_string_value(json_object_get(o, "event"));
+	const char *user = json_string_value(json_object_get(o, "user"));
+	json_t *muted = json_object_get(o, "muted");
+	int r = TUI_VEV_NONE;
+
+	if (!json_is_object(o) || !ev) {
+		json_decref(o);
+		return TUI_VEV_BAD;
+	}
+	if (strcmp(ev, "joined") == 0) {
+		tui_voice_prune(st);
+		st->voice_joined = 1;
+		r = TUI_VEV_JOINED;
+	} else if (strcmp(ev, "mute") == 0 && !user && json_is_boolean(muted)) {
+		/* our own mute, toggled by the key (SIGUSR1) */
+		st->voice_muted = json_is_true(muted);
+		struct tui_av *a = st->me[0] ? tui_av_find(st->voice, st->nvoice, st->me) : NULL;
+		if (a)
+			a->flags = (uint8_t)(st->voice_muted ? (a->flags | TUI_AV_MUTED) & ~TUI_AV_TALKING
+			                                     : a->flags & ~TUI_AV_MUTED);
+		r = TUI_VEV_CHANGED;
+	} else if (user && (!strcmp(ev, "member") || !strcmp(ev, "join") || !strcmp(ev, "leave") ||
+	                    !strcmp(ev, "talk") || !strcmp(ev, "quiet") || !strcmp(ev, "mute") ||
+	                    !strcmp(ev, "unmute"))) {
+		r = tui_voice_user(st, ev, user, muted);
+	}
+	json_decref(o);
+	return r;
+}
+
+int tui_call_event(struct tui_state *st, const char *line)
+{
+	json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, NULL), *list, *p;
+	struct tui_av old[TUI_AV_MAX];
+	size_t nold = st->ncall, i;
+	int changed;
+
+	list = json_object_get(o, "participants");
+	if (!json_is_object(o) || !json_is_array(list)) {
+		json_decref(o);
+		return -1;
+	}
+	memcpy(old, st->call, nold * sizeof(old[0]));
+	st->ncall = 0;
+	json_array_foreach(list, i, p) {
+		const char *u = json_string_value(json_object_get(p, "user"));
+		struct tui_av *a = u ? tui_av_add(st->call, &st->ncall, u) : NULL;
+
+		if (a)
+			a->flags = TUI_AV_CALL |
+			           (json_is_true(json_object_get(p, "muted")) ? TUI_AV_MUTED : 0);
+	}
+	json_decref(o);
+	changed = nold != st->ncall;
+	for (i = 0; !changed && i < nold; i++) {
+		const struct tui_av *a = tui_av_find(st->call, st->ncall, old[i].name);
+		changed = !a || a->flags != old[i].flags;
+	}
+	return changed;
+}
+
+unsigned tui_av_marks(const struct tui_state *st, const char *room, const char *name)
+{
+	unsigned m = 0;
+	size_t i;
+
+	if (st->voice_room[0] && strcmp(room, st->voice_room) == 0)
+		for (i = 0; i < st->nvoice; i++)
+			if (strcmp(st->voice[i].name, name) == 0)
+				m |= st->voice[i].flags & (TUI_AV_VOICE | TUI_AV_TALKING | TUI_AV_MUTED);
+	if (st->call_room[0] && strcmp(room, st->call_room) == 0)
+		for (i = 0; i < st->ncall; i++)
+			if (strcmp(st->call[i].name, name) == 0)
+				m |= TUI_AV_CALL;
+	return m;
 }
