@@ -2,7 +2,10 @@
 # /call in the full-screen client: with chatd and videod on 127.0.0.1 (no
 # browser, so no network namespace), alice types /call in lobby and the
 # room view shows videod's one-time link for lobby; the link's code logs in
-# once and is refused the second time. With videod stopped, /call says why.
+# once and is refused the second time. Call members: bob joins lobby's call
+# through videod's signalling API (as the call page does, without media):
+# alice's member list marks him with the camera mark; when he leaves, or
+# videod stops, the mark goes. With videod stopped, /call says why.
 . test/lib/common.sh
 . test/lib/tui.sh
 nx_need_bins
@@ -16,12 +19,26 @@ VD_PORT=$(nx_free_port)
 touch "$T/videod.log"
 "$BUILD/videod" -d -s "$T/state" -p "$VD_PORT" -m "$VD_PORT" -o common.bind=127.0.0.1 \
 	-o videod.www="$ROOT/videod/www" -o videod.chat_host=127.0.0.1 \
-	-o videod.chat_port="$CHAT_PORT" -o videod.announce=127.0.0.1 >>"$T/videod.log" 2>&1 &
+	-o videod.chat_port="$CHAT_PORT" -o videod.announce=127.0.0.1 \
+	-o videod.session_timeout=600 >>"$T/videod.log" 2>&1 &
 VIDEOD_PID=$!
 PIDS="$PIDS $VIDEOD_PID"
 wait_for 20 grep -q "listening on" "$T/videod.log" || { cat "$T/videod.log"; fail "videod did not start"; }
+export NEXUS_VIDEO_PORT="$VD_PORT"
 nx_account alice
+nx_account bob
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby
+nx_expect 0 "bob: join lobby" nexus_as bob join lobby
+
+# shot TITLE: the screen into the log.
+shot() {
+	echo "--- screen ($1):"
+	tui_screen
+	echo "---"
+}
+# the member list's line of USER ends with the camera mark / with no mark
+cam_mark() { tui_has "[●◐○] $1 +▣ *\$"; }
+no_mark() { tui_has "[●◐○] $1 *\$"; }
 
 say "alice opens the client and types /call"
 tui_start alice 200 30 NEXUS_VIDEO_PORT="$VD_PORT"
@@ -44,11 +61,47 @@ st=$(curl -sk -o "$T/body" -w '%{http_code}' -H 'Content-Type: application/json'
 [ "$st" = 401 ] || fail "the code worked twice (HTTP $st)"
 ok "first use logs in (cookie), second use is refused"
 
+say "bob joins lobby's call (signalling API): alice sees the camera mark"
+BURL=$(nexus_as bob call lobby --once | head -n 1)
+BCODE=$(echo "$BURL" | sed -n 's/.*code=\([0-9a-f]*\)&.*/\1/p')
+[ -n "$BCODE" ] || fail "no link for bob: $BURL"
+st=$(curl -sk -o "$T/body" -w '%{http_code}' -c "$T/b.jar" -H 'Content-Type: application/json' \
+	-d "{\"code\":\"$BCODE\"}" "https://127.0.0.1:$VD_PORT/api/login")
+[ "$st" = 200 ] || { cat "$T/body"; fail "bob's login: HTTP $st"; }
+no_mark bob || { shot "before"; fail "bob is marked before he joined the call"; }
+st=$(curl -sk -o "$T/join" -w '%{http_code}' -b "$T/b.jar" -H 'Content-Type: application/json' \
+	-d '{"room":"lobby"}' "https://127.0.0.1:$VD_PORT/api/join")
+[ "$st" = 200 ] || { cat "$T/join"; fail "bob's join: HTTP $st"; }
+PEER=$(sed -n 's/.*"id": *"\([0-9a-f]*\)".*/\1/p' "$T/join")
+[ -n "$PEER" ] || { cat "$T/join"; fail "no peer id for bob"; }
+wait_for 20 cam_mark bob || { shot "no mark"; fail "bob in the call has no camera mark"; }
+ok "alice's member list marks bob as in the call"
+shot "bob in the call"
+cam_mark alice && fail "alice is marked though she is not in the call"
+ok "alice (not in the call) has no mark"
+
+say "bob leaves the call: the mark goes"
+st=$(curl -sk -o "$T/body" -w '%{http_code}' -b "$T/b.jar" -H 'Content-Type: application/json' \
+	-d "{\"id\":\"$PEER\"}" "https://127.0.0.1:$VD_PORT/api/leave")
+[ "$st" = 200 ] || { cat "$T/body"; fail "bob's leave: HTTP $st"; }
+wait_for 20 no_mark bob || { shot "mark stays"; fail "bob's camera mark stayed after he left"; }
+ok "the camera mark went when bob left"
+
+say "bob joins again; videod stops: the mark goes"
+st=$(curl -sk -o "$T/join" -w '%{http_code}' -b "$T/b.jar" -H 'Content-Type: application/json' \
+	-d '{"room":"lobby"}' "https://127.0.0.1:$VD_PORT/api/join")
+[ "$st" = 200 ] || { cat "$T/join"; fail "bob's second join: HTTP $st"; }
+wait_for 20 cam_mark bob || { shot "no mark"; fail "bob in the call again has no camera mark"; }
+ok "bob is marked again"
+
 say "videod stopped: /call says why"
 kill "$VIDEOD_PID"
 wait "$VIDEOD_PID" 2>/dev/null
+wait_for 20 no_mark bob || { shot "videod gone"; fail "bob's camera mark stayed after videod stopped"; }
+ok "the camera mark went with videod"
 tui_type "/call"
 tui_wait 15 'no call link for lobby: cannot reach videod' "/call without videod gives a clear error"
+shot "no videod"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "/quit exits 0"
 ok "tui call test done"
