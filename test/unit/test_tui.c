@@ -1,7 +1,8 @@
 /* The pure parts of the full-screen client: the input line (editing, UTF-8
  * and display widths, history, completion), the slash-command parser and
  * the room state (ordering, dedupe, bounded windows, unread and mentions,
- * cleaning of server strings). Linked with client-cli/tui_{input,cmd,state}.o. */
+ * cleaning of server strings), the voice and call events of the
+ * children. Linked with client-cli/tui_{input,cmd,state}.o. */
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -469,6 +470,121 @@ static void test_clean(void **state)
 	assert_int_not_equal(tui_name_hash("alice"), tui_name_hash("bob"));
 }
 
+/* The JSON lines of `nexus talk --json` and `nexus call --watch-only
+ * --json`, as the children print them. */
+static void test_voice_events(void **state)
+{
+	struct tui_state st;
+	char big[300];
+
+	(void)state;
+	tui_state_init(&st);
+	snprintf(st.me, sizeof(st.me), "amy");
+	tui_voice_reset(&st, "lobby");
+	/* before the join reply: who is there already */
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"member\",\"room\":\"lobby\","
+	                                      "\"user\":\"bob\",\"muted\":true,\"ts\":1}"),
+	                 TUI_VEV_CHANGED);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"joined\",\"room\":\"lobby\","
+	                                      "\"members\":1}"),
+	                 TUI_VEV_JOINED);
+	assert_true(st.voice_joined);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"join\",\"user\":\"amy\","
+	                                      "\"muted\":false}"),
+	                 TUI_VEV_CHANGED);
+	assert_int_equal(tui_av_marks(&st, "lobby", "bob"), TUI_AV_VOICE | TUI_AV_MUTED);
+	assert_int_equal(tui_av_marks(&st, "lobby", "amy"), TUI_AV_VOICE);
+	/* marks only in the room talked in */
+	assert_int_equal(tui_av_marks(&st, "other", "amy"), 0);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"unmute\",\"user\":\"bob\"}"),
+	                 TUI_VEV_CHANGED);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"talk\",\"user\":\"bob\","
+	                                      "\"level\":80}"),
+	                 TUI_VEV_CHANGED);
+	assert_int_equal(tui_av_marks(&st, "lobby", "bob"), TUI_AV_VOICE | TUI_AV_TALKING);
+	/* levels change nothing that shows */
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"level\",\"user\":\"bob\"}"),
+	                 TUI_VEV_NONE);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"quiet\",\"user\":\"bob\"}"),
+	                 TUI_VEV_CHANGED);
+	assert_int_equal(tui_av_marks(&st, "lobby", "bob"), TUI_AV_VOICE);
+	/* our own mute (the key): no user, a muted flag */
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"mute\",\"muted\":true}"),
+	                 TUI_VEV_CHANGED);
+	assert_true(st.voice_muted);
+	assert_true(tui_av_marks(&st, "lobby", "amy") & TUI_AV_MUTED);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"unmute\",\"user\":\"amy\"}"),
+	                 TUI_VEV_CHANGED);
+	assert_false(st.voice_muted);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"leave\",\"user\":\"bob\"}"),
+	                 TUI_VEV_CHANGED);
+	assert_int_equal(tui_av_marks(&st, "lobby", "bob"), 0);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"leave\",\"user\":\"bob\"}"),
+	                 TUI_VEV_NONE);
+	/* a join again after a loss: whoever is not listed again has gone */
+	tui_voice_event(&st, "{\"event\":\"join\",\"user\":\"cat\"}");
+	tui_voice_event(&st, "{\"event\":\"member\",\"user\":\"dan\"}");
+	tui_voice_event(&st, "{\"event\":\"joined\",\"members\":1}");
+	assert_int_equal(tui_av_marks(&st, "lobby", "cat"), 0);
+	assert_int_equal(tui_av_marks(&st, "lobby", "dan"), TUI_AV_VOICE);
+	/* not events, and events without what they need */
+	assert_int_equal(tui_voice_event(&st, "nexus: talk: sent 3 frames"), TUI_VEV_BAD);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"talk\""), TUI_VEV_BAD);
+	assert_int_equal(tui_voice_event(&st, "[1,2]"), TUI_VEV_BAD);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":7}"), TUI_VEV_BAD);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"talk\"}"), TUI_VEV_NONE);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"talk\",\"user\":\"\"}"),
+	                 TUI_VEV_NONE);
+	snprintf(big, sizeof(big), "{\"event\":\"join\",\"user\":\"%0200d\"}", 1);
+	assert_int_equal(tui_voice_event(&st, big), TUI_VEV_NONE);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"stats\",\"sent\":5}"), TUI_VEV_NONE);
+	/* bounded: at most TUI_AV_MAX people */
+	for (int i = 0; i < TUI_AV_MAX + 10; i++) {
+		snprintf(big, sizeof(big), "{\"event\":\"join\",\"user\":\"u%d\"}", i);
+		tui_voice_event(&st, big);
+	}
+	assert_int_equal(st.nvoice, TUI_AV_MAX);
+	tui_voice_reset(&st, "");
+	assert_int_equal(tui_av_marks(&st, "lobby", "dan"), 0);
+	tui_state_free(&st);
+}
+
+static void test_call_events(void **state)
+{
+	struct tui_state st;
+
+	(void)state;
+	tui_state_init(&st);
+	tui_call_reset(&st, "lobby");
+	assert_int_equal(tui_call_event(&st, "{\"ts\":1,\"room\":\"lobby\",\"participants\":"
+	                                     "[{\"user\":\"bob\",\"muted\":false},"
+	                                     "{\"user\":\"cat\",\"muted\":true}]}"),
+	                 1);
+	assert_int_equal(tui_av_marks(&st, "lobby", "bob"), TUI_AV_CALL);
+	assert_int_equal(tui_av_marks(&st, "lobby", "cat"), TUI_AV_CALL);
+	assert_int_equal(tui_av_marks(&st, "other", "bob"), 0);
+	/* the same list again: no change; a mute: a change */
+	assert_int_equal(tui_call_event(&st, "{\"participants\":[{\"user\":\"bob\"},"
+	                                     "{\"user\":\"cat\",\"muted\":true}]}"),
+	                 0);
+	assert_int_equal(tui_call_event(&st, "{\"participants\":[{\"user\":\"bob\"},"
+	                                     "{\"user\":\"cat\"}]}"),
+	                 1);
+	/* the whole list each time: bob left */
+	assert_int_equal(tui_call_event(&st, "{\"participants\":[{\"user\":\"cat\"}]}"), 1);
+	assert_int_equal(tui_av_marks(&st, "lobby", "bob"), 0);
+	/* the same user twice (two tabs) counts once */
+	tui_call_event(&st, "{\"participants\":[{\"user\":\"cat\"},{\"user\":\"cat\"}]}");
+	assert_int_equal(st.ncall, 1);
+	assert_int_equal(tui_call_event(&st, "{\"participants\":[]}"), 1);
+	assert_int_equal(st.ncall, 0);
+	assert_int_equal(tui_call_event(&st, "{\"url\":\"https://x\"}"), -1);
+	assert_int_equal(tui_call_event(&st, "{\"participants\":{}}"), -1);
+	assert_int_equal(tui_call_event(&st, "garbage"), -1);
+	assert_int_equal(tui_call_event(&st, "{\"participants\":[7,{\"user\":3},{}]}"), 0);
+	tui_state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +594,7 @@ int main(void)
 	    cmocka_unit_test(test_cmd_parse),     cmocka_unit_test(test_state_order_dedupe),
 	    cmocka_unit_test(test_state_bounded), cmocka_unit_test(test_state_unread),
 	    cmocka_unit_test(test_state_people),  cmocka_unit_test(test_clean),
+	    cmocka_unit_test(test_voice_events),  cmocka_unit_test(test_call_events),
 	};
 
 	/* Display widths need a UTF-8 locale. */
