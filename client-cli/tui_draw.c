@@ -532,7 +532,7 @@ static void tui_draw_status(struct tui *t, struct tui_room *r, int y, int cols)
 	if (t->st.voice_room[0] && o < sizeof(line)) {
 		unsigned me = tui_av_marks(&t->st, t->st.voice_room, t->st.me);
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " [voice: %s%s]", t->voice_label,
-		                      !t->st.voice_joined  ? " (joining)"
+		                      !t->st.voice_joined  ? " (connecting)"
 		                      : t->st.voice_muted  ? " (muted)"
 		                      : me & TUI_AV_TALKING ? " (talking)"
 		                                            : "");

@@ -736,6 +736,12 @@ int tui_voice_event(struct tui_state *st, const char *line)
 		tui_voice_prune(st);
 		st->voice_joined = 1;
 		r = TUI_VEV_JOINED;
+	} else if (strcmp(ev, "reconnecting") == 0) {
+		/* the child lost audiod and joins again by itself */
+		st->voice_joined = 0;
+		for (size_t i = 0; i < st->nvoice; i++)
+			st->voice[i].flags &= (uint8_t)~TUI_AV_TALKING;
+		r = TUI_VEV_CHANGED;
 	} else if (strcmp(ev, "mute") == 0 && !user && json_is_boolean(muted)) {
 		/* our own mute, toggled by the key (SIGUSR1) */
 		st->voice_muted = json_is_true(muted);

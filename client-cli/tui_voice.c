@@ -311,10 +311,13 @@ void tui_voice_mute(struct tui *t)
 		tui_status(t, "not talking anywhere: /talk first");
 		return;
 	}
-	/* shown at once; the child's mute event confirms it */
-	t->st.voice_muted = !t->st.voice_muted;
+	if (!t->st.voice_joined) {
+		tui_status(t, "voice in %s is not connected yet", t->voice_label);
+		return;
+	}
+	/* the child toggles and says so ({"event":"mute","muted":...}): the
+	 * status line follows its word, so it cannot drift from the truth */
 	kill(t->voice.pid, SIGUSR1);
-	tui_dirty(t);
 }
 
 /* ---- the call of the room shown ---- */

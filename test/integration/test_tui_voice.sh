@@ -16,6 +16,7 @@ tui_need
 PULSE=0
 if [ -f test/lib/pulse.sh ]; then
 	. test/lib/pulse.sh
+	pulse_need
 	PULSE=1
 fi
 

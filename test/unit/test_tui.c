@@ -521,6 +521,12 @@ static void test_voice_events(void **state)
 	assert_int_equal(tui_av_marks(&st, "lobby", "bob"), 0);
 	assert_int_equal(tui_voice_event(&st, "{\"event\":\"leave\",\"user\":\"bob\"}"),
 	                 TUI_VEV_NONE);
+	/* the child lost audiod: not joined until it says so again */
+	tui_voice_event(&st, "{\"event\":\"talk\",\"user\":\"amy\"}");
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"reconnecting\",\"room\":\"lobby\"}"),
+	                 TUI_VEV_CHANGED);
+	assert_false(st.voice_joined);
+	assert_false(tui_av_marks(&st, "lobby", "amy") & TUI_AV_TALKING);
 	/* a join again after a loss: whoever is not listed again has gone */
 	tui_voice_event(&st, "{\"event\":\"join\",\"user\":\"cat\"}");
 	tui_voice_event(&st, "{\"event\":\"member\",\"user\":\"dan\"}");
