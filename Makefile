@@ -17,6 +17,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null)
+# nexus talk's microphone and speaker (the client only)
+PULSE_CFLAGS := $(shell pkg-config --cflags libpulse-simple 2>/dev/null)
+PULSE_LIBS := $(shell pkg-config --libs libpulse-simple 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
@@ -48,7 +51,7 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/obj/client-cli/%.o: client-cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CURSES_CFLAGS) -D_GNU_SOURCE -c $< -o $@
+	$(CC) $(CFLAGS) $(CURSES_CFLAGS) $(PULSE_CFLAGS) -D_GNU_SOURCE -c $< -o $@
 
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -61,7 +64,7 @@ endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
 $(BUILD)/nexus: $(CLIENT_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CURSES_LIBS) $(PULSE_LIBS)
 
 $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -9,13 +9,25 @@
  * stream may switch between the shared mix and a personal mix-minus (the
  * AUDIO ref field); on a switch we crossfade one frame from the old
  * stream's concealment into the new stream, so the switch cannot click.
- * Without --in nothing is sent (a listener); without --out nothing is
- * played (the counts still show in --json). */
+ * With neither --in nor --out, the microphone and the speaker of the
+ * PulseAudio server (audio_dev.c): capture is paced by the device and each
+ * captured frame is sent as it comes; playout stays on our clock and hands
+ * frames to the speaker's thread. With files, --in alone sends (nothing
+ * played), --out alone listens (the counts still show in --json).
+ *
+ * Mute: --mute, SIGUSR1 (the full-screen client) and the m key toggle it;
+ * --ptt sends only while the space bar is held (talk_term.c). A lost
+ * audiod connection is not the end: core.c reconnects with backoff, and
+ * each time it is back we fetch a fresh room pass from chatd and join
+ * again. */
 #include "client.h"
+#include "audio_dev.h"
 #include "audio_io.h"
+#include "talk_term.h"
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +50,8 @@
 #define TALK_MAX_BUFFERED 8 /* beyond this, drop a frame to catch up */
 #define TALK_VAD_DB -45.0
 #define TALK_VAD_HANG 15
+#define TALK_REPASS_MIN_MS 500u
+#define TALK_REPASS_MAX_MS 10000u
 
 struct talk_slot {
 	uint64_t seq, stream;
@@ -53,20 +67,26 @@ struct talk {
 	char pass[PROTO_SECRET_MAX + 1];
 	/* options */
 	const char *in_path, *out_path;
+	const char *dev_in_name, *dev_out_name; /* NULL: the default device */
 	enum audio_fmt in_fmt, out_fmt;
-	bool mute, listen, vad, record;
+	bool mute, listen, vad, record, ptt;
+	bool dev_in, dev_out; /* --in pulse, --out pulse, --device-in/out */
 	unsigned drop_pct, bitrate;
 	double duration;
 	uint16_t port;
 	/* running */
 	struct audio_in *in;
 	struct audio_out *out;
+	struct audio_dev *dev;
+	struct talk_term *term;
 	OpusEncoder *enc;
 	OpusDecoder *dec;
 	int tfd;
-	struct event *tick_ev, *end_ev;
+	struct event *tick_ev, *end_ev, *dev_ev, *usr1_ev, *repass_ev;
 	FILE *ev;
 	bool joined, in_eof, decoded_any;
+	bool in_room, reconnecting, ptt_on;
+	unsigned repass_ms;
 	uint64_t seq;
 	uint32_t rng;
 	unsigned vad_hang;
@@ -117,6 +137,7 @@ static void talk_event(struct talk *t, const struct msg *m)
 	if (t->s->quiet)
 		return;
 	out_clean_str(clean, sizeof(clean), m->text);
+	talk_term_hide(t->term);
 	switch (m->count) {
 	case VOICE_MEMBER:
 		fprintf(t->ev, "* %s is here%s\n", m->user, m->flags & MF_MUTED ? " (muted)" : "");
@@ -129,6 +150,90 @@ static void talk_event(struct talk *t, const struct msg *m)
 		fprintf(t->ev, "* %s: %s\n", m->user, talk_event_name(m->count));
 	}
 	fflush(t->ev);
+	talk_term_show(t->term);
+}
+
+/* Our own state changes: {"event":NAME,KEY:on} with --json, else a line
+ * (text, unless -q or the status line shows it). */
+static void talk_notice(struct talk *t, const char *name, const char *key, bool on,
+                        const char *text)
+{
+	struct jw w;
+
+	if (t->s->json) {
+		jw_begin(&w, t->ev);
+		jw_str(&w, "event", name);
+		jw_str(&w, "room", t->room);
+		if (key)
+			jw_bool(&w, key, on);
+		if (!strcmp(name, "ptt"))
+			jw_u64(&w, "sent", t->sent);
+		jw_end(&w);
+		return;
+	}
+	if (t->s->quiet || !text)
+		return;
+	talk_term_hide(t->term);
+	fprintf(stderr, "nexus: talk: %s\n", text);
+	talk_term_show(t->term);
+}
+
+static void talk_show_status(struct talk *t)
+{
+	if (t->mute)
+		talk_term_status(t->term, "muted");
+	else if (t->listen || (t->ptt && !t->ptt_on))
+		talk_term_status(t->term, "listening");
+	else
+		talk_term_status(t->term, "talking");
+}
+
+static void talk_mute_reply(struct client *c, const struct msg *m, void *arg)
+{
+	(void)c;
+	(void)arg;
+	if (m && m->type == MSG_ERROR)
+		log_debug("talk: mute refused: %s", m->text);
+}
+
+/* Mute or unmute ourselves: audiod tells the room (and stops mixing us). */
+static void talk_set_mute(struct talk *t, bool mute)
+{
+	struct msg m;
+
+	t->mute = mute;
+	talk_notice(t, "mute", "muted", mute, t->term ? NULL : mute ? "muted" : "unmuted");
+	talk_show_status(t);
+	if (!t->in_room)
+		return; /* the next VOICE_JOIN carries it */
+	proto_msg_init(&m, MSG_VOICE_MUTE);
+	m.flags = mute ? MF_MUTED : 0;
+	client_request(t->c, &m, talk_mute_reply, t);
+}
+
+static void talk_usr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct talk *t = arg;
+
+	(void)sig;
+	(void)what;
+	talk_set_mute(t, !t->mute);
+}
+
+static void talk_key_mute(void *arg)
+{
+	struct talk *t = arg;
+
+	talk_set_mute(t, !t->mute);
+}
+
+static void talk_key_ptt(bool talking, void *arg)
+{
+	struct talk *t = arg;
+
+	t->ptt_on = talking;
+	talk_notice(t, "ptt", "talking", talking, NULL);
+	talk_show_status(t);
 }
 
 /* ---- sending ---- */
@@ -147,20 +252,13 @@ static bool talk_voiced(struct talk *t, const int16_t *pcm)
 	return t->vad_hang > 0;
 }
 
-static void talk_capture(struct talk *t)
+static void talk_send_pcm(struct talk *t, const int16_t *pcm)
 {
-	int16_t pcm[AUDIO_IO_FRAME];
 	uint8_t pkt[TALK_PACKET_MAX];
 	struct msg m;
 	int n;
 
-	if (!t->in || t->in_eof)
-		return;
-	if (audio_in_read(t->in, pcm) == 0) {
-		t->in_eof = true;
-		return;
-	}
-	if (t->mute || (t->vad && !talk_voiced(t, pcm)))
+	if (!t->in_room || t->mute || (t->ptt && !t->ptt_on) || (t->vad && !talk_voiced(t, pcm)))
 		return;
 	n = opus_encode(t->enc, pcm, AUDIO_IO_FRAME, pkt, sizeof(pkt));
 	t->seq++;
@@ -180,6 +278,37 @@ static void talk_capture(struct talk *t)
 	m.data_len = (uint32_t)n;
 	if (client_send(t->c, &m) == 0)
 		t->sent++;
+}
+
+static void talk_capture(struct talk *t)
+{
+	int16_t pcm[AUDIO_IO_FRAME];
+
+	if (!t->in || t->in_eof)
+		return;
+	if (audio_in_read(t->in, pcm) == 0) {
+		t->in_eof = true;
+		return;
+	}
+	talk_send_pcm(t, pcm);
+}
+
+/* The microphone's thread has frames (or the sound server went away). */
+static void talk_dev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct talk *t = arg;
+	int16_t pcm[AUDIO_IO_FRAME];
+	int r;
+
+	(void)fd;
+	(void)what;
+	audio_dev_ack(t->dev);
+	while ((r = audio_dev_read(t->dev, pcm)) > 0)
+		talk_send_pcm(t, pcm);
+	if (r < 0) {
+		event_del(t->dev_ev);
+		client_fail(t->c, EXIT_AUDIO_DEVICE, "%s", audio_dev_error(t->dev));
+	}
 }
 
 /* ---- receiving and playing ---- */
@@ -299,12 +428,24 @@ static bool talk_playout(struct talk *t, int16_t *pcm)
 	return opus_decode(t->dec, NULL, 0, pcm, AUDIO_IO_FRAME, 0) == AUDIO_IO_FRAME;
 }
 
+/* A new session's stream starts its own numbering: forget the old one. */
+static void talk_reset_playout(struct talk *t)
+{
+	for (unsigned i = 0; i < TALK_SLOTS; i++)
+		t->slot[i].used = false;
+	t->playing = false;
+	t->decoded_any = false;
+	opus_decoder_ctl(t->dec, OPUS_RESET_STATE);
+}
+
 static void talk_play(struct talk *t)
 {
 	int16_t pcm[AUDIO_IO_FRAME];
 
 	if (!talk_playout(t, pcm))
 		memset(pcm, 0, sizeof(pcm));
+	if (t->dev)
+		audio_dev_write(t->dev, pcm);
 	if (t->out && audio_out_write(t->out, pcm, AUDIO_IO_FRAME) < 0) {
 		client_fail(t->c, EXIT_ERROR, "cannot write %s: %s", t->out_path, strerror(errno));
 		audio_out_close(t->out);
@@ -386,9 +527,19 @@ static void talk_join_reply(struct client *c, const struct msg *m, void *arg)
 		client_fail_msg(c, m, t->room);
 		return;
 	}
-	if (m->type != MSG_OK || t->joined)
+	if (m->type != MSG_OK || t->in_room)
 		return;
-	t->joined = true;
+	t->in_room = true;
+	t->reconnecting = false;
+	t->repass_ms = TALK_REPASS_MIN_MS;
+	if (t->joined) {
+		talk_reset_playout(t);
+	} else {
+		t->joined = true;
+		if (t->mute)
+			talk_notice(t, "mute", "muted", true, NULL);
+	}
+	talk_show_status(t);
 	if (!t->s->json && !t->s->quiet)
 		fprintf(t->ev, "* joined voice room %s (%u here)\n", t->room, m->count);
 	if (t->s->json) {
@@ -399,30 +550,85 @@ static void talk_join_reply(struct client *c, const struct msg *m, void *arg)
 		jw_u64(&w, "members", m->count);
 		jw_end(&w);
 	}
-	if (t->record) {
+	if (t->record && !t->tick_ev) {
 		proto_msg_init(&r, MSG_VOICE_RECORD);
 		r.flags = 1;
 		client_request(c, &r, talk_record_reply, t);
 	}
-	if (talk_clock_start(t) < 0)
+	if (!t->tick_ev && talk_clock_start(t) < 0)
 		client_fail(c, EXIT_ERROR, "cannot start the audio clock");
 }
 
-static void talk_ready(struct client *c, void *arg)
+static void talk_join(struct client *c, struct talk *t)
 {
-	struct talk *t = arg;
 	struct msg m;
 
-	if (t->joined) {
-		client_fail(c, EXIT_NETWORK, "connection to audiod lost");
-		return;
-	}
 	proto_msg_init(&m, MSG_VOICE_JOIN);
 	snprintf(m.room, sizeof(m.room), "%s", t->room);
 	snprintf(m.secret, sizeof(m.secret), "%s", t->pass);
 	m.flags = (t->mute ? MF_MUTED : 0) | (t->listen ? MF_LISTEN : 0);
 	if (client_request(c, &m, talk_join_reply, t) < 0)
 		client_fail(c, EXIT_NETWORK, "cannot send to audiod");
+}
+
+static int talk_fetch_pass(struct talk *t);
+
+/* Back on audiod after a loss: the old pass may have expired, so ask chatd
+ * for a fresh one (a short blocking exchange: our sound is interrupted
+ * anyway) and join again. chatd down too: try again with backoff. */
+static void talk_rejoin(struct talk *t)
+{
+	struct timeval tv;
+	int r = talk_fetch_pass(t);
+
+	if (r == 0) {
+		talk_join(t->c, t);
+		return;
+	}
+	if (r != EXIT_NETWORK && r != EXIT_SERVER) {
+		client_done(t->c, r); /* refused (account, room): said already */
+		return;
+	}
+	tv.tv_sec = t->repass_ms / 1000;
+	tv.tv_usec = (suseconds_t)(t->repass_ms % 1000) * 1000;
+	evtimer_add(t->repass_ev, &tv);
+	t->repass_ms = t->repass_ms * 2 > TALK_REPASS_MAX_MS ? TALK_REPASS_MAX_MS : t->repass_ms * 2;
+}
+
+static void talk_repass_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct talk *t = arg;
+
+	(void)fd;
+	(void)what;
+	if (client_state(t->c) == CLIENT_AUTHENTICATED && !t->in_room)
+		talk_rejoin(t);
+}
+
+static void talk_ready(struct client *c, void *arg)
+{
+	struct talk *t = arg;
+
+	if (t->joined)
+		talk_rejoin(t);
+	else
+		talk_join(c, t);
+}
+
+/* The connection to audiod went away: core.c reconnects by itself. */
+static void talk_state(struct client *c, enum client_state old, void *arg)
+{
+	struct talk *t = arg;
+
+	(void)old;
+	if (client_state(c) == CLIENT_AUTHENTICATED)
+		return;
+	t->in_room = false;
+	evtimer_del(t->repass_ev);
+	if (client_state(c) != CLIENT_RECONNECTING || !t->joined || t->reconnecting)
+		return;
+	t->reconnecting = true;
+	talk_notice(t, "reconnecting", NULL, false, "connection to audiod lost, reconnecting");
 }
 
 static void talk_other(struct client *c, const struct msg *m, void *arg)
@@ -455,10 +661,35 @@ static void talk_pass_reply(struct client *c, const struct msg *m, void *arg)
 	client_done(c, 0);
 }
 
+/* A room pass from chatd: 0 or an exit status (printed). */
+static int talk_fetch_pass(struct talk *t)
+{
+	struct msg *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m)
+		return EXIT_ERROR;
+	proto_msg_init(m, MSG_ROOM_PASS);
+	snprintf(m->room, sizeof(m->room), "%s", t->room);
+	r = request_main(t->s, m, talk_pass_reply, t);
+	free(m);
+	return r;
+}
+
 /* ---- the command ---- */
 
 enum { OPT_IN = 1000, OPT_OUT, OPT_FORMAT_IN, OPT_FORMAT_OUT, OPT_MUTE, OPT_LISTEN, OPT_VAD,
-       OPT_DROP, OPT_DURATION, OPT_PORT, OPT_BITRATE, OPT_RECORD };
+       OPT_DROP, OPT_DURATION, OPT_PORT, OPT_BITRATE, OPT_RECORD, OPT_DEV_IN, OPT_DEV_OUT,
+       OPT_PTT };
+
+/* "pulse" or "pulse:NAME" (a file of that name: ./pulse). */
+static bool talk_dev_arg(const char *arg, const char **ret_name)
+{
+	if (strncmp(arg, "pulse", 5) != 0 || (arg[5] && arg[5] != ':'))
+		return false;
+	*ret_name = arg[5] && arg[6] ? arg + 6 : NULL;
+	return true;
+}
 
 static int talk_opt(int key, const char *arg, void *ctx)
 {
@@ -467,10 +698,27 @@ static int talk_opt(int key, const char *arg, void *ctx)
 
 	switch (key) {
 	case OPT_IN:
-		t->in_path = arg;
+		if (talk_dev_arg(arg, &t->dev_in_name))
+			t->dev_in = true;
+		else
+			t->in_path = arg;
 		return 0;
 	case OPT_OUT:
-		t->out_path = arg;
+		if (talk_dev_arg(arg, &t->dev_out_name))
+			t->dev_out = true;
+		else
+			t->out_path = arg;
+		return 0;
+	case OPT_DEV_IN:
+		t->dev_in = true;
+		t->dev_in_name = arg;
+		return 0;
+	case OPT_DEV_OUT:
+		t->dev_out = true;
+		t->dev_out_name = arg;
+		return 0;
+	case OPT_PTT:
+		t->ptt = true;
 		return 0;
 	case OPT_FORMAT_IN:
 	case OPT_FORMAT_OUT:
@@ -516,6 +764,26 @@ static int talk_opt(int key, const char *arg, void *ctx)
 	return EXIT_USAGE;
 }
 
+/* Without files, the sound server's default microphone and speaker;
+ * --in pulse[:NAME] and --out pulse[:NAME] mix a device with a file. */
+static int talk_open_dev(struct talk *t)
+{
+	bool files = t->in_path || t->out_path;
+	bool cap = !t->listen && (t->dev_in || !files);
+	bool play = t->dev_out || !files;
+	char err[512];
+	int r;
+
+	if (!cap && !play)
+		return 0;
+	r = audio_dev_open(cap, t->dev_in_name, play, t->dev_out_name, &t->dev, err, sizeof(err));
+	if (r < 0)
+		out_err("%s (set PULSE_SERVER, pick a device with --device-in/--device-out, or use "
+		        "--in/--out FILE)",
+		        err);
+	return r;
+}
+
 static int talk_open(struct talk *t)
 {
 	char err[512];
@@ -529,6 +797,8 @@ static int talk_open(struct talk *t)
 		out_err("%s", err);
 		return EXIT_ERROR;
 	}
+	if (talk_open_dev(t) < 0)
+		return EXIT_AUDIO_DEVICE;
 	t->enc = opus_encoder_create(AUDIO_IO_RATE, 1, OPUS_APPLICATION_AUDIO, &e);
 	t->dec = opus_decoder_create(AUDIO_IO_RATE, 1, &e);
 	if (!t->enc || !t->dec) {
@@ -560,6 +830,12 @@ static void talk_stats(struct talk *t)
 		jw_u64(&w, "late", t->late);
 		jw_u64(&w, "switches", t->switches);
 		jw_u64(&w, "server_delay_us", (uint64_t)(delay * 1000));
+		if (t->dev) {
+			uint64_t din, dout;
+			audio_dev_dropped(t->dev, &din, &dout);
+			jw_u64(&w, "device_dropped_in", din);
+			jw_u64(&w, "device_dropped_out", dout);
+		}
 		jw_end(&w);
 	} else if (!t->s->quiet) {
 		fprintf(stderr,
@@ -570,24 +846,59 @@ static void talk_stats(struct talk *t)
 	}
 }
 
+/* SIGUSR1, the microphone, the keys: after client_new (its loop). */
+static int talk_events_new(struct talk *t)
+{
+	static const struct talk_term_cbs keys = {.ptt = talk_key_ptt, .mute = talk_key_mute};
+	struct event_base *base = client_base(t->c);
+	bool stdin_free = !(t->in_path && strcmp(t->in_path, "-") == 0);
+	int r;
+
+	t->usr1_ev = evsignal_new(base, SIGUSR1, talk_usr1_cb, t);
+	t->repass_ev = evtimer_new(base, talk_repass_cb, t);
+	if (!t->usr1_ev || !t->repass_ev || event_add(t->usr1_ev, NULL) < 0)
+		return EXIT_ERROR;
+	if (t->dev) {
+		t->dev_ev = event_new(base, audio_dev_fd(t->dev), EV_READ | EV_PERSIST, talk_dev_cb, t);
+		if (!t->dev_ev || event_add(t->dev_ev, NULL) < 0)
+			return EXIT_ERROR;
+	}
+	/* keys on a terminal; with --json a program runs us: only for --ptt */
+	if (stdin_free && (t->ptt || !t->s->json)) {
+		r = talk_term_open(base, t->ptt, &keys, t, &t->term);
+		if (r < 0 && t->ptt) {
+			out_err("--ptt needs a terminal on standard input: %s", strerror(-r));
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 static int talk_run(struct talk *t)
 {
-	struct client_cbs cbs = {.ready = talk_ready, .other = talk_other};
+	struct client_cbs cbs = {.ready = talk_ready, .state = talk_state, .other = talk_other};
 	int status = talk_open(t);
 
 	if (status)
 		return status;
-	t->c = client_new(t->s, CLIENT_NEED_TOKEN | CLIENT_SIGNALS, &cbs, t);
+	t->c = client_new(t->s, CLIENT_NEED_TOKEN | CLIENT_SIGNALS | CLIENT_RECONNECT, &cbs, t);
 	if (!t->c)
 		return EXIT_ERROR;
 	client_set_service(t->c, "audio", t->port, TALK_MAX_FRAME);
-	status = client_run(t->c);
+	status = talk_events_new(t);
+	if (status == 0)
+		status = client_run(t->c);
+	talk_term_close(t->term);
+	t->term = NULL;
 	if (t->joined)
 		talk_stats(t);
-	if (t->tick_ev)
-		event_free(t->tick_ev);
-	if (t->end_ev)
-		event_free(t->end_ev);
+	/* the threads end before the loop they wake goes away */
+	audio_dev_close(t->dev);
+	t->dev = NULL;
+	struct event *evs[] = {t->tick_ev, t->end_ev, t->dev_ev, t->usr1_ev, t->repass_ev};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
 	client_free(t->c);
 	return status;
 }
@@ -608,11 +919,13 @@ int cmd_talk(struct settings *s, int argc, char **argv)
 	    {"duration", required_argument, NULL, OPT_DURATION},
 	    {"audio-port", required_argument, NULL, OPT_PORT},
 	    {"bitrate", required_argument, NULL, OPT_BITRATE},
+	    {"device-in", required_argument, NULL, OPT_DEV_IN},
+	    {"device-out", required_argument, NULL, OPT_DEV_OUT},
+	    {"ptt", no_argument, NULL, OPT_PTT},
 	    {NULL, 0, NULL, 0},
 	};
 	struct talk *t = calloc(1, sizeof(*t));
 	const char *env = getenv("NEXUS_AUDIO_PORT");
-	struct msg *m = NULL;
 	int first, r;
 
 	if (!t)
@@ -634,14 +947,12 @@ int cmd_talk(struct settings *s, int argc, char **argv)
 		r = cli_usage("talk", "one ROOM only");
 	if (r == 0)
 		r = cli_room("talk", argv[first], t->room);
-	if (r == 0 && !(m = calloc(1, sizeof(*m))))
-		r = EXIT_ERROR;
-	if (r == 0) {
-		proto_msg_init(m, MSG_ROOM_PASS);
-		snprintf(m->room, sizeof(m->room), "%s", t->room);
-		r = request_main(s, m, talk_pass_reply, t);
-	}
-	free(m);
+	if (r == 0 && t->ptt && (!isatty(STDIN_FILENO) || (t->in_path && !strcmp(t->in_path, "-"))))
+		r = cli_usage("talk", "--ptt needs a terminal on standard input");
+	/* SIGUSR1 toggles mute once we run; until then it must not kill us */
+	signal(SIGUSR1, SIG_IGN);
+	if (r == 0)
+		r = talk_fetch_pass(t);
 	if (r == 0) {
 		t->ev = t->out_path && strcmp(t->out_path, "-") == 0 ? stderr : stdout;
 		r = talk_run(t);

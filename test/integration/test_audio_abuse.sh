@@ -65,11 +65,11 @@ cat "$T/stall.out"
 audiod_alive "the stalled listener"
 
 say "the admin records the room while alice talks; then mutes and unmutes her"
-nx_talk boss2 boss lobby --record --duration 40
+nx_talk boss2 boss lobby --record --out /dev/null --duration 40
 S=$TALK_PID
 nx_talk_joined boss2
 nx_wait_grep 10 "$T/boss2.json" '"event":"record".*"recording":true' "boss started recording"
-nx_talk bob2 bob lobby --duration 40
+nx_talk bob2 bob lobby --out /dev/null --duration 40
 B=$TALK_PID
 nx_talk_joined bob2
 nx_talk alice2 alice lobby --in "$T/a.wav" --duration 40
@@ -95,7 +95,7 @@ REC=$(ls "$T"/state/recordings/*.opus | head -n 1)
 ok "recording saved as $(basename "$REC")"
 opusdec --quiet --rate 48000 "$REC" "$T/rec.wav" 2>/dev/null || fail "opusdec cannot read $REC"
 nx_expect_sim "the recording holds alice's sentence" 0.8 "$T/a.wav" "$T/rec.wav"
-nx_expect 6 "bob may not record" nexus_as bob talk lobby --record --duration 1
+nx_expect 6 "bob may not record" nexus_as bob talk lobby --record --out /dev/null --duration 1
 audiod_alive "mute and record"
 RSS1=$(nx_rss_kb "$AUDIOD_PID")
 ok "audiod RSS $RSS0 kB before, $RSS1 kB after"

@@ -92,10 +92,10 @@ new_pid() {
 	svc_active && [ "$p" != 0 ] && [ "$p" != "$pid1" ]
 }
 if ! wait_for 10 new_pid; then
-	nx alice talk lobby --duration 0.5 >/dev/null 2>&1
+	nx alice talk lobby --out /dev/null --duration 0.5 >/dev/null 2>&1
 	wait_for 10 new_pid || fail "audiod not restarted after SIGKILL"
 fi
-nx alice talk lobby --duration 0.5 >"$T/alice2.out" 2>&1 || { cat "$T/alice2.out"; fail "talk after restart"; }
+nx alice talk lobby --out /dev/null --duration 0.5 >"$T/alice2.out" 2>&1 || { cat "$T/alice2.out"; fail "talk after restart"; }
 ok "restarted as pid $(nspawn_prop nexus-audiod.service MainPID)"
 
 nspawn_exec journalctl --no-pager -u nexus-audiod.service >"$T/journal" 2>&1
