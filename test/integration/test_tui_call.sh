@@ -29,6 +29,8 @@ nx_account alice
 nx_account bob
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby
 nx_expect 0 "bob: join lobby" nexus_as bob join lobby
+nx_expect 0 "alice: create side" nexus_as alice create side
+nx_expect 0 "bob: join side" nexus_as bob join side
 
 # shot TITLE: the screen into the log.
 shot() {
@@ -37,8 +39,9 @@ shot() {
 	echo "---"
 }
 # the member list's line of USER ends with the camera mark / with no mark
-cam_mark() { tui_has "[●◐○] $1 +▣ *\$"; }
-no_mark() { tui_has "[●◐○] $1 *\$"; }
+# (UTF-8: ▣ after ● ◐ ○; plain ASCII: c after + ~ or nothing)
+cam_mark() { tui_has "[●◐○+~ ] $1 +(▣|c) *\$"; }
+no_mark() { tui_has "[●◐○+~ ] $1 *\$"; }
 
 say "alice opens the client and types /call"
 tui_start alice 200 30 NEXUS_VIDEO_PORT="$VD_PORT"
@@ -80,6 +83,17 @@ shot "bob in the call"
 cam_mark alice && fail "alice is marked though she is not in the call"
 ok "alice (not in the call) has no mark"
 
+say "alice opens another room and comes back: the watch follows the room shown"
+tui_type "/join side"
+tui_wait 10 '^ #side' "side is open"
+wait_for 10 sh -c "! tmux -L '$TUI_SOCK' capture-pane -p -t 0 | grep -Eq '▣ *\$'" ||
+	{ shot "side"; fail "a camera mark shows in side, where nobody is in the call"; }
+ok "no camera mark in side"
+tui_type "/join lobby"
+tui_wait 10 '^ #lobby' "lobby is open again"
+wait_for 20 cam_mark bob || { shot "back"; fail "bob's camera mark did not come back in lobby"; }
+ok "back in lobby, bob is marked again"
+
 say "bob leaves the call: the mark goes"
 st=$(curl -sk -o "$T/body" -w '%{http_code}' -b "$T/b.jar" -H 'Content-Type: application/json' \
 	-d "{\"id\":\"$PEER\"}" "https://127.0.0.1:$VD_PORT/api/leave")
@@ -93,6 +107,13 @@ st=$(curl -sk -o "$T/join" -w '%{http_code}' -b "$T/b.jar" -H 'Content-Type: app
 [ "$st" = 200 ] || { cat "$T/join"; fail "bob's second join: HTTP $st"; }
 wait_for 20 cam_mark bob || { shot "no mark"; fail "bob in the call again has no camera mark"; }
 ok "bob is marked again"
+
+say "a terminal without UTF-8 (NO_COLOR too): the camera mark is a plain c"
+tui_start alice 200 30 NEXUS_VIDEO_PORT="$VD_PORT" LANG=C LC_ALL=C NO_COLOR=1
+tui_wait 15 '\[connected' "the plain client is connected"
+wait_for 20 tui_has ' bob +c *$' || { shot "ascii"; fail "no plain c mark next to bob"; }
+ok "the plain terminal marks bob with c"
+shot "plain ASCII"
 
 say "videod stopped: /call says why"
 kill "$VIDEOD_PID"
