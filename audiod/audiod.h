@@ -137,7 +137,6 @@ struct member {
 	bool admin, muted, listen_only, refuse;
 	struct ratelimit frames;
 	struct talker *talker; /* allocated on the first audio frame */
-	uint64_t out_seq;      /* sequence of AUDIO frames sent to this client */
 	uint64_t skipped;
 };
 
@@ -160,6 +159,7 @@ struct room {
 	bool sounding;              /* sent a mix last tick */
 	unsigned level_tick;
 	uint64_t next_stream_id;
+	uint64_t out_seq;           /* ticks that sent a mix: the id of AUDIO frames */
 	OggOpusEnc *rec;            /* recording, or NULL */
 	char rec_name[CONFIG_PATH_MAX + 128];
 };

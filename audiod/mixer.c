@@ -234,26 +234,63 @@ static inline int16_t mix_soft_clip(float x)
 	return (int16_t)lrintf(y * 32767.0f);
 }
 
-static void mix_send(struct member *m, const uint8_t *pkt, int len,
-                     uint64_t stream, uint64_t delay_us)
+/* One AUDIO frame as the room sends it this tick: every frame of a tick
+ * carries the room's tick number, so a listener's sequence stays
+ * continuous when it moves between the shared and a personal stream. */
+static void mix_frame(struct msg *out, const struct room *r, const uint8_t *pkt, int len,
+                      uint64_t stream, uint64_t delay_us)
+{
+	proto_msg_init(out, MSG_AUDIO);
+	out->id = r->out_seq;
+	out->ts = limits_wall_ms();
+	out->ref = stream;
+	out->size = delay_us;
+	out->flags = stream ? MF_PERSONAL : 0;
+	out->data = pkt;
+	out->data_len = (uint32_t)len;
+}
+
+/* A stalled listener misses frames; the room goes on. */
+static bool mix_stalled(struct member *m)
+{
+	if (conn_outq(m->conn) <= audiod.cfg.skip_outq)
+		return false;
+	m->skipped++;
+	audiod.stats.frames_skipped++;
+	return true;
+}
+
+/* The shared mix to everyone not mixed this tick: encoded into a frame
+ * once, the same bytes queued on every connection (per listener only a
+ * copy: the per-listener encode was the largest cost at 1,000). */
+static void mix_send_shared(struct room *r, const uint8_t *pkt, int len, uint64_t delay_us)
+{
+	uint8_t frame[PROTO_HEADER_LEN + 64 + AUDIO_PACKET_HARD];
+	struct msg out;
+	long n;
+
+	mix_frame(&out, r, pkt, len, 0, delay_us);
+	n = proto_encode(&out, frame, sizeof(frame));
+	if (n < 0) {
+		log_warn("cannot encode the shared mix: %s", strerror((int)-n));
+		return;
+	}
+	for (struct member *m = r->members; m; m = m->room_next) {
+		if ((m->talker && m->talker->mixed) || m->state == MEMBER_CLOSING || mix_stalled(m))
+			continue;
+		if (conn_send_frame(m->conn, frame, (size_t)n) == 0)
+			audiod.stats.frames_out++;
+	}
+}
+
+static void mix_send_personal(struct room *r, struct member *m, const uint8_t *pkt, int len,
+                              uint64_t stream, uint64_t delay_us)
 {
 	struct msg out;
 
-	m->out_seq++;
-	if (conn_outq(m->conn) > audiod.cfg.skip_outq) {
-		/* a stalled listener misses frames; the room goes on */
-		m->skipped++;
-		audiod.stats.frames_skipped++;
+	if (mix_stalled(m))
 		return;
-	}
-	proto_msg_init(&out, MSG_AUDIO);
-	out.id = m->out_seq;
-	out.ts = limits_wall_ms();
-	out.ref = stream;
-	out.size = delay_us;
-	out.flags = stream ? MF_PERSONAL : 0;
-	out.data = pkt;
-	out.data_len = (uint32_t)len;
+	mix_frame(&out, r, pkt, len, stream, delay_us);
 	if (session_send(m, &out) == 0)
 		audiod.stats.frames_out++;
 }
@@ -289,7 +326,7 @@ static void mix_personal(struct room *r, struct member *t, const float *sum, uin
 		pcm[i] = mix_soft_clip(sum[i] - tk->pcm[i]);
 	n = mix_encode(tk->enc, pcm, pkt, sizeof(pkt));
 	if (n > 0)
-		mix_send(t, pkt, n, tk->stream_id, delay);
+		mix_send_personal(r, t, pkt, n, tk->stream_id, delay);
 }
 
 static void mix_levels(struct room *r, struct member **sel, unsigned nsel)
@@ -363,9 +400,9 @@ static void mix_room(struct room *r, uint64_t tick_us)
 		audiod.stats.delay_us_sum += delay;
 		audiod.stats.delay_n++;
 	}
-	for (struct member *m = r->members; n > 0 && m; m = m->room_next)
-		if (!m->talker || !m->talker->mixed)
-			mix_send(m, pkt, n, 0, delay);
+	r->out_seq++;
+	if (n > 0)
+		mix_send_shared(r, pkt, n, delay);
 	for (unsigned i = 0; i < nsel; i++)
 		mix_personal(r, sel[i], sum, delay);
 	mix_levels(r, sel, nsel);
