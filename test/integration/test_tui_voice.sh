@@ -1,24 +1,21 @@
 #!/bin/sh
 # Voice in the full-screen client: real chatd and audiod, alice in the
-# client (tmux), bob with `nexus talk`. Alice types /talk in lobby: her
-# status line says so; bob talks a sentence (espeak-ng): alice's member
-# list marks bob in the voice room and, while he speaks, talking; the mark
-# goes after. With a private PulseAudio server (test/lib/pulse.sh) the
-# client's voice uses it: a sentence played into alice's microphone is in
-# bob's recording, and the mute key mutes her (bob is told, and hears
-# nothing more). /hangup: bob sees alice leave. With audiod stopped, /talk
-# says why on the status line.
+# client (tmux) with a private PulseAudio server as her microphone and
+# speaker (test/lib/pulse.sh), bob with `nexus talk`. Alice types /talk in
+# lobby: her status line says so; bob talks a sentence (espeak-ng): alice's
+# member list marks bob in the voice room and, while he speaks, talking;
+# the mark goes after. A sentence played into alice's microphone is in
+# bob's recording; the mute key mutes her (bob is told, and hears nothing
+# more). /talk in another room moves the voice; /hangup and quitting end
+# it (bob sees her leave). With audiod stopped, /talk says why on the
+# status line.
 . test/lib/common.sh
 . test/lib/tui.sh
 . test/lib/audio.sh
+. test/lib/pulse.sh
 nx_need_audio
 tui_need
-PULSE=0
-if [ -f test/lib/pulse.sh ]; then
-	. test/lib/pulse.sh
-	pulse_need
-	PULSE=1
-fi
+pulse_need
 
 # shot TITLE: the screen into the log.
 shot() {
@@ -42,14 +39,9 @@ nx_start_audiod
 for u in alice bob; do nx_account "$u"; done
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby
 nx_expect 0 "bob: join lobby" nexus_as bob join lobby
-TUI_ENV="NEXUS_AUDIO_PORT=$AUDIO_PORT"
-if [ $PULSE = 1 ]; then
-	pulse_start "$T/pulse"
-	TUI_ENV="$TUI_ENV PULSE_SERVER=$PULSE_SERVER"
-	ok "private PulseAudio server at $PULSE_SERVER"
-else
-	echo "note: no test/lib/pulse.sh yet: alice's voice only listens"
-fi
+pulse_start "$T/pulse"
+TUI_ENV="NEXUS_AUDIO_PORT=$AUDIO_PORT PULSE_SERVER=$PULSE_SERVER"
+ok "private PulseAudio server at $PULSE_SERVER (alice's microphone and speaker)"
 
 say "alice opens the client (wide: the member list shows) and types /talk"
 tui_start alice 120 30 $TUI_ENV
@@ -80,45 +72,63 @@ grep -q '"event":"member","room":"lobby","user":"alice"' "$T/bob1.json" ||
 	fail "bob was not told that alice is in the voice room"
 ok "bob's nexus talk saw alice in the voice room"
 
-if [ $PULSE = 1 ]; then
-	say "a sentence into alice's microphone reaches bob; then alice mutes"
-	nx_talk bob2 bob lobby --out "$T/bob2.wav" --duration 30
-	B=$TALK_PID
-	nx_talk_joined bob2
-	pulse_play "$T/a.wav"
-	wait_for 10 grep -q '"event":"talk","room":"lobby","user":"alice"' "$T/bob2.json" ||
-		fail "bob was not told that alice talks"
-	ok "bob was told that alice talks"
-	tui_keys F4
-	tui_wait 10 '\[voice: lobby \(muted\)\]' "F4: the status line says muted"
-	nx_wait_grep 10 "$T/bob2.json" '"event":"mute","room":"lobby","user":"alice"' \
-		"bob's nexus talk sees alice mute"
-	shot "alice muted"
-	kill "$B"
-	wait "$B"
-	nx_forget_pid "$B"
-	nx_expect_sim "bob's recording holds alice's sentence (her microphone)" 0.5 \
-		"$T/a.wav" "$T/bob2.wav"
-	say "muted, alice sends nothing: bob hears no more of her"
-	nx_talk bob3 bob lobby --out "$T/bob3.wav" --duration 8
-	B=$TALK_PID
-	nx_talk_joined bob3
-	pulse_play "$T/a.wav"
-	nx_talk_wait "$B" bob3
-	RECV=$(talk_stat bob3 received)
-	echo "bob received $RECV frames while alice was muted"
-	[ "${RECV:-1}" -eq 0 ] || fail "bob received $RECV frames from a muted alice"
-	ok "bob received nothing while alice was muted"
-	tui_type "/mute"
-	tui_wait 10 '\[voice: lobby\]' "/mute again: unmuted"
-fi
+say "a sentence into alice's microphone reaches bob; then alice mutes"
+nx_talk bob2 bob lobby --out "$T/bob2.wav" --duration 30
+B=$TALK_PID
+nx_talk_joined bob2
+pulse_play "$T/a.wav"
+wait_for 10 grep -q '"event":"talk","room":"lobby","user":"alice"' "$T/bob2.json" ||
+	fail "bob was not told that alice talks"
+ok "bob was told that alice talks"
+tui_keys F4
+tui_wait 10 '\[voice: lobby \(muted\)\]' "F4: the status line says muted"
+nx_wait_grep 10 "$T/bob2.json" '"event":"mute","room":"lobby","user":"alice"' \
+	"bob's nexus talk sees alice mute"
+shot "alice muted"
+kill "$B"
+wait "$B"
+nx_forget_pid "$B"
+nx_expect_sim "bob's recording holds alice's sentence (her microphone)" 0.5 \
+	"$T/a.wav" "$T/bob2.wav"
+say "muted, alice sends nothing: bob hears no more of her"
+nx_talk bob3 bob lobby --out "$T/bob3.wav" --duration 8
+B=$TALK_PID
+nx_talk_joined bob3
+pulse_play "$T/a.wav"
+nx_talk_wait "$B" bob3
+RECV=$(talk_stat bob3 received)
+echo "bob received $RECV frames while alice was muted"
+[ "${RECV:-1}" -eq 0 ] || fail "bob received $RECV frames from a muted alice"
+ok "bob received nothing while alice was muted"
+tui_type "/mute"
+tui_wait 10 '\[voice: lobby\]' "/mute again: unmuted"
 
-say "/hangup: bob sees alice leave"
-nx_talk bob4 bob lobby --duration 30
+say "/talk in another room moves the voice there"
+tui_type "/create side"
+tui_wait 10 '^ #side' "alice created side"
+tui_type "/join lobby"
+tui_wait 10 '^ #lobby' "lobby is shown again"
+nx_talk bob4 bob lobby --duration 60
 B=$TALK_PID
 nx_talk_joined bob4
+tui_type "/talk side"
+tui_wait 20 '\[voice: side\]' "the status line says alice talks in side"
+nx_wait_grep 15 "$T/bob4.json" '"event":"leave","room":"lobby","user":"alice"' \
+	"bob (in lobby's voice) sees alice leave for side"
+tui_type "/talk lobby"
+tui_wait 20 '\[voice: lobby\]' "/talk lobby: back in lobby's voice"
+nx_wait_grep 15 "$T/bob4.json" '"event":"join","room":"lobby","user":"alice"' \
+	"bob sees alice come back"
+kill "$B"
+wait "$B"
+nx_forget_pid "$B"
+
+say "/hangup: bob sees alice leave"
+nx_talk bob5 bob lobby --duration 60
+B=$TALK_PID
+nx_talk_joined bob5
 tui_type "/hangup"
-nx_wait_grep 15 "$T/bob4.json" '"event":"leave","room":"lobby","user":"alice"' "bob sees alice leave"
+nx_wait_grep 15 "$T/bob5.json" '"event":"leave","room":"lobby","user":"alice"' "bob sees alice leave"
 wait_for 10 sh -c "! tmux -L '$TUI_SOCK' capture-pane -p -t 0 | grep -q '\[voice:'" ||
 	{ shot "after hangup"; fail "the status line still shows the voice"; }
 ok "the status line no longer shows the voice"
@@ -127,7 +137,23 @@ kill "$B"
 wait "$B"
 nx_forget_pid "$B"
 
+say "quitting the client ends its voice"
+nx_talk bob6 bob lobby --duration 60
+B=$TALK_PID
+nx_talk_joined bob6
+tui_type "/talk"
+nx_wait_grep 20 "$T/bob6.json" '"event":"join","room":"lobby","user":"alice"' "bob sees alice join"
+tui_type "/quit"
+tui_wait 10 'NEXUS-EXIT=0' "/quit exits 0"
+nx_wait_grep 15 "$T/bob6.json" '"event":"leave","room":"lobby","user":"alice"' \
+	"bob sees alice leave when her client quits"
+kill "$B"
+wait "$B"
+nx_forget_pid "$B"
+
 say "audiod stopped: /talk says why"
+tui_start alice 120 30 $TUI_ENV
+tui_wait 15 '\[connected' "alice's client is back"
 kill "$AUDIOD_PID"
 wait "$AUDIOD_PID" 2>/dev/null
 nx_forget_pid "$AUDIOD_PID"
@@ -136,5 +162,5 @@ tui_wait 30 '\[voice ended: .*(audio|audiod|reach|refused)' "the status line say
 shot "no audiod"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "/quit exits 0"
-[ $PULSE = 1 ] && pulse_stop
+pulse_stop
 ok "tui voice test done"
