@@ -43,7 +43,8 @@ struct audio_dev {
 	pthread_cond_t cv;
 	struct dev_ring in, out;
 	int efd;
-	bool stop, failed;
+	bool stop, failed, playing;
+	uint64_t silences; /* frames of silence played while the loop was late */
 	char why[256];
 };
 
@@ -140,6 +141,8 @@ static void *dev_play_main(void *arg)
 				break;
 		stop = d->stop;
 		have = ring_pop(&d->out, pcm);
+		d->silences += !have && !stop && d->playing;
+		d->playing = d->playing || have;
 		pthread_mutex_unlock(&d->mu);
 		if (stop)
 			return NULL;
@@ -265,13 +268,15 @@ const char *audio_dev_error(const struct audio_dev *d)
 	return d->why[0] ? d->why : "sound device failed";
 }
 
-void audio_dev_dropped(const struct audio_dev *d, uint64_t *ret_in, uint64_t *ret_out)
+void audio_dev_dropped(const struct audio_dev *d, uint64_t *ret_in, uint64_t *ret_out,
+                       uint64_t *ret_silences)
 {
 	struct audio_dev *m = (struct audio_dev *)d;
 
 	pthread_mutex_lock(&m->mu);
 	*ret_in = d->in.dropped;
 	*ret_out = d->out.dropped;
+	*ret_silences = d->silences;
 	pthread_mutex_unlock(&m->mu);
 }
 

@@ -34,8 +34,11 @@ int audio_dev_read(struct audio_dev *d, int16_t pcm[AUDIO_IO_FRAME]);
  * runs slower than our clock). */
 void audio_dev_write(struct audio_dev *d, const int16_t pcm[AUDIO_IO_FRAME]);
 const char *audio_dev_error(const struct audio_dev *d);
-/* Frames dropped because a ring was full: captured, played. */
-void audio_dev_dropped(const struct audio_dev *d, uint64_t *ret_in, uint64_t *ret_out);
+/* Frames dropped because a ring was full (captured, to play: the speaker
+ * ran slower than our clock), and frames of silence the speaker played
+ * because our loop was late. */
+void audio_dev_dropped(const struct audio_dev *d, uint64_t *ret_in, uint64_t *ret_out,
+                       uint64_t *ret_silences);
 /* Stop the threads and close the streams. NULL-safe. */
 void audio_dev_close(struct audio_dev *d);
 

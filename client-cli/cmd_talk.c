@@ -831,10 +831,11 @@ static void talk_stats(struct talk *t)
 		jw_u64(&w, "switches", t->switches);
 		jw_u64(&w, "server_delay_us", (uint64_t)(delay * 1000));
 		if (t->dev) {
-			uint64_t din, dout;
-			audio_dev_dropped(t->dev, &din, &dout);
+			uint64_t din, dout, dsil;
+			audio_dev_dropped(t->dev, &din, &dout, &dsil);
 			jw_u64(&w, "device_dropped_in", din);
 			jw_u64(&w, "device_dropped_out", dout);
+			jw_u64(&w, "device_silence", dsil);
 		}
 		jw_end(&w);
 	} else if (!t->s->quiet) {
