@@ -29,7 +29,7 @@ vd_need_browser
 for d in $DAEMONS nexus; do
 	[ -x "$BUILD/$d" ] || skip "$BUILD/$d is not built"
 done
-for b in espeak-ng sox curl; do
+for b in espeak-ng sox; do
 	command -v $b >/dev/null || fail "$b missing (make test installs it)"
 done
 $AUDIO_PY -c 'import numpy' 2>/dev/null || fail "python3-numpy missing (make test installs it)"
