@@ -1,10 +1,9 @@
 /* account: users in memory (a cache of the users table), registration,
  * login with rate-limited attempts, signed tokens, and the admin role.
  *
- * Argon2id hashing and verification take about 50 ms and run on the event
- * loop, stalling every client meanwhile. Accepted for now: logins are rare,
- * and the per-user and per-address login limits keep anyone from turning
- * that into a denial of service. A worker thread is the fix if it shows. */
+ * Argon2id hashing and checking take about 50 ms each; they run on the
+ * hasher's thread (hasher.c), and the request finishes in account_pw_done
+ * back on the loop, so a burst of logins no longer stalls chat. */
 #include "chatd.h"
 #include "ratelimit.h"
 #include "log.h"
@@ -69,6 +68,7 @@ int account_load(void)
 
 void account_free_all(void)
 {
+	hasher_stop();
 	for (size_t i = 0; i < chatd.users.nbuckets; i++)
 		while (chatd.users.buckets[i])
 			account_free(account_of(chatd.users.buckets[i]));
@@ -156,13 +156,11 @@ static int account_check_new(const char *name, const char *password, char *why, 
 	return 0;
 }
 
-/* Store a new account; 0 or an ERR_* code with why. */
-static int account_create(const char *name, const char *password, bool admin, struct user **ret,
-                          char *why, size_t len)
+/* Whether name and password may make a new account; 0 or an ERR_* code
+ * with why. */
+static int account_check_create(const char *name, const char *password, char *why, size_t len)
 {
-	char hash[AUTH_HASH_MAX];
-	int64_t id;
-	int r, code = account_check_new(name, password, why, len);
+	int code = account_check_new(name, password, why, len);
 
 	if (code)
 		return code;
@@ -170,14 +168,19 @@ static int account_create(const char *name, const char *password, bool admin, st
 		snprintf(why, len, "user name %s is taken", name);
 		return ERR_EXISTS;
 	}
-	r = auth_password_hash(password, hash);
-	if (r < 0) {
-		snprintf(why, len, "cannot hash the password");
-		return ERR_INTERNAL;
-	}
+	return 0;
+}
+
+/* Store a new account with its password hash; 0 or an ERR_* code with why. */
+static int account_store(const char *name, const char *hash, struct user **ret, char *why,
+                         size_t len)
+{
+	int64_t id;
+	int r;
+
 	message_batch_flush();
-	r = db_user_add(chatd.db, name, hash, admin, &id);
-	if (r == -EEXIST) {
+	r = db_user_add(chatd.db, name, hash, false, &id);
+	if (r == -EEXIST || (r == 0 && account_find(name))) {
 		snprintf(why, len, "user name %s is taken", name);
 		return ERR_EXISTS;
 	}
@@ -185,7 +188,7 @@ static int account_create(const char *name, const char *password, bool admin, st
 		snprintf(why, len, "cannot store the account");
 		return ERR_INTERNAL;
 	}
-	*ret = account_new(id, name, admin, 0);
+	*ret = account_new(id, name, false, 0);
 	return 0;
 }
 
@@ -210,9 +213,112 @@ static void account_login_reply(struct session *s, uint32_t req, struct user *u)
 	session_attach(s, u);
 }
 
-void account_handle_register(struct session *s, const struct msg *m)
+/* ---- requests that wait for the hasher ---- */
+
+enum pw_op { PW_LOGIN, PW_REGISTER, PW_ADD, PW_RESET };
+
+struct pw_req {
+	enum pw_op op;
+	uint32_t req;
+	char user[PROTO_NAME_MAX + 1];
+};
+
+static void account_pw_login(struct session *s, const struct pw_req *q, int r)
+{
+	struct user *u = account_find(q->user); /* removed meanwhile: no login */
+
+	if (r == -EACCES || (r == 0 && !u)) {
+		log_info("failed login for %s from %s", q->user, s->addr);
+		session_error(s, q->req, ERR_BAD_LOGIN, NULL);
+	} else if (r < 0) {
+		session_error(s, q->req, ERR_INTERNAL, "cannot check the password");
+	} else {
+		log_debug("login %s from %s", u->name, s->addr);
+		account_login_reply(s, q->req, u);
+	}
+}
+
+static void account_pw_create(struct session *s, const struct pw_req *q, const char *hash)
 {
 	struct user *u;
+	char why[160];
+	int code = account_store(q->user, hash, &u, why, sizeof(why));
+
+	if (code) {
+		session_error(s, q->req, (uint16_t)code, "%s", why);
+	} else if (q->op == PW_REGISTER) {
+		log_info("registered user %s from %s", u->name, s->addr);
+		account_login_reply(s, q->req, u);
+	} else {
+		log_info("%s added user %s", session_name(s), u->name);
+		session_ok(s, q->req, (uint64_t)u->id, 0);
+	}
+}
+
+static void account_pw_reset(struct session *s, const struct pw_req *q, const char *hash)
+{
+	struct user *u = account_find(q->user);
+
+	message_batch_flush();
+	if (!u) {
+		session_error(s, q->req, ERR_NOT_FOUND, "no such user %s", q->user);
+	} else if (db_user_set_hash(chatd.db, u->id, hash) < 0) {
+		session_error(s, q->req, ERR_INTERNAL, "cannot store the password");
+	} else {
+		log_info("%s reset the password of %s", session_name(s), u->name);
+		session_ok(s, q->req, 0, 0);
+	}
+}
+
+/* The hasher's answer, on the loop; s is NULL when the client left. */
+static void account_pw_done(struct session *s, int r, const char *hash, void *arg)
+{
+	struct pw_req *q = arg;
+
+	if (!s) {
+		free(q);
+		return;
+	}
+	if (q->op == PW_LOGIN)
+		account_pw_login(s, q, r);
+	else if (r < 0)
+		session_error(s, q->req, ERR_INTERNAL, "cannot hash the password");
+	else if (q->op == PW_RESET)
+		account_pw_reset(s, q, hash);
+	else
+		account_pw_create(s, q, hash);
+	free(q);
+}
+
+/* Hand a password to the hasher: checked against hash, or hashed when
+ * hash is NULL; the request goes on in account_pw_done. */
+static void account_pw_submit(struct session *s, enum pw_op op, uint32_t req, const char *user,
+                              const char *password, const char *hash)
+{
+	struct pw_req *q;
+	int r;
+
+	if (hasher_busy(s)) {
+		session_error(s, req, ERR_RATE_LIMITED, "wait for the answer to your last request");
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->op = op;
+	q->req = req;
+	snprintf(q->user, sizeof(q->user), "%s", user);
+	r = hasher_submit(s, password, hash, account_pw_done, q);
+	if (r == 0)
+		return;
+	free(q);
+	if (r == -EBUSY)
+		session_error(s, req, ERR_RATE_LIMITED,
+		              "the server is busy checking passwords; try again in a second");
+	else
+		session_error(s, req, ERR_INTERNAL, "cannot check the password");
+}
+
+void account_handle_register(struct session *s, const struct msg *m)
+{
 	char why[160];
 	int code;
 
@@ -225,13 +331,12 @@ void account_handle_register(struct session *s, const struct msg *m)
 		              "too many attempts from your address; wait a minute");
 		return;
 	}
-	code = account_create(m->user, m->secret, false, &u, why, sizeof(why));
+	code = account_check_create(m->user, m->secret, why, sizeof(why));
 	if (code) {
 		session_error(s, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
-	log_info("registered user %s from %s", u->name, s->addr);
-	account_login_reply(s, m->req, u);
+	account_pw_submit(s, PW_REGISTER, m->req, m->user, m->secret, NULL);
 }
 
 void account_handle_login(struct session *s, const struct msg *m)
@@ -253,34 +358,25 @@ void account_handle_login(struct session *s, const struct msg *m)
 		session_error(s, m->req, ERR_INTERNAL, NULL);
 		return;
 	}
-	if (u)
-		r = auth_password_verify(hash, m->secret);
-	explicit_bzero(hash, sizeof(hash));
-	if (r == -EACCES || r == -ENOENT) {
+	if (!u) {
 		log_info("failed login for %s from %s", m->user, s->addr);
 		session_error(s, m->req, ERR_BAD_LOGIN, NULL);
 		return;
 	}
-	if (r < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot check the password");
-		return;
-	}
-	log_debug("login %s from %s", u->name, s->addr);
-	account_login_reply(s, m->req, u);
+	account_pw_submit(s, PW_LOGIN, m->req, u->name, m->secret, hash);
+	explicit_bzero(hash, sizeof(hash));
 }
 
 static void account_admin_add(struct session *s, const struct msg *m)
 {
-	struct user *u;
 	char why[160];
-	int code = account_create(m->user, m->secret, false, &u, why, sizeof(why));
+	int code = account_check_create(m->user, m->secret, why, sizeof(why));
 
 	if (code) {
 		session_error(s, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
-	log_info("%s added user %s", s->user->name, u->name);
-	session_ok(s, m->req, (uint64_t)u->id, 0);
+	account_pw_submit(s, PW_ADD, m->req, m->user, m->secret, NULL);
 }
 
 static void account_admin_remove(struct session *s, struct user *u, uint32_t req)
@@ -307,23 +403,13 @@ static void account_admin_remove(struct session *s, struct user *u, uint32_t req
 
 static void account_admin_reset(struct session *s, struct user *u, const struct msg *m)
 {
-	char hash[AUTH_HASH_MAX], why[160];
+	char why[160];
 
 	if (account_check_new(u->name, m->secret, why, sizeof(why))) {
 		session_error(s, m->req, ERR_INVALID, "%s", why);
 		return;
 	}
-	if (auth_password_hash(m->secret, hash) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot hash the password");
-		return;
-	}
-	message_batch_flush();
-	if (db_user_set_hash(chatd.db, u->id, hash) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot store the password");
-		return;
-	}
-	log_info("%s reset the password of %s", s->user->name, u->name);
-	session_ok(s, m->req, 0, 0);
+	account_pw_submit(s, PW_RESET, m->req, u->name, m->secret, NULL);
 }
 
 static void account_admin_promote(struct session *s, struct user *u, uint32_t req)

@@ -234,6 +234,24 @@ void account_handle_register(struct session *s, const struct msg *m);
 void account_handle_login(struct session *s, const struct msg *m);
 void account_handle_user_admin(struct session *s, const struct msg *m);
 
+/* ---- hasher.c: Argon2id on a worker thread ---- */
+
+/* Runs on the loop thread; s is NULL when the session closed meanwhile.
+ * result: 0, -EACCES (wrong password) or another -errno; hash: the new
+ * hash when one was made, else NULL. */
+typedef void (*hasher_done_fn)(struct session *s, int result, const char *hash, void *arg);
+/* Waits for the running job; jobs left complete with s NULL, -ECANCELED. */
+void hasher_stop(void);
+/* Check password against hash, or hash it when hash is NULL (the thread
+ * starts with the first job). 0, -EBUSY (queue full), -E2BIG or -ENOTCONN;
+ * done is called exactly once after 0. */
+int hasher_submit(struct session *s, const char *password, const char *hash, hasher_done_fn done,
+                  void *arg);
+/* s is being freed: its jobs complete with s NULL. */
+void hasher_forget(const struct session *s);
+/* Whether s waits for a job. */
+bool hasher_busy(const struct session *s);
+
 /* ---- room.c: rooms, membership, invites, topics, DMs, fan-out ---- */
 
 struct room {

@@ -322,6 +322,7 @@ static void session_frame_cb(struct conn *c, const struct msg *m, void *arg)
 static void session_free(struct session *s)
 {
 	message_forget_session(s);
+	hasher_forget(s);
 	session_detach(s);
 	if (s->prev)
 		s->prev->next = s->next;

@@ -61,6 +61,8 @@ raw hello 99 chat
 raw hello 1 file
 say "requests without logging in"
 raw unauth
+say "logins that vanish before their password is checked, and a LOGIN during a LOGIN"
+raw login-vanish bob pw-bob-secret 5
 say "20 garbage connections at once"
 raw plain-garbage-many 20
 nx_say_id alice say lobby "still here after the garbage"

@@ -385,6 +385,33 @@ def sc_login(port, user, password, *rest):
     sys.exit(1)
 
 
+def sc_login_vanish(port, user, password, n="5", src="127.0.0.9"):
+    """Password checks run on chatd's hashing thread: clients that send
+    LOGIN and vanish before the answer must not hurt chatd, and a second
+    LOGIN while the first is checked is refused with ERROR 8."""
+    for _ in range(int(n)):
+        p = Peer(port, src=src)
+        p.hello()
+        p.msg("LOGIN", req=p.next_req(), user=user, secret=password)
+        p.s.close()
+    say("%s clients sent LOGIN and vanished" % n)
+    p = Peer(port, src=src)
+    p.hello()
+    first, second = p.next_req(), p.next_req()
+    p.msg("LOGIN", req=first, user=user, secret=password)
+    p.msg("LOGIN", req=second, user=user, secret=password)
+    got = {}
+    while len(got) < 2:
+        m = p.recv()
+        if m.get("req") in (first, second):
+            got[m["req"]] = m
+    if got[first]["type"] != "TOKEN":
+        die("the first LOGIN answered", got[first])
+    if got[second]["type"] != "ERROR" or got[second]["code"] != 8:
+        die("a LOGIN during a LOGIN answered", got[second], "expected ERROR 8")
+    say("LOGIN during a LOGIN: ERROR 8 (%s); the first got its TOKEN" % got[second]["text"])
+
+
 def sc_listen(port, user, password, secs, *rooms):
     p = Peer(port)
     m = p.login(user, password)
@@ -540,6 +567,7 @@ SCENARIOS = {
     "bad-utf8": sc_bad_utf8,
     "unauth": sc_unauth,
     "login": sc_login,
+    "login-vanish": sc_login_vanish,
     "listen": sc_listen,
     "slow": sc_slow,
 }
