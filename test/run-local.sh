@@ -85,7 +85,7 @@ echo
 echo "================================================================"
 echo " Shadow Nexus is running; state in run/state, logs in run/*.log"
 for d in $daemons; do
-	what="port $(port_of "$d")"
+	what="127.0.0.1:$(port_of "$d") (TCP)"
 	[ "$d" = videod ] && what="https://127.0.0.1:$(port_of "$d")/ (and UDP $(port_of "$d"))"
 	printf '   %-7s pid %-7s %s\n' "$d" "$(eval echo \$pid_"$d")" "$what"
 done

@@ -37,7 +37,7 @@ pids=$(sed -n 's/^ *\(chatd\|filed\|audiod\|videod\) *pid \([0-9]*\) .*/\2/p' "$
 pids=$(echo $pids) # one line
 [ "$(echo "$pids" | wc -w)" = 4 ] || fail "expected four daemon pids in the banner, got: $pids"
 PIDS="$PIDS $pids" # stopped at exit if the test fails half-way
-for p in 5555 5556 5557; do grep -q "port $p\$" "$W/out" || fail "banner does not print port $p"; done
+for p in 5555 5556 5557; do grep -q " 127.0.0.1:$p (TCP)$" "$W/out" || fail "banner does not print 127.0.0.1:$p"; done
 grep -q "https://127.0.0.1:5000/ (and UDP 5000)" "$W/out" || fail "banner does not print the video address"
 for d in chatd filed audiod videod; do grep -q "listening on" "$W/run/$d.log" || fail "$d is not listening"; done
 [ -f "$W/run/nexus.conf" ] && [ -d "$W/run/state" ] || fail "no run/nexus.conf and run/state"
