@@ -143,7 +143,15 @@ for d in $DAEMONS; do
 	pid=$(nspawn_prop "nexus-$d.service" MainPID)
 	echo "  $d: pid $pid, status '$(nspawn_prop "nexus-$d.service" StatusText)'"
 done
-nspawn_exec ls -l /var/lib/nexus
+nspawn_exec ls -l /var/lib/nexus /var/lib/nexus/tls
+# The four started at once: one certificate made, shared by all.
+nspawn_exec journalctl --no-pager $(for u in $UNITS; do printf -- '-u %s ' "$u"; done) |
+	grep -o "fingerprint SHA256:[0-9a-f]*" | sort | uniq -c >"$T/fps"
+cat "$T/fps"
+[ "$(wc -l <"$T/fps")" = 1 ] && [ "$(awk '{ print $1 }' "$T/fps")" = 4 ] ||
+	fail "the four daemons do not announce one and the same certificate"
+FP=$(sed 's/.*fingerprint //' "$T/fps")
+ok "one certificate for all four: $FP"
 nx alice ports "$VD_IP" >"$T/ports.out" 2>&1
 rc=$?
 cat "$T/ports.out"
@@ -173,6 +181,7 @@ for u in alice bob; do
 	nx $u trust --yes >"$T/trust-$u.out" 2>&1 || { cat "$T/trust-$u.out"; fail "trust as $u"; }
 	nx $u register >"$T/reg-$u.out" 2>&1 || { cat "$T/reg-$u.out"; fail "register $u"; }
 	echo "  $u: $(head -n 1 "$T/reg-$u.out")"
+	grep -q "${FP#SHA256:}" "$T/trust-$u.out" || { cat "$T/trust-$u.out"; fail "$u pinned another fingerprint"; }
 done
 nx alice create lobby >/dev/null || fail "alice: create lobby"
 nx bob join lobby >/dev/null || fail "bob: join lobby"
