@@ -64,7 +64,10 @@ void room_free_all(void)
 void room_event(struct room *r, const char *user, uint32_t kind, uint32_t flags, uint64_t size,
                 const char *text)
 {
+	uint8_t frame[PROTO_HEADER_LEN + 256 + PROTO_TEXT_MAX];
 	struct msg e;
+	size_t len;
+	long n;
 
 	proto_msg_init(&e, MSG_VOICE_EVENT);
 	snprintf(e.room, sizeof(e.room), "%s", r->name);
@@ -74,8 +77,16 @@ void room_event(struct room *r, const char *user, uint32_t kind, uint32_t flags,
 	e.size = size;
 	e.ts = limits_wall_ms();
 	snprintf(e.text, sizeof(e.text), "%s", text ? text : "");
+	/* encoded once, the same bytes to every member (levels go to the
+	 * whole room four times a second) */
+	if (proto_encoded_len(&e, &len) < 0 || len > sizeof(frame) ||
+	    (n = proto_encode(&e, frame, sizeof(frame))) < 0) {
+		log_warn("%s: cannot encode a voice event", r->name);
+		return;
+	}
 	for (struct member *m = r->members; m; m = m->room_next)
-		session_send(m, &e);
+		if (m->state != MEMBER_CLOSING)
+			conn_send_frame(m->conn, frame, (size_t)n);
 }
 
 static struct member *room_member(struct room *r, const char *user)
