@@ -85,7 +85,7 @@ struct talk {
 	struct event *tick_ev, *end_ev, *dev_ev, *usr1_ev, *repass_ev;
 	FILE *ev;
 	bool joined, in_eof, decoded_any;
-	bool in_room, reconnecting, ptt_on;
+	bool in_room, reconnecting, ptt_on, join_muted;
 	unsigned repass_ms;
 	uint64_t seq;
 	uint32_t rng;
@@ -196,19 +196,23 @@ static void talk_mute_reply(struct client *c, const struct msg *m, void *arg)
 		log_debug("talk: mute refused: %s", m->text);
 }
 
-/* Mute or unmute ourselves: audiod tells the room (and stops mixing us). */
-static void talk_set_mute(struct talk *t, bool mute)
+/* audiod tells the room (and stops mixing us). */
+static void talk_send_mute(struct talk *t)
 {
 	struct msg m;
 
+	proto_msg_init(&m, MSG_VOICE_MUTE);
+	m.flags = t->mute ? MF_MUTED : 0;
+	client_request(t->c, &m, talk_mute_reply, t);
+}
+
+static void talk_set_mute(struct talk *t, bool mute)
+{
 	t->mute = mute;
 	talk_notice(t, "mute", "muted", mute, t->term ? NULL : mute ? "muted" : "unmuted");
 	talk_show_status(t);
-	if (!t->in_room)
-		return; /* the next VOICE_JOIN carries it */
-	proto_msg_init(&m, MSG_VOICE_MUTE);
-	m.flags = mute ? MF_MUTED : 0;
-	client_request(t->c, &m, talk_mute_reply, t);
+	if (t->in_room) /* else the next VOICE_JOIN carries it */
+		talk_send_mute(t);
 }
 
 static void talk_usr1_cb(evutil_socket_t sig, short what, void *arg)
@@ -218,6 +222,16 @@ static void talk_usr1_cb(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	talk_set_mute(t, !t->mute);
+}
+
+/* SIGUSR1 before our loop runs (while the pass is fetched): counted, and
+ * applied once the loop takes the signal over. */
+static volatile sig_atomic_t talk_early_usr1;
+
+static void talk_early_usr1_handler(int sig)
+{
+	(void)sig;
+	talk_early_usr1++;
 }
 
 static void talk_key_mute(void *arg)
@@ -532,6 +546,8 @@ static void talk_join_reply(struct client *c, const struct msg *m, void *arg)
 	t->in_room = true;
 	t->reconnecting = false;
 	t->repass_ms = TALK_REPASS_MIN_MS;
+	if (t->mute != t->join_muted) /* toggled while the join was on its way */
+		talk_send_mute(t);
 	if (t->joined) {
 		talk_reset_playout(t);
 	} else {
@@ -567,6 +583,7 @@ static void talk_join(struct client *c, struct talk *t)
 	snprintf(m.room, sizeof(m.room), "%s", t->room);
 	snprintf(m.secret, sizeof(m.secret), "%s", t->pass);
 	m.flags = (t->mute ? MF_MUTED : 0) | (t->listen ? MF_LISTEN : 0);
+	t->join_muted = t->mute;
 	if (client_request(c, &m, talk_join_reply, t) < 0)
 		client_fail(c, EXIT_NETWORK, "cannot send to audiod");
 }
@@ -859,6 +876,8 @@ static int talk_events_new(struct talk *t)
 	t->repass_ev = evtimer_new(base, talk_repass_cb, t);
 	if (!t->usr1_ev || !t->repass_ev || event_add(t->usr1_ev, NULL) < 0)
 		return EXIT_ERROR;
+	if (talk_early_usr1 % 2)
+		t->mute = !t->mute;
 	if (t->dev) {
 		t->dev_ev = event_new(base, audio_dev_fd(t->dev), EV_READ | EV_PERSIST, talk_dev_cb, t);
 		if (!t->dev_ev || event_add(t->dev_ev, NULL) < 0)
@@ -950,8 +969,8 @@ int cmd_talk(struct settings *s, int argc, char **argv)
 		r = cli_room("talk", argv[first], t->room);
 	if (r == 0 && t->ptt && (!isatty(STDIN_FILENO) || (t->in_path && !strcmp(t->in_path, "-"))))
 		r = cli_usage("talk", "--ptt needs a terminal on standard input");
-	/* SIGUSR1 toggles mute once we run; until then it must not kill us */
-	signal(SIGUSR1, SIG_IGN);
+	/* SIGUSR1 toggles mute; until the loop runs it must not kill us */
+	signal(SIGUSR1, talk_early_usr1_handler);
 	if (r == 0)
 		r = talk_fetch_pass(t);
 	if (r == 0) {

@@ -5,8 +5,9 @@
 # no --in/--out: her sentence is played into the server's microphone and
 # bob's recording must hold it; bob talks from a file and alice's speaker
 # (recorded from the sink's monitor) must hold his. SIGUSR1 mutes and
-# unmutes alice; audiod is killed (-9) and restarted on its port while both
-# are in the room, and they come back by themselves; no sound server is a
+# unmutes alice; audiod is killed (-9) and chatd stopped while both
+# are in the room, and they come back by themselves once both are back
+# (a fresh room pass, same ports); no sound server is a
 # clear error (exit 12); push-to-talk on a terminal (tmux) sends only while
 # the space bar is held or latched with Enter.
 . test/lib/common.sh
@@ -96,34 +97,44 @@ pulse_play "$T/a.wav"
 sleep 1
 kill -TERM "$B"
 nx_talk_wait "$B" bob4
-nx_expect_sim "bob hears alice again" 0.9 "$T/a.wav" "$T/bob4.wav"
+# the quality of the live path is the first check's (0.9, as in
+# test_audio_talk); from here on the question is whether the voice is
+# there, which a loaded machine's glitches must not turn into a failure
+nx_expect_sim "bob hears alice again" 0.8 "$T/a.wav" "$T/bob4.wav"
 
-say "audiod is killed (-9) and restarted on its port: both come back by themselves"
+say "audiod is killed (-9), chatd stopped; both come back by themselves when they return"
 nx_talk bob5 bob lobby --out "$T/bob5.wav"
 B=$TALK_PID
 nx_talk_joined bob5
 kill -9 "$AUDIOD_PID"
 wait "$AUDIOD_PID" 2>/dev/null
 nx_forget_pid "$AUDIOD_PID"
+nx_stop_chatd
 nx_wait_grep 15 "$T/alice1.json" '"event":"reconnecting"' "alice says she is reconnecting"
 nx_wait_grep 15 "$T/bob5.json" '"event":"reconnecting"' "bob says he is reconnecting"
 sleep 1
 kill -0 "$A" 2>/dev/null || { cat "$T/alice1.err"; fail "alice's talk ended without audiod"; }
 kill -0 "$B" 2>/dev/null || { cat "$T/bob5.err"; fail "bob's talk ended without audiod"; }
 ok "both talks wait for audiod"
-RESTART=$(date +%s.%N)
 nx_start_audiod
+# audiod is back but chatd, which signs room passes, is not: they wait
+sleep 2
+kill -0 "$A" 2>/dev/null || { cat "$T/alice1.err"; fail "alice's talk ended without chatd"; }
+[ "$(grep -c '"event":"joined"' "$T/alice1.json")" = 1 ] || fail "alice joined without a fresh pass"
+ok "without chatd they keep trying: $(grep -c 'cannot connect' "$T/alice1.err") pass requests failed"
+RESTART=$(date +%s.%N)
+nx_start_chatd
 wait_for 30 sh -c "[ \$(grep -c '\"event\":\"joined\"' '$T/alice1.json') -ge 2 ]" ||
 	{ cat "$T/alice1.json" "$T/alice1.err"; fail "alice did not join again"; }
 wait_for 30 sh -c "[ \$(grep -c '\"event\":\"joined\"' '$T/bob5.json') -ge 2 ]" ||
 	{ cat "$T/bob5.json" "$T/bob5.err"; fail "bob did not join again"; }
 BACK=$(date +%s.%N)
-ok "both joined again, $(awk "BEGIN { printf \"%.1f\", $BACK - $RESTART }") s after audiod was back"
+ok "both joined again, $(awk "BEGIN { printf \"%.1f\", $BACK - $RESTART }") s after chatd was back"
 pulse_play "$T/r.wav"
 sleep 1
 kill -TERM "$B"
 nx_talk_wait "$B" bob5
-nx_expect_sim "bob hears what alice said after the restart" 0.9 "$T/r.wav" "$T/bob5.wav"
+nx_expect_sim "bob hears what alice said after the restart" 0.8 "$T/r.wav" "$T/bob5.wav"
 kill -TERM "$A"
 nx_talk_wait "$A" alice1
 ok "alice: sent $(talk_stat alice1 sent) frames over both sessions"
