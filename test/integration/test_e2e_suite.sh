@@ -172,7 +172,10 @@ nx_bg() {
 	BG_PID=$!
 	PIDS="$PIDS $BG_PID"
 }
-jq_count() { python3 "$ROOT/test/lib/jsonl.py" "$@" 2>/dev/null || echo 0; }
+jq_count() {
+	python3 "$ROOT/test/lib/jsonl.py" "$@" 2>/dev/null
+	return 0
+}
 
 # --- two users register and chat ---
 say "alice and bob register, chat in lobby"
@@ -340,8 +343,13 @@ while read -r id text; do
 	n=$(jq_count "$T/hist.json" count "j.get('text') == '$text'")
 	[ "$n" = 1 ] || fail "'$text' is $n times in lobby's history"
 done <"$T/said"
-n=$(jq_count "$T/tail.out" count True)
-ok "no message lost: lobby holds $(wc -l <"$T/ids-after") messages ($(tr '\n' ' ' <"$T/ids-after")); each said once; bob's single tail saw $n"
+# bob's one tail, across the four kills, saw each message exactly once.
+python3 "$ROOT/test/lib/jsonl.py" "$T/tail.out" get "'id' in j and 'text' in j" id | sort -n >"$T/ids-tail"
+dup=$(uniq -d "$T/ids-tail" | tr '\n' ' ')
+[ -z "$dup" ] || fail "bob's tail showed messages $dup more than once"
+cmp -s "$T/ids-tail" "$T/ids-after" ||
+	fail "bob's tail saw $(tr '\n' ' ' <"$T/ids-tail"), the history holds $(tr '\n' ' ' <"$T/ids-after")"
+ok "no message lost: lobby holds $(wc -l <"$T/ids-after") messages ($(tr '\n' ' ' <"$T/ids-after")), each said once; bob's one tail saw each exactly once"
 
 # --- stop ---
 say "systemctl stop nexus.target"
