@@ -967,8 +967,10 @@ int cmd_talk(struct settings *s, int argc, char **argv)
 		r = cli_usage("talk", "one ROOM only");
 	if (r == 0)
 		r = cli_room("talk", argv[first], t->room);
-	if (r == 0 && t->ptt && (!isatty(STDIN_FILENO) || (t->in_path && !strcmp(t->in_path, "-"))))
-		r = cli_usage("talk", "--ptt needs a terminal on standard input");
+	if (r == 0 && t->ptt &&
+	    (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp() ||
+	     (t->in_path && !strcmp(t->in_path, "-"))))
+		r = cli_usage("talk", "--ptt needs a terminal on standard input, in the foreground");
 	/* SIGUSR1 toggles mute; until the loop runs it must not kill us */
 	signal(SIGUSR1, talk_early_usr1_handler);
 	if (r == 0)

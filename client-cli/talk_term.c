@@ -151,7 +151,8 @@ int talk_term_open(struct event_base *base, bool ptt, const struct talk_term_cbs
 	struct talk_term *tt;
 	int r;
 
-	if (!isatty(STDIN_FILENO))
+	/* in the background, changing the terminal would stop us (SIGTTOU) */
+	if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp())
 		return -ENOTTY;
 	tt = calloc(1, sizeof(*tt));
 	if (!tt)
