@@ -4,7 +4,8 @@
 // OUTDIR/killed (videod was killed and systemd restarted it), both must be
 // back in one call and decode new frames. Usage:
 //   node suite_call.js LINK_ALICE LINK_BOB OUTDIR
-// Writes OUTDIR/media after the first part and OUTDIR/done at the end;
+// Writes OUTDIR/media after the first part and OUTDIR/done at the end, then
+// stays in the call until OUTDIR/release appears (60 s at most);
 // prints "ok: ..." lines; exits 1 with "FAIL: ..." on the first failed check.
 'use strict';
 const { chromium } = require('playwright-core');
@@ -80,15 +81,19 @@ async function main() {
     fs.writeFileSync(path.join(outdir, 'media'), 'ok\n');
 
     // videod is killed and restarted by systemd: wait for the word.
+    // Meanwhile, note what alice's page says (the loss may be short).
     const killed = path.join(outdir, 'killed');
     const end = Date.now() + 600 * 1000;
+    const seen = new Set();
     while (!fs.existsSync(killed)) {
       if (Date.now() > end) fail('nobody wrote ' + killed);
+      const m = await media(a);
+      if (m.banner) seen.add(m.banner);
       await sleep(200);
     }
     t0 = Date.now();
     const fa0 = (await media(a)).frames; const fb0 = (await media(b)).frames;
-    ok('videod killed and restarted; alice\'s banner at that moment: "' + (await media(a)).banner + '"');
+    ok('videod killed and restarted; alice\'s page said meanwhile: ' + JSON.stringify([...seen]));
     await until('alice and bob back in one call with new video', SECS, async () => {
       const ma = await media(a); const mb = await media(b);
       // A reconnect starts new receivers: their counts start from zero.
@@ -100,6 +105,9 @@ async function main() {
     ok('after the restart alice and bob reconnected by themselves and decode new video (' +
       (Date.now() - t0) + ' ms after the word)');
     fs.writeFileSync(path.join(outdir, 'done'), 'ok\n');
+    // Stay in the call until the script has looked (OUTDIR/release).
+    const rend = Date.now() + 60 * 1000;
+    while (!fs.existsSync(path.join(outdir, 'release')) && Date.now() < rend) await sleep(200);
   } finally {
     await browser.close();
   }

@@ -330,6 +330,11 @@ killed videod
 touch "$T/call/killed"
 browser_wait done 150
 sed -n '/videod killed/,$p' "$T/browser.out"
+nx bob call lobby --once >"$T/call-after.out" 2>&1 || { cat "$T/call-after.out"; fail "bob: nexus call after the restart"; }
+grep -q "in the call (2): \(alice, bob\|bob, alice\)$" "$T/call-after.out" ||
+	{ cat "$T/call-after.out"; fail "nexus call does not show alice and bob in the call"; }
+echo "  nexus call: $(grep "in the call" "$T/call-after.out")"
+touch "$T/call/release"
 wait "$BROWSER_PID" || { cat "$T/browser.out"; fail "the browser script failed"; }
 nx_forget_pid "$BROWSER_PID"
 said "after videod came back"
