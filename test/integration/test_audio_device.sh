@@ -144,18 +144,24 @@ echo "MEASURED: alice's sound device: $(talk_stat alice1 device_dropped_in) capt
 	"$(talk_stat alice1 device_silence) frames of silence (loop late)"
 
 say "push-to-talk on a terminal: carol holds the space bar"
-TUI_N=$((TUI_N + 1))
-TUI_SOCK="nxtalk-$$-$TUI_N"
-TUI_SOCKS="$TUI_SOCKS $TUI_SOCK"
-tmux -L "$TUI_SOCK" -f /dev/null new-session -d -x 100 -y 10 \
-	"env TERM=xterm-256color LANG=C.UTF-8 PULSE_SERVER='$PULSE_SERVER' \
-	NEXUS_CONFIG_DIR='$T/cfg/carol' NEXUS_SERVER=127.0.0.1 NEXUS_CHAT_PORT=$CHAT_PORT \
-	NEXUS_AUDIO_PORT=$AUDIO_PORT '$ROOT/$BUILD/nexus' talk lobby --ptt --json >'$T/ptt.json'; \
-	echo NEXUS-EXIT=\$?; stty -a | grep -o -- '-*icanon' | sed 's/^/TERM-/'; sleep 600" ||
-	fail "cannot start tmux"
-nx_wait_grep 15 "$T/ptt.json" '"event":"joined"' "carol joined with --ptt"
-tui_wait 10 '\[listening\]' "the status line says listening"
-CPID=$(pgrep -f -n "^$ROOT/$BUILD/nexus talk lobby --ptt") || fail "no pid for carol's talk"
+# ptt_start NAME: carol's `nexus talk lobby --ptt --json` (into $T/NAME.json)
+# in a new tmux server; after it ends the pane shows its exit status and
+# whether the terminal is back in canonical mode. Sets CPID.
+ptt_start() {
+	TUI_N=$((TUI_N + 1))
+	TUI_SOCK="nxtalk-$$-$TUI_N"
+	TUI_SOCKS="$TUI_SOCKS $TUI_SOCK"
+	tmux -L "$TUI_SOCK" -f /dev/null new-session -d -x 100 -y 10 \
+		"env TERM=xterm-256color LANG=C.UTF-8 PULSE_SERVER='$PULSE_SERVER' \
+		NEXUS_CONFIG_DIR='$T/cfg/carol' NEXUS_SERVER=127.0.0.1 NEXUS_CHAT_PORT=$CHAT_PORT \
+		NEXUS_AUDIO_PORT=$AUDIO_PORT '$ROOT/$BUILD/nexus' talk lobby --ptt --json >'$T/$1.json'; \
+		echo NEXUS-EXIT=\$?; stty -a | grep -o -- '-*icanon' | sed 's/^/TERM-/'; sleep 600" ||
+		fail "cannot start tmux"
+	nx_wait_grep 15 "$T/$1.json" '"event":"joined"' "carol joined with --ptt ($1)"
+	tui_wait 10 '\[listening\]' "the status line says listening"
+	CPID=$(pgrep -f -n "^$ROOT/$BUILD/nexus talk lobby --ptt") || fail "no pid for carol's talk"
+}
+ptt_start ptt
 # two seconds in the room without the key (checked below: the first ptt
 # event says nothing was sent before it)
 sleep 2
@@ -200,7 +206,16 @@ tui_wait 10 'NEXUS-EXIT=0' "carol's talk ended with exit 0"
 SENT=$(sed -n 's/.*"event":"stats".*"sent":\([0-9]*\).*/\1/p' "$T/ptt.json")
 [ "$SENT" = "$LATCH" ] || fail "frames were sent after the key was let go ($SENT, not $LATCH)"
 ok "frames sent in all: $SENT (held $HELD, latched $((LATCH - HELD))), none after"
-tui_has 'TERM-icanon' || { tui_screen; fail "the terminal was not restored"; }
-ok "the terminal was restored (icanon)"
+tui_wait 10 '^TERM-icanon' "the terminal was restored (icanon)"
+
+say "the terminal is restored after Ctrl-C and after SIGHUP too"
+ptt_start ptt2
+tui_keys C-c
+tui_wait 10 'NEXUS-EXIT=0' "Ctrl-C ends it with exit 0"
+tui_wait 10 '^TERM-icanon' "restored after Ctrl-C"
+ptt_start ptt3
+kill -HUP "$CPID"
+tui_wait 10 'NEXUS-EXIT=129' "SIGHUP ends it (killed by the signal)"
+tui_wait 10 '^TERM-icanon' "restored after SIGHUP"
 
 audiod_alive "the device tests"
