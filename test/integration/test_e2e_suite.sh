@@ -17,7 +17,7 @@
 # clients reconnect and nothing acknowledged is lost. Last, the measured
 # time of `systemctl stop nexus.target` (limit 2 s).
 . test/lib/common.sh
-AUDIO_PORT=5557
+AUDIO_PORT=5557 # (audiod is the container's; the clients use their defaults)
 . test/lib/audio.sh
 . test/lib/video.sh
 . test/lib/nspawn.sh
