@@ -68,12 +68,10 @@ nx_talk bob2 bob lobby --in "$T/c.wav" --duration 5.5
 nx_talk_wait "$TALK_PID" bob2
 sleep 0.5
 pulse_record_stop
-# 0.95 to 0.97 on a quiet machine. The speaker keeps 40 ms in the sound
-# server: a loaded machine starves the play thread or the PulseAudio daemon
-# longer than that, the stream runs dry, and the client later drops frames
-# to keep its delay (device_dropped_out below): 0.70 to 0.89 was seen at
-# load 8 to 16 on two cores. Another sentence scores about 0.1.
-nx_expect_sim "alice's speaker played bob's sentence" 0.6 "$T/c.wav" "$T/aspk1.wav"
+# 0.97 here; the speaker keeps only 40 ms in the sound server, so a
+# starved machine makes the stream run dry now and then (the counters of
+# alice's stats line, printed below, say how often).
+nx_expect_sim "alice's speaker played bob's sentence" 0.8 "$T/c.wav" "$T/aspk1.wav"
 
 say "SIGUSR1 mutes alice; SIGUSR1 again unmutes her"
 nx_talk bob3 bob lobby --out "$T/bob3.wav"
