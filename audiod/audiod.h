@@ -142,6 +142,8 @@ struct member {
 
 void session_accept(int fd, const char *peer);
 int session_send(struct member *m, const struct msg *msg);
+/* Queue an encoded frame (fan-out: encoded once, copied per member). */
+int session_send_frame(struct member *m, const uint8_t *frame, size_t len);
 void session_error(struct member *m, uint32_t req, uint16_t code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void session_kick(struct member *m, uint16_t code, const char *text);

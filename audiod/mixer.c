@@ -276,9 +276,9 @@ static void mix_send_shared(struct room *r, const uint8_t *pkt, int len, uint64_
 		return;
 	}
 	for (struct member *m = r->members; m; m = m->room_next) {
-		if ((m->talker && m->talker->mixed) || m->state == MEMBER_CLOSING || mix_stalled(m))
+		if ((m->talker && m->talker->mixed) || mix_stalled(m))
 			continue;
-		if (conn_send_frame(m->conn, frame, (size_t)n) == 0)
+		if (session_send_frame(m, frame, (size_t)n) == 0)
 			audiod.stats.frames_out++;
 	}
 }

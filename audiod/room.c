@@ -66,7 +66,6 @@ void room_event(struct room *r, const char *user, uint32_t kind, uint32_t flags,
 {
 	uint8_t frame[PROTO_HEADER_LEN + 256 + PROTO_TEXT_MAX];
 	struct msg e;
-	size_t len;
 	long n;
 
 	proto_msg_init(&e, MSG_VOICE_EVENT);
@@ -79,14 +78,13 @@ void room_event(struct room *r, const char *user, uint32_t kind, uint32_t flags,
 	snprintf(e.text, sizeof(e.text), "%s", text ? text : "");
 	/* encoded once, the same bytes to every member (levels go to the
 	 * whole room four times a second) */
-	if (proto_encoded_len(&e, &len) < 0 || len > sizeof(frame) ||
-	    (n = proto_encode(&e, frame, sizeof(frame))) < 0) {
+	n = proto_encode(&e, frame, sizeof(frame));
+	if (n < 0) {
 		log_warn("%s: cannot encode a voice event", r->name);
 		return;
 	}
 	for (struct member *m = r->members; m; m = m->room_next)
-		if (m->state != MEMBER_CLOSING)
-			conn_send_frame(m->conn, frame, (size_t)n);
+		session_send_frame(m, frame, (size_t)n);
 }
 
 static struct member *room_member(struct room *r, const char *user)

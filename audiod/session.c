@@ -77,6 +77,13 @@ int session_send(struct member *m, const struct msg *msg)
 	return conn_send(m->conn, msg);
 }
 
+int session_send_frame(struct member *m, const uint8_t *frame, size_t len)
+{
+	if (m->state == MEMBER_CLOSING)
+		return -EPIPE;
+	return conn_send_frame(m->conn, frame, len);
+}
+
 void session_error(struct member *m, uint32_t req, uint16_t code, const char *fmt, ...)
 {
 	char text[512];

@@ -180,7 +180,7 @@ static int account_store(const char *name, const char *hash, struct user **ret, 
 
 	message_batch_flush();
 	r = db_user_add(chatd.db, name, hash, false, &id);
-	if (r == -EEXIST || (r == 0 && account_find(name))) {
+	if (r == -EEXIST) {
 		snprintf(why, len, "user name %s is taken", name);
 		return ERR_EXISTS;
 	}
@@ -221,13 +221,26 @@ struct pw_req {
 	enum pw_op op;
 	uint32_t req;
 	char user[PROTO_NAME_MAX + 1];
+	char hash[AUTH_HASH_MAX]; /* PW_LOGIN: the hash being checked */
 };
+
+/* Whether q->user still has the hash that was checked: a reset, or a
+ * remove and add, while the check ran makes the answer stale. */
+static bool account_pw_current(const struct pw_req *q)
+{
+	char now[AUTH_HASH_MAX];
+	int r;
+	bool same = account_fetch(q->user, now, &r) && strcmp(now, q->hash) == 0;
+
+	explicit_bzero(now, sizeof(now));
+	return same;
+}
 
 static void account_pw_login(struct session *s, const struct pw_req *q, int r)
 {
-	struct user *u = account_find(q->user); /* removed meanwhile: no login */
+	struct user *u = account_find(q->user);
 
-	if (r == -EACCES || (r == 0 && !u)) {
+	if (r == -EACCES || (r == 0 && !account_pw_current(q))) {
 		log_info("failed login for %s from %s", q->user, s->addr);
 		session_error(s, q->req, ERR_BAD_LOGIN, NULL);
 	} else if (r < 0) {
@@ -275,18 +288,18 @@ static void account_pw_done(struct session *s, int r, const char *hash, void *ar
 {
 	struct pw_req *q = arg;
 
-	if (!s) {
-		free(q);
-		return;
+	/* a session gone or told to go gets no answer */
+	if (s && s->state != SESSION_CLOSING) {
+		if (q->op == PW_LOGIN)
+			account_pw_login(s, q, r);
+		else if (r < 0)
+			session_error(s, q->req, ERR_INTERNAL, "cannot hash the password");
+		else if (q->op == PW_RESET)
+			account_pw_reset(s, q, hash);
+		else
+			account_pw_create(s, q, hash);
 	}
-	if (q->op == PW_LOGIN)
-		account_pw_login(s, q, r);
-	else if (r < 0)
-		session_error(s, q->req, ERR_INTERNAL, "cannot hash the password");
-	else if (q->op == PW_RESET)
-		account_pw_reset(s, q, hash);
-	else
-		account_pw_create(s, q, hash);
+	explicit_bzero(q, sizeof(*q));
 	free(q);
 }
 
@@ -306,6 +319,8 @@ static void account_pw_submit(struct session *s, enum pw_op op, uint32_t req, co
 	q->op = op;
 	q->req = req;
 	snprintf(q->user, sizeof(q->user), "%s", user);
+	if (hash)
+		snprintf(q->hash, sizeof(q->hash), "%s", hash);
 	r = hasher_submit(s, password, hash, account_pw_done, q);
 	if (r == 0)
 		return;

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,8 +131,17 @@ static int hasher_start(void)
 	if (hs.efd < 0)
 		return -errno;
 	hs.ev = event_new(chatd.base, hs.efd, EV_READ | EV_PERSIST, hasher_ready_cb, NULL);
-	r = hs.ev && event_add(hs.ev, NULL) == 0 ? pthread_create(&hs.thread, NULL, hasher_main, NULL)
-	                                         : ENOMEM;
+	if (!hs.ev || event_add(hs.ev, NULL) < 0) {
+		r = ENOMEM;
+	} else {
+		/* signals stay with the loop thread: the worker blocks them all */
+		sigset_t all, old;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&hs.thread, NULL, hasher_main, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	if (r) {
 		hasher_stop();
 		return -r;

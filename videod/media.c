@@ -126,12 +126,15 @@ static void out_flush(void)
 	while (off < outq.n) {
 		int r = sendmmsg(fd, msgs + off, (unsigned)(outq.n - off), 0);
 
-		if (r <= 0) { /* the first one failed: drop it, go on */
-			n_drop++;
-			off++;
-		} else {
+		if (r > 0) {
 			n_tx += (uint64_t)r;
 			off += r;
+		} else if (errno == EAGAIN || errno == ENOBUFS) {
+			n_drop += (uint64_t)(outq.n - off); /* the socket is full: drop the rest */
+			break;
+		} else { /* this one cannot go (its address): drop it, go on */
+			n_drop++;
+			off++;
 		}
 	}
 	outq.n = 0;

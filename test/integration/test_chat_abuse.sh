@@ -14,6 +14,8 @@ PID0=$CHATD_PID
 nx_account alice
 nx_account bob
 nx_account lagger
+nx_account hasty
+nx_account patient
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby
 nx_expect 0 "bob: join lobby" nexus_as bob join lobby
 nx_expect 0 "lagger: join lobby" nexus_as lagger join lobby
@@ -62,7 +64,9 @@ raw hello 1 file
 say "requests without logging in"
 raw unauth
 say "logins that vanish before their password is checked, and a LOGIN during a LOGIN"
-raw login-vanish bob pw-bob-secret 5
+raw login-vanish hasty pw-hasty-secret 5
+say "a burst of password checks does not hold up a logged-in client"
+raw login-burst patient pw-patient-secret 8
 say "20 garbage connections at once"
 raw plain-garbage-many 20
 nx_say_id alice say lobby "still here after the garbage"

@@ -39,6 +39,7 @@ import hmac
 import json
 import os
 import secrets
+import select
 import socket
 import ssl
 import struct
@@ -398,8 +399,10 @@ def sc_login_vanish(port, user, password, n="5", src="127.0.0.9"):
     p = Peer(port, src=src)
     p.hello()
     first, second = p.next_req(), p.next_req()
-    p.msg("LOGIN", req=first, user=user, secret=password)
-    p.msg("LOGIN", req=second, user=user, secret=password)
+    # one write: two segments could be apart by Nagle's delay, longer
+    # than a password check on a quiet machine
+    p.send(frame("LOGIN", payload("LOGIN", req=first, user=user, secret=password)) +
+           frame("LOGIN", payload("LOGIN", req=second, user=user, secret=password)))
     got = {}
     while len(got) < 2:
         m = p.recv()
@@ -407,9 +410,37 @@ def sc_login_vanish(port, user, password, n="5", src="127.0.0.9"):
             got[m["req"]] = m
     if got[first]["type"] != "TOKEN":
         die("the first LOGIN answered", got[first])
-    if got[second]["type"] != "ERROR" or got[second]["code"] != 8:
-        die("a LOGIN during a LOGIN answered", got[second], "expected ERROR 8")
+    if (got[second]["type"] != "ERROR" or got[second]["code"] != 8 or
+            "wait for the answer" not in got[second]["text"]):
+        die("a LOGIN during a LOGIN answered", got[second], "expected ERROR 8, wait for the answer")
     say("LOGIN during a LOGIN: ERROR 8 (%s); the first got its TOKEN" % got[second]["text"])
+
+
+def sc_login_burst(port, user, password, n="8"):
+    """While chatd checks a burst of n passwords (each from its own address,
+    below the per-address limit), a logged-in client's PING is answered
+    before the burst is through: the checks do not hold up the loop."""
+    me = Peer(port, src="127.0.0.20")
+    if me.login(user, password)["type"] != "TOKEN":
+        die("cannot log in", user)
+    peers = [Peer(port, src="127.0.0.%d" % (21 + i)) for i in range(int(n))]
+    for p in peers:
+        p.hello()
+    for p in peers:
+        p.msg("LOGIN", req=p.next_req(), user=user, secret="wrong-%s" % password)
+    _, pong = me.call("PING")
+    if pong["type"] != "PONG":
+        die("PING answered", pong)
+    # answers already here when the PONG came
+    answered = len(select.select([p.s for p in peers], [], [], 0)[0])
+    say("PONG came when %d of %d password checks were answered" % (answered, len(peers)))
+    if answered == len(peers):
+        die("the PING waited for every password check")
+    for p in peers:
+        m = p.recv()
+        if m["type"] != "ERROR" or m["code"] != 5:
+            die("a wrong password answered", m)
+    say("all %d wrong passwords refused with ERROR 5" % len(peers))
 
 
 def sc_listen(port, user, password, secs, *rooms):
@@ -568,6 +599,7 @@ SCENARIOS = {
     "unauth": sc_unauth,
     "login": sc_login,
     "login-vanish": sc_login_vanish,
+    "login-burst": sc_login_burst,
     "listen": sc_listen,
     "slow": sc_slow,
 }
