@@ -5,49 +5,27 @@
 #include "ratelimit.h"
 #include "log.h"
 #include "sd.h"
+#include "svc.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 
 #include <event2/event.h>
 
-#define CHATD_CONFIG_DEFAULT "/etc/nexus/nexus.conf"
 #define CHATD_STATUS_SECS 10
-#define CHATD_STOP_SECS 3
-#define CHATD_ERR_MAX 768
 
 struct chatd chatd;
 
-struct options {
-	const char *config;
-	bool config_given;
-	bool foreground;
-	bool check;
-	int verbosity;
-	const char *port;
-	const char *state_dir;
-	const char **overrides;
-	size_t noverrides;
-};
-
-static struct options opts;
-static char listen_name[128];
-static struct event *status_ev, *stop_ev;
-static struct event *signal_evs[3];
+/* Defined with its hooks above main. */
+static struct svc svc;
 static uint32_t name_seed;
 
 #define KEY(name, kind, field, min, max, help)                                                     \
@@ -174,7 +152,7 @@ static void usage(FILE *f)
 	           "       chatd [-f FILE] [-s STATE_DIR] adduser NAME [--admin]\n"
 	           "       chatd [-f FILE] [-s STATE_DIR] passwd NAME\n"
 	           "  -d        stay in the foreground and log to stderr\n"
-	           "  -f FILE   configuration file (default " CHATD_CONFIG_DEFAULT ")\n"
+	           "  -f FILE   configuration file (default " SVC_CONFIG_DEFAULT ")\n"
 	           "  -n        check the configuration and exit\n"
 	           "  -v        more verbose logging (repeat for more)\n"
 	           "  -h        show this help\n"
@@ -205,177 +183,30 @@ static void chatd_config_defaults(struct chatd_config *c)
 }
 
 /* Defaults, then the file, then -o, -s and -p, in that order. */
-static int chatd_config_load(struct chatd_config *c, char *err, size_t errlen)
+static int chatd_config_load(void *cfg, char *err, size_t errlen)
 {
+	struct chatd_config *c = cfg;
 	int r;
 
 	chatd_config_defaults(c);
-	r = config_load(opts.config, !opts.config_given, chatd_keys, c, err, errlen);
-	for (size_t i = 0; r == 0 && i < opts.noverrides; i++)
-		r = config_set(opts.overrides[i], chatd_keys, c, err, errlen);
+	r = svc_config_load(&svc, chatd_keys, c, &c->common, err, errlen);
+	if (r == 0 && svc.opts.port)
+		r = svc_config_port(&svc, chatd_keys, c, "port", "-p ", svc.opts.port, err, errlen);
 	if (r < 0)
 		return r;
-	if (opts.state_dir)
-		snprintf(c->common.state_dir, sizeof(c->common.state_dir), "%s", opts.state_dir);
-	if (opts.port) {
-		char assign[64];
-
-		snprintf(assign, sizeof(assign), "chatd.port=%s", opts.port);
-		r = config_set(assign, chatd_keys, c, err, errlen);
-		if (r < 0) {
-			snprintf(err, errlen,
-			         "-p %s: the port must be a number between 1 and 65535", opts.port);
-			return r;
-		}
-	}
 	config_common_finish(&c->common);
 	/* A SAY frame carries the text plus about 90 bytes of other fields. */
 	if ((uint64_t)c->max_text + 128 > c->max_frame) {
 		snprintf(err, errlen,
 		         "%s: max_text (%u) does not fit in max_frame (%u): max_frame must be at "
 		         "least max_text + 128",
-		         opts.config, c->max_text, c->max_frame);
+		         svc.opts.config, c->max_text, c->max_frame);
 		return -EINVAL;
 	}
-	if (!c->common.cert_file[0] || !c->common.key_file[0] || !c->common.token_key[0]) {
-		snprintf(err, errlen, "state_dir %s is too long", c->common.state_dir);
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-static bool opts_add_override(const char *arg)
-{
-	const char **o = realloc(opts.overrides, (opts.noverrides + 1) * sizeof(*o));
-
-	if (!o)
-		return false;
-	opts.overrides = o;
-	opts.overrides[opts.noverrides++] = arg;
-	return true;
-}
-
-static bool opts_port_ok(const char *s)
-{
-	unsigned long v = 0;
-
-	if (!*s || strlen(s) > 5)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (unsigned long)(*s - '0');
-	}
-	return v >= 1 && v <= 65535;
-}
-
-/* Returns the index of the first operand, or -1 after printing usage (exit
- * status in *ret_status). */
-static int opts_parse(int argc, char **argv, int *ret_status)
-{
-	int ch;
-
-	opts.config = CHATD_CONFIG_DEFAULT;
-	/* "+": stop at the first operand, so "adduser NAME --admin" stays ours. */
-	while ((ch = getopt(argc, argv, "+df:nvhp:s:o:")) != -1) {
-		switch (ch) {
-		case 'd':
-			opts.foreground = true;
-			break;
-		case 'f':
-			opts.config = optarg;
-			opts.config_given = true;
-			break;
-		case 'n':
-			opts.check = true;
-			break;
-		case 'v':
-			opts.verbosity++;
-			break;
-		case 'h':
-			usage(stdout);
-			*ret_status = 0;
-			return -1;
-		case 'p':
-			if (!opts_port_ok(optarg)) {
-				fprintf(stderr, "chatd: -p %s: not a port (1 to 65535)\n", optarg);
-				usage(stderr);
-				*ret_status = 2;
-				return -1;
-			}
-			opts.port = optarg;
-			break;
-		case 's':
-			opts.state_dir = optarg;
-			break;
-		case 'o':
-			if (!opts_add_override(optarg))
-				fatal("out of memory");
-			break;
-		default:
-			usage(stderr);
-			*ret_status = 2;
-			return -1;
-		}
-	}
-	return optind;
+	return svc_config_paths(&c->common, err, errlen);
 }
 
 /* ---- start-up ---- */
-
-/* mkdir -p with mode for the folders we create. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[CONFIG_PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int chatd_state_dir(const struct chatd_config *c, char *err, size_t errlen)
-{
-	struct stat st;
-	int r = mkdir_p(c->common.state_dir, 0750);
-
-	if (r == 0 && (stat(c->common.state_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
-		r = -ENOTDIR;
-	if (r == 0 && access(c->common.state_dir, W_OK | X_OK) < 0)
-		r = -errno;
-	if (r < 0)
-		snprintf(err, errlen, "cannot use state folder %s: %s", c->common.state_dir,
-		         strerror(-r));
-	return r;
-}
-
-/* The folder of path, created when it lies inside the state folder. */
-static void chatd_parent_dir(const char *state, const char *path)
-{
-	char dir[CONFIG_PATH_MAX];
-	char *slash;
-	size_t n = strlen(state);
-
-	if (strncmp(path, state, n) != 0 || path[n] != '/')
-		return;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir_p(dir, 0750);
-	}
-}
 
 static int chatd_db_open(const struct chatd_config *c, struct db **ret, char *err, size_t errlen)
 {
@@ -408,30 +239,13 @@ static int chatd_setup_state(char *fp, char *err, size_t errlen)
 	struct config_common *cc = &chatd.cfg.common;
 	int r;
 
-	r = chatd_state_dir(&chatd.cfg, err, errlen);
+	r = svc_state_dir(cc->state_dir, true, err, errlen);
+	if (r == 0)
+		r = svc_tls_load(cc, &chatd.tls, fp, err, errlen);
+	if (r == 0)
+		r = svc_token_key(cc, chatd.token_key, err, errlen);
 	if (r < 0)
 		return r;
-	chatd_parent_dir(cc->state_dir, cc->cert_file);
-	chatd_parent_dir(cc->state_dir, cc->key_file);
-	r = tls_ensure_cert(cc->cert_file, cc->key_file, cc->hostname, err, errlen);
-	if (r < 0)
-		return r;
-	chatd.tls = tls_server_ctx(cc->cert_file, cc->key_file, err, errlen);
-	if (!chatd.tls)
-		return -EINVAL;
-	r = tls_file_fingerprint(cc->cert_file, fp);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot read certificate %s: %s", cc->cert_file,
-		         strerror(-r));
-		return r;
-	}
-	chatd_parent_dir(cc->state_dir, cc->token_key);
-	r = auth_key_load(cc->token_key, true, chatd.token_key);
-	if (r < 0) {
-		snprintf(err, errlen, "cannot read or create the token key %s: %s", cc->token_key,
-		         strerror(-r));
-		return r;
-	}
 	r = chatd_db_open(&chatd.cfg, &chatd.db, err, errlen);
 	if (r == 0 && (account_load() < 0 || room_load() < 0)) {
 		snprintf(err, errlen, "cannot load the database in %s", cc->state_dir);
@@ -440,77 +254,17 @@ static int chatd_setup_state(char *fp, char *err, size_t errlen)
 	return r;
 }
 
-/* Descriptors are the cost of a session: allow as many as the hard limit. */
-static void chatd_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-static void chatd_accept_cb(int fd, const char *peer, void *arg)
-{
-	(void)arg;
-	session_accept(fd, peer);
-}
-
-static void chatd_format_addr(int fd, char *out, size_t outlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-			port = ntohs(s6->sin6_port);
-		} else if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-			port = ntohs(s4->sin_port);
-		}
-	}
-	snprintf(out, outlen, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-}
-
-static int chatd_listen(char *err, size_t errlen)
-{
-	int fd = sd_listen_socket();
-
-	if (fd < 0) {
-		fd = conn_listen(chatd.cfg.common.bind, chatd.cfg.port, err, errlen);
-		if (fd < 0)
-			return fd;
-	}
-	chatd_format_addr(fd, listen_name, sizeof(listen_name));
-	chatd.listener = listener_new(chatd.base, fd, chatd_accept_cb, NULL);
-	if (!chatd.listener) {
-		close(fd);
-		snprintf(err, errlen, "cannot listen on %s: out of memory", listen_name);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* ---- running: status, reload, stop ---- */
 
-static void chatd_status_cb(evutil_socket_t fd, short what, void *arg)
+static void chatd_status(void)
 {
 	static unsigned last_sessions = UINT_MAX, last_online = UINT_MAX;
 
-	(void)fd;
-	(void)what;
-	(void)arg;
 	if (chatd.nsessions == last_sessions && chatd.nonline == last_online)
 		return;
 	last_sessions = chatd.nsessions;
 	last_online = chatd.nonline;
-	sd_notify_status("serving on %s: %u connections, %u users online", listen_name,
+	sd_notify_status("serving on %s: %u connections, %u users online", svc.listen_name,
 	                 chatd.nsessions, chatd.nonline);
 }
 
@@ -529,87 +283,37 @@ static void chatd_reload_warn(const struct chatd_config *n)
 }
 
 /* SIGHUP: re-read the file; apply what can change while running. */
-static void chatd_reload(void)
+static int chatd_reload(char *err, size_t errlen)
 {
 	struct chatd_config n;
-	char err[CHATD_ERR_MAX];
+	bool rates;
+	int r = chatd_config_load(&n, err, errlen);
 
-	sd_notify_reloading();
-	if (chatd_config_load(&n, err, sizeof(err)) < 0) {
-		log_err("reload failed, keeping the running configuration: %s", err);
-	} else {
-		bool rates = n.msg_rate != chatd.cfg.msg_rate ||
-		             n.msg_burst != chatd.cfg.msg_burst ||
-		             n.login_rate != chatd.cfg.login_rate;
-
-		chatd_reload_warn(&n);
-		/* Paths and the listening socket stay as they were started. */
-		n.common = chatd.cfg.common;
-		n.port = chatd.cfg.port;
-		chatd.cfg = n;
-		if (rates)
-			chatd_rates_apply();
-		db_set_power_safe(chatd.db, n.power_safe);
-		log_set_verbosity(opts.verbosity);
-		log_info("configuration reloaded (registration %s)", n.reg ? "open" : "closed");
-	}
-	sd_notify_ready("serving on %s", listen_name);
-}
-
-static void chatd_stop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	event_base_loopexit(chatd.base, NULL);
+	if (r < 0)
+		return r;
+	rates = n.msg_rate != chatd.cfg.msg_rate || n.msg_burst != chatd.cfg.msg_burst ||
+	        n.login_rate != chatd.cfg.login_rate;
+	chatd_reload_warn(&n);
+	/* Paths and the listening socket stay as they were started. */
+	n.common = chatd.cfg.common;
+	n.port = chatd.cfg.port;
+	chatd.cfg = n;
+	if (rates)
+		chatd_rates_apply();
+	db_set_power_safe(chatd.db, n.power_safe);
+	log_set_verbosity(svc.opts.verbosity);
+	log_info("configuration reloaded (registration %s)", n.reg ? "open" : "closed");
+	return 0;
 }
 
 /* SIGTERM, SIGINT: stop accepting, commit, tell the clients, leave once
  * they are gone or after a few seconds. A second signal leaves at once. */
 static void chatd_stop(int sig)
 {
-	struct timeval tv = {CHATD_STOP_SECS, 0};
-
-	if (chatd.stopping) {
-		event_base_loopexit(chatd.base, NULL);
+	if (!svc_stop_begin(&svc, sig))
 		return;
-	}
-	chatd.stopping = true;
-	sd_notify_stopping();
-	log_info("stopping on %s", strsignal(sig));
-	listener_free(chatd.listener);
-	chatd.listener = NULL;
 	message_batch_flush();
-	stop_ev = evtimer_new(chatd.base, chatd_stop_cb, NULL);
-	if (stop_ev)
-		evtimer_add(stop_ev, &tv);
 	session_close_all();
-}
-
-static void chatd_signal_cb(evutil_socket_t sig, short what, void *arg)
-{
-	(void)what;
-	(void)arg;
-	if (sig == SIGHUP)
-		chatd_reload();
-	else
-		chatd_stop(sig);
-}
-
-static int chatd_events(void)
-{
-	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
-	struct timeval tv = {CHATD_STATUS_SECS, 0};
-
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		signal_evs[i] = evsignal_new(chatd.base, sigs[i], chatd_signal_cb, NULL);
-		if (!signal_evs[i] || evsignal_add(signal_evs[i], NULL) < 0)
-			return -ENOMEM;
-	}
-	status_ev = event_new(chatd.base, -1, EV_PERSIST, chatd_status_cb, NULL);
-	if (!status_ev || event_add(status_ev, &tv) < 0)
-		return -ENOMEM;
-	return 0;
 }
 
 static void chatd_cleanup(void)
@@ -617,14 +321,7 @@ static void chatd_cleanup(void)
 	session_free_all();
 	message_batch_flush();
 	message_batch_free();
-	sd_watchdog_stop();
-	for (size_t i = 0; i < sizeof(signal_evs) / sizeof(signal_evs[0]); i++)
-		if (signal_evs[i])
-			event_free(signal_evs[i]);
-	if (status_ev)
-		event_free(status_ev);
-	if (stop_ev)
-		event_free(stop_ev);
+	svc_cleanup(&svc);
 	listener_free(chatd.listener);
 	room_free_all();
 	account_free_all();
@@ -635,7 +332,6 @@ static void chatd_cleanup(void)
 	ratetable_free(chatd.login_addr);
 	if (chatd.base)
 		event_base_free(chatd.base);
-	free(opts.overrides);
 }
 
 /* epoll's change list folds the add-then-remove of a session's write event
@@ -656,29 +352,27 @@ static struct event_base *chatd_base_new(void)
 
 static int chatd_serve(void)
 {
-	char err[CHATD_ERR_MAX], fp[TLS_FP_LEN] = "";
+	char err[SVC_ERR_MAX], fp[TLS_FP_LEN] = "";
 	int r;
 
-	chatd_raise_nofile();
+	svc_raise_nofile();
 	r = chatd_setup_state(fp, err, sizeof(err));
 	if (r == 0) {
 		chatd_rates_apply();
 		chatd.base = chatd_base_new();
 		if (!chatd.base)
 			fatal("cannot create the event loop");
-		r = chatd_listen(err, sizeof(err));
+		r = svc_listen(&svc, chatd.cfg.common.bind, chatd.cfg.port, err, sizeof(err));
 	}
-	if (r == 0 && chatd_events() < 0)
+	if (r == 0 && svc_events(&svc) < 0)
 		fatal("out of memory");
 	if (r < 0) {
 		log_err("%s", err);
 		chatd_cleanup();
 		return 1;
 	}
-	log_info("listening on %s (TLS fingerprint %s)", listen_name, fp);
-	sd_notify_ready("serving on %s", listen_name);
-	sd_watchdog_start(chatd.base);
-	event_base_dispatch(chatd.base);
+	log_info("listening on %s (TLS fingerprint %s)", svc.listen_name, fp);
+	svc_run(&svc);
 	chatd_cleanup();
 	log_info("stopped");
 	return 0;
@@ -781,7 +475,7 @@ static int chatd_offline(int argc, char **argv)
 {
 	bool add = strcmp(argv[0], "adduser") == 0, admin = false;
 	const char *name = NULL;
-	char err[CHATD_ERR_MAX], hash[AUTH_HASH_MAX];
+	char err[SVC_ERR_MAX], hash[AUTH_HASH_MAX];
 	struct db *db;
 	int r;
 
@@ -804,7 +498,7 @@ static int chatd_offline(int argc, char **argv)
 		                    name);
 	if (offline_password(hash))
 		return 1;
-	if (chatd_state_dir(&chatd.cfg, err, sizeof(err)) < 0 ||
+	if (svc_state_dir(chatd.cfg.common.state_dir, true, err, sizeof(err)) < 0 ||
 	    chatd_db_open(&chatd.cfg, &db, err, sizeof(err)) < 0)
 		return offline_fail("%s", err);
 	r = offline_apply(db, add, name, admin, hash);
@@ -812,36 +506,36 @@ static int chatd_offline(int argc, char **argv)
 	return r;
 }
 
+static struct svc svc = {
+    .name = "chatd",
+    /* "+": stop at the first operand, so "adduser NAME --admin" stays ours. */
+    .optstring = "+df:nvhp:s:o:",
+    .operands = true,
+    .port_check = SVC_PORT_EARLY_USAGE,
+    .usage = usage,
+    .load = chatd_config_load,
+    .cfg = &chatd.cfg,
+    .reload = chatd_reload,
+    .stop = chatd_stop,
+    .status = chatd_status,
+    .status_every = {CHATD_STATUS_SECS, 0},
+    .accept = session_accept,
+    .base = &chatd.base,
+    .listener = &chatd.listener,
+    .stopping = &chatd.stopping,
+};
+
 int main(int argc, char **argv)
 {
-	char err[CHATD_ERR_MAX];
-	int status = 0, first;
+	int status = 0, first = svc_start(&svc, argc, argv, &status);
 
-	first = opts_parse(argc, argv, &status);
 	if (first < 0)
 		return status;
-	log_init("chatd", opts.foreground || opts.check || first < argc, opts.verbosity);
-	signal(SIGPIPE, SIG_IGN);
-	/* Tighten whatever umask we were given (the unit's 0077 stays). */
-	umask(umask(0) | 027);
 	if (getrandom(&name_seed, sizeof(name_seed), GRND_NONBLOCK) != sizeof(name_seed))
 		name_seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
-	if (chatd_config_load(&chatd.cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "chatd: %s\n", err);
-		free(opts.overrides);
-		return 1;
-	}
-	if (opts.check) {
-		fprintf(stderr, "chatd: configuration OK (%s%s)\n", opts.config,
-		        opts.config_given || access(opts.config, F_OK) == 0
-		            ? ""
-		            : ", missing: defaults");
-		free(opts.overrides);
-		return 0;
-	}
 	if (first < argc) {
 		status = chatd_offline(argc - first, argv + first);
-		free(opts.overrides);
+		svc_cleanup(&svc);
 		return status;
 	}
 	return chatd_serve();

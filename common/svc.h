@@ -1,0 +1,125 @@
+/* svc: the start-up skeleton the daemons share. Flags (-d -f -n -v -h -p -s
+ * -o), logging, SIGPIPE and umask, the configuration and -n, the state
+ * folder, certificate and token key, the listening socket (or systemd's),
+ * signals (SIGTERM and SIGINT stop, SIGHUP reloads), READY, RELOADING,
+ * STOPPING and STATUS notification, the watchdog and the run loop.
+ *
+ * A daemon fills one struct svc with its name, flags and hooks and calls
+ * these steps from main. Unlike the rest of common/, this is main's own
+ * layer: it prints flag and configuration errors and logs start, reload
+ * and stop, as each main did. (The prefix is not "daemon_": glibc has
+ * daemon(3).) */
+#ifndef NEXUS_SVC_H
+#define NEXUS_SVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include "auth.h"
+#include "config.h"
+#include "tls.h"
+
+#define SVC_CONFIG_DEFAULT "/etc/nexus/nexus.conf"
+#define SVC_ERR_MAX 768
+#define SVC_NAME_MAX 128
+#define SVC_STOP_SECS 3
+
+struct event;
+struct event_base;
+struct listener;
+
+/* When a bad -p PORT is refused. */
+enum svc_port_check {
+	SVC_PORT_LATE,        /* with the configuration: exit 1 */
+	SVC_PORT_EARLY,       /* while parsing flags: exit 2 */
+	SVC_PORT_EARLY_USAGE, /* the same, followed by the usage */
+};
+
+/* What the flags said. */
+struct svc_opts {
+	const char *config;
+	bool config_given, foreground, check;
+	int verbosity;
+	const char *port, *state_dir;
+	const char **overrides; /* each -o, in order */
+	size_t noverrides;
+};
+
+struct svc {
+	/* Set by the daemon. */
+	const char *name;      /* log ident, message prefix and config section */
+	const char *optstring; /* getopt(3): "df:nvhp:s:o:" and the daemon's own */
+	bool operands;         /* operands are the daemon's (else an error) */
+	enum svc_port_check port_check;
+	void (*usage)(FILE *f);
+	/* A flag svc does not know: 0 to go on, or the exit status. */
+	int (*flag)(int ch, const char *arg);
+	/* Defaults, the file and the flags into cfg; a sentence in err. */
+	int (*load)(void *cfg, char *err, size_t errlen);
+	void *cfg;
+	/* SIGHUP: re-read and apply; on error the running one stays. */
+	int (*reload)(char *err, size_t errlen);
+	void (*reloaded)(void); /* optional: after each reload, good or bad */
+	void (*stop)(int sig);  /* SIGTERM, SIGINT */
+	void (*status)(void);   /* every status_every */
+	struct timeval status_every;
+	void (*accept)(int fd, const char *peer); /* for svc_listen */
+	/* The daemon's own fields the shared steps use. */
+	struct event_base **base;
+	struct listener **listener;
+	bool *stopping;
+
+	/* Set by svc. */
+	struct svc_opts opts;
+	char listen_name[SVC_NAME_MAX]; /* "host:port" we listen on */
+	struct event *status_ev, *stop_ev, *signal_evs[3];
+};
+
+/* Flags, logging, SIGPIPE ignored, umask, then the configuration; prints a
+ * configuration error or the -n verdict. Returns the index of the first
+ * operand to go on, or -1 with the exit status in *ret_status. */
+int svc_start(struct svc *s, int argc, char **argv, int *ret_status);
+
+/* The configuration file, then each -o, then -s, into cfg with keys. */
+int svc_config_load(const struct svc *s, const struct config_key *keys, void *cfg,
+                    struct config_common *cc, char *err, size_t errlen);
+/* A port flag's value as NAME.key; on error err says
+ * "FLAGVALUE: the port must be a number between 1 and 65535". */
+int svc_config_port(const struct svc *s, const struct config_key *keys, void *cfg, const char *key,
+                    const char *flag, const char *value, char *err, size_t errlen);
+/* "state_dir ... is too long" when a derived path did not fit. */
+int svc_config_paths(const struct config_common *cc, char *err, size_t errlen);
+
+/* Descriptors are the cost of a session: allow as many as the hard limit. */
+void svc_raise_nofile(void);
+/* mkdir -p with mode. */
+int svc_mkdir_p(const char *path, mode_t mode);
+/* Creates the state folder and checks we may use it (and, with need_dir,
+ * that it is a folder). */
+int svc_state_dir(const char *dir, bool need_dir, char *err, size_t errlen);
+/* Creates the folder of path when it lies inside the state folder. */
+void svc_parent_dir(const char *state, const char *path);
+/* The certificate (made when missing) into *ctx and its fingerprint. */
+int svc_tls_load(const struct config_common *cc, SSL_CTX **ctx, char fp[TLS_FP_LEN], char *err,
+                 size_t errlen);
+/* The token key, made by whichever daemon starts first. */
+int svc_token_key(const struct config_common *cc, uint8_t key[AUTH_KEY_LEN], char *err,
+                  size_t errlen);
+
+/* The socket systemd passed, else bind:port; accepts to s->accept. */
+int svc_listen(struct svc *s, const char *bind, uint16_t port, char *err, size_t errlen);
+/* Signal events and the status timer on *s->base. */
+int svc_events(struct svc *s);
+/* First SIGTERM: STOPPING, close the listener, leave in SVC_STOP_SECS.
+ * Returns true then; a second signal leaves at once and returns false. */
+bool svc_stop_begin(struct svc *s, int sig);
+/* READY, the watchdog, then the loop until it ends. */
+void svc_run(struct svc *s);
+/* Frees what svc made (events, the flag list); stops the watchdog. */
+void svc_cleanup(struct svc *s);
+
+#endif
