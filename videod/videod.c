@@ -5,42 +5,31 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "sd.h"
+#include "svc.h"
 #include "tls.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-#define VIDEOD_CONFIG_DEFAULT "/etc/nexus/nexus.conf"
 #ifndef VIDEOD_WWW_DEFAULT
 #define VIDEOD_WWW_DEFAULT "/usr/local/share/nexus/videod/www"
 #endif
-#define VIDEOD_ERR_MAX 768
 #define TICK_MS 100
 #define PING_SECS 15
 
 struct videod videod;
 
-static struct {
-	const char *config;
-	bool config_given, foreground, check;
-	int verbosity;
-	const char *port, *media_port, *state_dir;
-	const char **overrides;
-	size_t noverrides;
-} opts;
-
-static struct event *tick_ev, *signal_evs[3];
-static char listen_name[128];
+/* Defined with its hooks above main. */
+static struct svc svc;
+static const char *media_port_flag; /* -m */
 
 #define KEY(name, kind, field, size, min, max, help)                                               \
 	{                                                                                          \
@@ -94,7 +83,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: videod [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-m PORT] [-s STATE_DIR]"
 	           " [-o section.key=value]...\n"
 	           "  -d        stay in the foreground and log to stderr\n"
-	           "  -f FILE   configuration file (default " VIDEOD_CONFIG_DEFAULT ")\n"
+	           "  -f FILE   configuration file (default " SVC_CONFIG_DEFAULT ")\n"
 	           "  -n        check the configuration and exit\n"
 	           "  -v        more verbose logging (repeat for more)\n"
 	           "  -h        show this help\n"
@@ -141,35 +130,20 @@ static void config_defaults(struct videod_config *c)
 	c->max_sse = 2000;
 }
 
-static int set_port(struct videod_config *c, const char *key, const char *v, char *err,
-		    size_t errlen)
+static int config_read(void *cfg, char *err, size_t errlen)
 {
-	char assign[64];
-
-	snprintf(assign, sizeof(assign), "videod.%s=%s", key, v);
-	if (config_set(assign, videod_keys, c, err, errlen) < 0) {
-		snprintf(err, errlen, "%s: the port must be a number between 1 and 65535", v);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int config_read(struct videod_config *c, char *err, size_t errlen)
-{
+	struct videod_config *c = cfg;
 	int r;
 
 	config_defaults(c);
-	r = config_load(opts.config, !opts.config_given, videod_keys, c, err, errlen);
-	for (size_t i = 0; r == 0 && i < opts.noverrides; i++)
-		r = config_set(opts.overrides[i], videod_keys, c, err, errlen);
-	if (r == 0 && opts.port)
-		r = set_port(c, "port", opts.port, err, errlen);
-	if (r == 0 && opts.media_port)
-		r = set_port(c, "media_port", opts.media_port, err, errlen);
+	r = svc_config_load(&svc, videod_keys, c, &c->common, err, errlen);
+	if (r == 0 && svc.opts.port)
+		r = svc_config_port(&svc, videod_keys, c, "port", "", svc.opts.port, err, errlen);
+	if (r == 0 && media_port_flag)
+		r = svc_config_port(&svc, videod_keys, c, "media_port", "", media_port_flag, err,
+		                    errlen);
 	if (r < 0)
 		return r;
-	if (opts.state_dir)
-		vd_str_copy(c->common.state_dir, sizeof(c->common.state_dir), opts.state_dir);
 	config_common_finish(&c->common);
 	if (!c->common.cert_file[0] || !c->common.token_key[0]) {
 		snprintf(err, errlen, "state_dir %s is too long", c->common.state_dir);
@@ -178,60 +152,14 @@ static int config_read(struct videod_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-static int opts_parse(int argc, char **argv, int *ret_status)
+/* -m PORT, the one flag of videod's own. */
+static int videod_flag(int ch, const char *arg)
 {
-	int ch;
-
-	opts.config = VIDEOD_CONFIG_DEFAULT;
-	while ((ch = getopt(argc, argv, "df:nvhp:m:s:o:")) != -1) {
-		switch (ch) {
-		case 'd':
-			opts.foreground = true;
-			break;
-		case 'f':
-			opts.config = optarg;
-			opts.config_given = true;
-			break;
-		case 'n':
-			opts.check = true;
-			break;
-		case 'v':
-			opts.verbosity++;
-			break;
-		case 'h':
-			usage(stdout);
-			*ret_status = 0;
-			return -1;
-		case 'p':
-			opts.port = optarg;
-			break;
-		case 'm':
-			opts.media_port = optarg;
-			break;
-		case 's':
-			opts.state_dir = optarg;
-			break;
-		case 'o': {
-			const char **o = realloc(opts.overrides, (opts.noverrides + 1) * sizeof(*o));
-
-			if (!o)
-				fatal("out of memory");
-			opts.overrides = o;
-			opts.overrides[opts.noverrides++] = optarg;
-			break;
-		}
-		default:
-			usage(stderr);
-			*ret_status = 2;
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "videod: unexpected argument '%s'\n", argv[optind]);
+	if (ch != 'm') {
 		usage(stderr);
-		*ret_status = 2;
-		return -1;
+		return 2;
 	}
+	media_port_flag = arg;
 	return 0;
 }
 
@@ -282,68 +210,46 @@ static int setup_state(char *err, size_t errlen)
 	return 0;
 }
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static void tick(void)
 {
 	static unsigned ticks;
 	bool second;
 
-	(void)fd;
-	(void)what;
-	(void)arg;
 	ticks++;
 	second = ticks % (1000 / TICK_MS) == 0;
 	room_tick(second);
 	if (ticks % (PING_SECS * 1000 / TICK_MS) == 0) {
 		http_tick();
-		sd_notify_status("serving on %s: %u in %u calls", listen_name, videod.npeers,
+		sd_notify_status("serving on %s: %u in %u calls", svc.listen_name, videod.npeers,
 		                 videod.nrooms);
 	}
 }
 
-static void signal_cb(evutil_socket_t sig, short what, void *arg)
+/* SIGHUP: limits apply at once; sockets, paths and the page stay. */
+static int reload(char *err, size_t errlen)
 {
 	struct videod_config n;
-	char err[VIDEOD_ERR_MAX];
+	int r = config_read(&n, err, errlen);
 
-	(void)what;
-	(void)arg;
-	if (sig != SIGHUP) {
-		log_info("stopping on %s", strsignal((int)sig));
-		sd_notify_stopping();
-		videod.stopping = true;
-		event_base_loopexit(videod.base, NULL);
-		return;
-	}
-	sd_notify_reloading();
-	if (config_read(&n, err, sizeof(err)) < 0) {
-		log_err("reload failed, keeping the running configuration: %s", err);
-	} else {
-		/* Limits apply at once; sockets, paths and the page stay. */
-		videod.cfg.max_participants = n.max_participants;
-		videod.cfg.max_peers = n.max_peers;
-		videod.cfg.session_timeout = n.session_timeout;
-		videod.cfg.max_sse = n.max_sse;
-		vd_str_copy(videod.cfg.chat_host, sizeof(videod.cfg.chat_host), n.chat_host);
-		videod.cfg.chat_port = n.chat_port;
-		log_info("configuration reloaded");
-	}
-	sd_notify_ready("serving on %s", listen_name);
+	if (r < 0)
+		return r;
+	videod.cfg.max_participants = n.max_participants;
+	videod.cfg.max_peers = n.max_peers;
+	videod.cfg.session_timeout = n.session_timeout;
+	videod.cfg.max_sse = n.max_sse;
+	vd_str_copy(videod.cfg.chat_host, sizeof(videod.cfg.chat_host), n.chat_host);
+	videod.cfg.chat_port = n.chat_port;
+	log_info("configuration reloaded");
+	return 0;
 }
 
-static int setup_events(void)
+/* SIGTERM, SIGINT: calls end with the process. */
+static void stop(int sig)
 {
-	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
-	struct timeval tv = {0, TICK_MS * 1000};
-
-	for (size_t i = 0; i < 3; i++) {
-		signal_evs[i] = evsignal_new(videod.base, sigs[i], signal_cb, NULL);
-		if (!signal_evs[i] || evsignal_add(signal_evs[i], NULL) < 0)
-			return -ENOMEM;
-	}
-	tick_ev = event_new(videod.base, -1, EV_PERSIST, tick_cb, NULL);
-	if (!tick_ev || event_add(tick_ev, &tv) < 0)
-		return -ENOMEM;
-	return 0;
+	log_info("stopping on %s", strsignal(sig));
+	sd_notify_stopping();
+	videod.stopping = true;
+	event_base_loopexit(videod.base, NULL);
 }
 
 static void cleanup(void)
@@ -353,24 +259,18 @@ static void cleanup(void)
 	chat_free_all();
 	http_stop();
 	media_close();
-	sd_watchdog_stop();
-	for (size_t i = 0; i < 3; i++)
-		if (signal_evs[i])
-			event_free(signal_evs[i]);
-	if (tick_ev)
-		event_free(tick_ev);
+	svc_cleanup(&svc);
 	tls_ctx_free(videod.tls);
 	tls_ctx_free(videod.chat_tls);
 	SSL_CTX_free(videod.dtls);
 	if (videod.base)
 		event_base_free(videod.base);
 	explicit_bzero(videod.token_key, sizeof(videod.token_key));
-	free(opts.overrides);
 }
 
 static int serve(void)
 {
-	char err[VIDEOD_ERR_MAX];
+	char err[SVC_ERR_MAX];
 	const char *cands[8];
 	int r, n;
 
@@ -383,8 +283,8 @@ static int serve(void)
 		r = media_open(err, sizeof(err));
 	}
 	if (r == 0)
-		r = http_start(err, sizeof(err), listen_name, sizeof(listen_name));
-	if (r == 0 && setup_events() < 0)
+		r = http_start(err, sizeof(err), svc.listen_name, sizeof(svc.listen_name));
+	if (r == 0 && svc_events(&svc) < 0)
 		fatal("out of memory");
 	if (r < 0) {
 		log_err("%s", err);
@@ -393,36 +293,34 @@ static int serve(void)
 	}
 	n = media_candidates(cands, 8);
 	log_info("listening on %s (HTTPS) and UDP port %u, announcing %s%s (TLS fingerprint %s)",
-	         listen_name, media_port(), cands[0], n > 1 ? " and more" : "", videod.tls_fp);
-	sd_notify_ready("serving on %s", listen_name);
-	sd_watchdog_start(videod.base);
-	event_base_dispatch(videod.base);
+	         svc.listen_name, media_port(), cands[0], n > 1 ? " and more" : "", videod.tls_fp);
+	svc_run(&svc);
 	cleanup();
 	log_info("stopped");
 	return 0;
 }
 
+static struct svc svc = {
+    .name = "videod",
+    .optstring = "df:nvhp:m:s:o:",
+    .port_check = SVC_PORT_LATE,
+    .usage = usage,
+    .flag = videod_flag,
+    .load = config_read,
+    .cfg = &videod.cfg,
+    .reload = reload,
+    .stop = stop,
+    .status = tick,
+    .status_every = {0, TICK_MS * 1000},
+    .base = &videod.base,
+    .stopping = &videod.stopping,
+};
+
 int main(int argc, char **argv)
 {
-	char err[VIDEOD_ERR_MAX];
 	int status = 0;
 
-	if (opts_parse(argc, argv, &status) < 0)
+	if (svc_start(&svc, argc, argv, &status) < 0)
 		return status;
-	log_init("videod", opts.foreground || opts.check, opts.verbosity);
-	signal(SIGPIPE, SIG_IGN);
-	umask(umask(0) | 027);
-	if (config_read(&videod.cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "videod: %s\n", err);
-		free(opts.overrides);
-		return 1;
-	}
-	if (opts.check) {
-		fprintf(stderr, "videod: configuration OK (%s%s)\n", opts.config,
-		        opts.config_given || access(opts.config, F_OK) == 0 ? ""
-		                                                           : ", missing: defaults");
-		free(opts.overrides);
-		return 0;
-	}
 	return serve();
 }
