@@ -40,6 +40,11 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -H -n)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PIN0="" PIN1=""
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PIN0="taskset -c 0" PIN1="taskset -c 1"; fi
+# "Real time on one core" asks for a core of its own; on a shared machine
+# the closest we get is a higher priority for the server under test (the
+# same for audiod and Janus). Without it, other work on CPU 0 preempts the
+# 20 ms clock and every count looks late.
+if [ "$(id -u)" = 0 ]; then PIN0="$PIN0 nice -n -10"; fi
 $PIN0 "$BUILD/audiod" -d -s "$T/state" -p "$PORT" -o common.bind=127.0.0.1 \
 	-o audiod.max_sessions=20000 >"$T/audiod.log" 2>&1 &
 APID=$!
@@ -50,7 +55,7 @@ until grep -q "listening on" "$T/audiod.log"; do
 	sleep 0.1
 done
 echo
-echo "== voice: audiod ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg); audiod ${PIN0:+on CPU 0, load tool on CPU 1})"
+echo "== voice: audiod ($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg); audiod ${PIN0:+on CPU 0 ($PIN0), load tool on CPU 1})"
 # shellcheck disable=SC2086 # COUNTS is a list
 $PIN1 "$BUILD/bench/audio_bench" "$PORT" "$T/state/token.key" "$TALKERS" "$SECS" $COUNTS
 rc=$?
