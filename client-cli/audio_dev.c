@@ -5,9 +5,11 @@
  * and the play thread's pa_simple_write waits while the server's buffer
  * holds its target (40 ms). The event loop never blocks on the device: it
  * takes captured frames from a ring when the eventfd says so, and drops
- * frames to play into another ring. Both rings are bounded: a late reader
- * loses the oldest frames rather than adding delay. The hand-off is a mutex
- * around the rings and nothing else is shared. */
+ * frames to play into another ring. Both rings keep only a few frames: a
+ * late reader loses the oldest (counted as dropped) rather than adding
+ * delay, so a stalled loop sends at most DEV_IN_KEEP frames of the past
+ * when it is back. The hand-off is a mutex around the rings and nothing
+ * else is shared. */
 #include "audio_dev.h"
 
 #include <errno.h>
@@ -22,11 +24,12 @@
 #include <pulse/error.h>
 #include <pulse/simple.h>
 
-#define DEV_RING_MAX 50      /* frames: 1 s */
-#define DEV_IN_KEEP DEV_RING_MAX /* a stalled loop sends them all when back */
+#define DEV_RING_MAX 8       /* frames: room for either keep below */
+#define DEV_IN_KEEP 3        /* captured frames kept for a late loop: 60 ms */
 #define DEV_OUT_KEEP 4       /* frames queued for the speaker beyond its buffer */
 #define DEV_PLAY_TARGET_MS 40 /* server-side playback buffer */
 #define DEV_WAIT_MS 50       /* a frame late by this much: play silence */
+#define DEV_JOIN_S 1         /* closing: how long to wait for a stuck server */
 #define DEV_BYTES(ms) ((uint32_t)(AUDIO_IO_RATE / 1000 * (ms) * sizeof(int16_t)))
 
 struct dev_ring {
@@ -280,8 +283,20 @@ void audio_dev_dropped(const struct audio_dev *d, uint64_t *ret_in, uint64_t *re
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* Joins T by UNTIL (CLOCK_REALTIME); else detaches it and returns false. */
+static bool dev_join(pthread_t t, const struct timespec *until)
+{
+	if (pthread_timedjoin_np(t, NULL, until) == 0)
+		return true;
+	pthread_detach(t);
+	return false;
+}
+
 void audio_dev_close(struct audio_dev *d)
 {
+	struct timespec until;
+	bool stuck = false;
+
 	if (!d)
 		return;
 	pthread_mutex_lock(&d->mu);
@@ -289,11 +304,20 @@ void audio_dev_close(struct audio_dev *d)
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 	/* the capture thread returns with its next 20 ms of sound, the play
-	 * thread once the server takes its last write */
-	if (d->cap_run)
-		pthread_join(d->cap_thr, NULL);
-	if (d->play_run)
-		pthread_join(d->play_thr, NULL);
+	 * thread once the server takes its last write; a server that stopped
+	 * answering (SIGSTOPped, hung) holds them in pa_simple forever, which
+	 * no signal interrupts, so wait a bounded time and then leave them */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += DEV_JOIN_S;
+	if (d->cap_run && !dev_join(d->cap_thr, &until))
+		stuck = true;
+	if (d->play_run && !dev_join(d->play_thr, &until))
+		stuck = true;
+	if (stuck) {
+		/* a stuck thread still uses d, its stream and the eventfd: leave
+		 * them all to the exit, which follows */
+		return;
+	}
 	if (d->cap)
 		pa_simple_free(d->cap);
 	if (d->play)

@@ -12,10 +12,6 @@
 
 #include "audio_io.h"
 
-/* Exit status of nexus talk when no sound server or device is reachable
- * (documented in nexus(1)). */
-#define EXIT_AUDIO_DEVICE 12
-
 struct audio_dev;
 
 /* Open the microphone (capture) and/or the speaker (play). A NULL name is
@@ -39,7 +35,8 @@ const char *audio_dev_error(const struct audio_dev *d);
  * because our loop was late. */
 void audio_dev_dropped(const struct audio_dev *d, uint64_t *ret_in, uint64_t *ret_out,
                        uint64_t *ret_silences);
-/* Stop the threads and close the streams. NULL-safe. */
+/* Stop the threads and close the streams; waits at most about 1 s for a
+ * sound server that stopped answering, then leaves its thread. NULL-safe. */
 void audio_dev_close(struct audio_dev *d);
 
 #endif

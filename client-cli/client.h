@@ -28,6 +28,7 @@ enum exit_status {
 	EXIT_SERVER = 9,
 	EXIT_QUOTA = 10,
 	EXIT_INTEGRITY = 11,
+	EXIT_AUDIO_DEVICE = 12, /* nexus talk: no sound server or device */
 };
 
 /* settings.c: flags > environment > config file > defaults. */
