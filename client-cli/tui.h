@@ -322,20 +322,29 @@ struct tui_xfer {
  * its events; the room shown has its call watched by a child `nexus call
  * ROOM --watch-only --json`. */
 #define TUI_CHILD_LINE_MAX 8192 /* longest line read from a child */
-#define TUI_REAP_MAX 8          /* children ended but not yet reaped */
+#define TUI_REAP_MAX 16         /* children ended but not yet reaped */
+#define TUI_REAP_KILL_MS 3000    /* SIGKILL a child this long after SIGTERM */
 
 struct bufferevent;
+struct tui;
+
+/* A child's line from its stdout (voice, call watch). */
+typedef void (*tui_child_line_fn)(struct tui *t, const char *line);
+/* A child reaped: its exit status (128 + signal when killed, -1 unknown). */
+typedef void (*tui_reap_fn)(struct tui *t, int pid, int status);
 
 struct tui_child {
 	int pid; /* 0: none */
 	struct bufferevent *bev; /* its stdout */
 	int err_fd;              /* its stderr (a memory file), or -1 */
-	int ended;               /* its stdout closed */
+	struct tui *tui;
+	tui_child_line_fn line;  /* each line of its stdout */
 };
 
 struct tui_reap {
 	int pid;
 	uint64_t kill_at_ms; /* SIGKILL then if it still runs */
+	tui_reap_fn done;    /* told the exit status, or NULL */
 };
 
 struct tui {
@@ -381,6 +390,8 @@ struct tui {
 	struct tui_child voice;    /* nexus talk */
 	char voice_label[PROTO_ROOM_MAX + 2];
 	char voice_err[200];        /* why the voice child ended */
+	int voice_end_pid;          /* the ended voice child not yet reaped */
+	char voice_end_room[PROTO_ROOM_MAX + 1];
 	uint64_t voice_err_until_ms; /* shown on the status line until then */
 	struct tui_child callw;    /* nexus call --watch-only */
 	uint64_t call_retry_ms;    /* start the watch again then */
@@ -428,6 +439,20 @@ void tui_xfer_get(struct tui *t, struct tui_room *r, const char *args);
 void tui_xfer_tick(struct tui *t);
 /* The transfer's line for the panel. */
 const char *tui_xfer_text(const struct tui_xfer *x, char *buf, size_t len);
+
+/* tui_child.c */
+/* Start `nexus ARGS[0] -s SERVER -P PORT [-u USER] ARGS[1]...` (NULL-
+ * terminated): stdin from /dev/null, stdout on out_fd and stderr on err_fd
+ * (-1: /dev/null); progress: NEXUS_PROGRESS_FD=2. Its pid or -errno. */
+int tui_child_spawn(struct tui *t, const char **args, int out_fd, int err_fd, int progress);
+/* 1 when pid is gone (reaped now: *status set), 0 while it runs. */
+int tui_reap_try(int pid, int *status);
+/* Wait for pid without blocking; done (may be NULL) gets its exit status. */
+void tui_reap_add(struct tui *t, int pid, tui_reap_fn done);
+/* Once a second: reap what has ended; SIGKILL what overstayed. */
+void tui_reap_poll(struct tui *t);
+/* Quitting: wait up to wait_ms for every child, then SIGKILL the rest. */
+void tui_reap_all(struct tui *t, uint64_t wait_ms);
 
 /* tui_voice.c */
 /* /talk: talk in room (name as the server names it); moves from another. */

@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -34,45 +33,10 @@
 
 #include "log.h"
 
-#define TUI_REAP_KILL_MS 3000
 #define TUI_CALL_BACKOFF_MAX 60 /* seconds */
 #define TUI_VOICE_ERR_MS 30000  /* why the voice ended stays this long */
 
-typedef void (*tui_child_line_fn)(struct tui *t, const char *line);
-
 /* ---- children ---- */
-
-static void tui_reap_add(struct tui *t, int pid)
-{
-	for (int i = 0; i < TUI_REAP_MAX; i++)
-		if (!t->reap[i].pid) {
-			t->reap[i].pid = pid;
-			t->reap[i].kill_at_ms = tui_now_ms() + TUI_REAP_KILL_MS;
-			return;
-		}
-	/* no room to wait for it: it must go now */
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-}
-
-/* Reap what has ended; SIGKILL what overstayed. */
-static void tui_reap_poll(struct tui *t)
-{
-	uint64_t now = tui_now_ms();
-
-	for (int i = 0; i < TUI_REAP_MAX; i++) {
-		struct tui_reap *p = &t->reap[i];
-		if (!p->pid)
-			continue;
-		if (waitpid(p->pid, NULL, WNOHANG) != 0) {
-			p->pid = 0;
-			continue;
-		}
-		if (now >= p->kill_at_ms)
-			kill(p->pid, SIGKILL);
-	}
-}
 
 /* Its last stderr line (without "nexus: "), cleaned for the screen. */
 static void tui_child_err(struct tui_child *c, char *out, size_t outlen)
@@ -108,114 +72,86 @@ static void tui_child_stop(struct tui *t, struct tui_child *c)
 	c->err_fd = -1;
 	if (c->pid > 0) {
 		kill(c->pid, SIGTERM);
-		tui_reap_add(t, c->pid);
+		tui_reap_add(t, c->pid, NULL);
 	}
 	c->pid = 0;
-	c->ended = 0;
 }
 
 /* Lines from its stdout, each at most TUI_CHILD_LINE_MAX; a longer one is
  * dropped whole. */
-static void tui_child_read(struct tui *t, struct tui_child *c, tui_child_line_fn fn)
+static void tui_child_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct tui_child *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
 	char *line;
 	size_t n;
 
 	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF))) {
 		if (n <= TUI_CHILD_LINE_MAX)
-			fn(t, line);
+			c->line(c->tui, line);
 		free(line);
 		if (!c->bev)
-			return; /* fn stopped the child */
+			return; /* the line stopped the child */
 	}
-	if (evbuffer_get_length(in) > TUI_CHILD_LINE_MAX) {
-		struct evbuffer_ptr eol = evbuffer_search(in, "\n", 1, NULL);
-		evbuffer_drain(in, eol.pos < 0 ? evbuffer_get_length(in) : (size_t)eol.pos + 1);
-	}
+	/* what is left has no end of line: a line too long, dropped */
+	if (evbuffer_get_length(in) > TUI_CHILD_LINE_MAX)
+		evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 /* Start `nexus ARGS...` (args[0] the subcommand, NULL-terminated) with its
- * stdout on c; stderr into a memory file when keep_err. 0 or -errno. */
-static int tui_child_spawn(struct tui *t, struct tui_child *c, const char **args, int keep_err,
-                           bufferevent_data_cb read_cb, bufferevent_event_cb event_cb)
+ * stdout lines to line; stderr into a memory file when keep_err. 0 or
+ * -errno. */
+static int tui_child_start(struct tui *t, struct tui_child *c, const char **args, int keep_err,
+                           tui_child_line_fn line, bufferevent_event_cb event_cb)
 {
-	const char *argv[24];
-	char port[8];
-	int p[2], argc = 0, errfd = -1, devnull, e;
-	pid_t pid;
+	int p[2], errfd = -1, pid;
 
-	snprintf(port, sizeof(port), "%u", t->s->port);
-	argv[argc++] = "nexus";
-	argv[argc++] = args[0];
-	argv[argc++] = "-s";
-	argv[argc++] = t->s->server;
-	argv[argc++] = "-P";
-	argv[argc++] = port;
-	if (t->s->user[0]) {
-		argv[argc++] = "-u";
-		argv[argc++] = t->s->user;
-	}
-	for (int i = 1; args[i] && argc < 23; i++)
-		argv[argc++] = args[i];
-	argv[argc] = NULL;
 	if (keep_err && (errfd = memfd_create("nexus-child-stderr", MFD_CLOEXEC)) < 0)
 		return -errno;
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		e = -errno;
-		if (errfd >= 0)
-			close(errfd);
-		return e;
+		pid = -errno;
+		goto fail;
 	}
-	pid = fork();
-	if (pid < 0) {
-		e = -errno;
-		close(p[0]);
-		close(p[1]);
-		if (errfd >= 0)
-			close(errfd);
-		return e;
-	}
-	if (pid == 0) {
-		devnull = open("/dev/null", O_RDWR);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		dup2(p[1], STDOUT_FILENO);
-		dup2(errfd >= 0 ? errfd : devnull, STDERR_FILENO);
-		execv("/proc/self/exe", (char *const *)argv);
-		dprintf(STDERR_FILENO, "nexus: cannot run nexus: %s\n", strerror(errno));
-		_exit(EXIT_ERROR);
-	}
+	pid = tui_child_spawn(t, args, p[1], errfd, 0);
 	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		goto fail;
+	}
 	evutil_make_socket_nonblocking(p[0]);
 	c->bev = bufferevent_socket_new(client_base(t->c), p[0], BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev)
 		fatal("out of memory");
 	/* read no further while a line is too long: it is dropped in parts */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, TUI_CHILD_LINE_MAX * 2);
-	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, t);
+	bufferevent_setcb(c->bev, tui_child_read_cb, NULL, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ);
 	c->pid = pid;
 	c->err_fd = errfd;
-	c->ended = 0;
+	c->tui = t;
+	c->line = line;
 	return 0;
+fail:
+	if (errfd >= 0)
+		close(errfd);
+	return pid;
 }
 
-/* Its stdout closed: the child has ended (or is about to). */
-static int tui_child_ended(struct tui *t, struct tui_child *c, char *err, size_t errlen)
+/* Its stdout closed: read what is left, keep its last stderr line, stop
+ * reading; done gets its exit status once it is reaped. */
+static void tui_child_ended(struct tui *t, struct tui_child *c, char *err, size_t errlen,
+                            tui_reap_fn done)
 {
-	int st = 0, pid = c->pid;
-	pid_t r;
+	int pid = c->pid;
 
-	tui_child_err(c, err, errlen);
-	c->pid = 0;
+	if (c->bev)
+		tui_child_read_cb(c->bev, c);
+	if (err)
+		tui_child_err(c, err, errlen);
+	c->pid = 0; /* not to be sent SIGTERM: it is on its way out */
 	tui_child_stop(t, c);
-	while ((r = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR)
-		;
-	if (r == pid)
-		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	tui_reap_add(t, pid); /* it closed stdout but still runs: wait for it */
-	return -1;
+	if (pid > 0)
+		tui_reap_add(t, pid, done);
 }
 
 /* ---- voice ---- */
@@ -231,25 +167,15 @@ static void tui_voice_line(struct tui *t, const char *line)
 		tui_dirty(t);
 }
 
-static void tui_voice_read_cb(struct bufferevent *bev, void *arg)
+/* The voice child reaped: say why it ended. */
+static void tui_voice_reaped(struct tui *t, int pid, int status)
 {
-	struct tui *t = arg;
+	struct tui_room *r;
 
-	(void)bev;
-	tui_child_read(t, &t->voice, tui_voice_line);
-}
-
-static void tui_voice_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct tui *t = arg;
-	struct tui_room *r = tui_room_find(&t->st, t->st.voice_room);
-	int status;
-
-	(void)bev;
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-		return;
-	tui_child_read(t, &t->voice, tui_voice_line);
-	status = tui_child_ended(t, &t->voice, t->voice_err, sizeof(t->voice_err));
+	if (pid != t->voice_end_pid)
+		return; /* another /talk since: that one counts */
+	t->voice_end_pid = 0;
+	r = tui_room_find(&t->st, t->voice_end_room);
 	if (!t->voice_err[0])
 		snprintf(t->voice_err, sizeof(t->voice_err), "%s",
 		         status > 0 ? "nexus talk failed" : "the voice connection ended");
@@ -257,8 +183,21 @@ static void tui_voice_event_cb(struct bufferevent *bev, short what, void *arg)
 		tui_room_note(r, TUI_ERROR, tui_now_ms(), NULL, "voice in %s ended: %s",
 		              t->voice_label, t->voice_err);
 	t->voice_err_until_ms = tui_now_ms() + TUI_VOICE_ERR_MS;
+	tui_dirty(t);
+}
+
+static void tui_voice_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tui *t = ((struct tui_child *)arg)->tui;
+
+	(void)bev;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	t->voice_end_pid = t->voice.pid;
+	snprintf(t->voice_end_room, sizeof(t->voice_end_room), "%s", t->st.voice_room);
 	tui_voice_reset(&t->st, "");
 	tui_dirty(t);
+	tui_child_ended(t, &t->voice, t->voice_err, sizeof(t->voice_err), tui_voice_reaped);
 }
 
 void tui_voice_start(struct tui *t, const char *room, const char *label)
@@ -275,7 +214,8 @@ void tui_voice_start(struct tui *t, const char *room, const char *label)
 		tui_voice_stop(t, 1);
 	t->voice_err[0] = '\0';
 	t->voice_err_until_ms = 0;
-	e = tui_child_spawn(t, &t->voice, args, 1, tui_voice_read_cb, tui_voice_event_cb);
+	t->voice_end_pid = 0; /* an end not yet told is told no more */
+	e = tui_child_start(t, &t->voice, args, 1, tui_voice_line, tui_voice_event_cb);
 	if (e < 0) {
 		tui_status(t, "cannot start voice: %s", strerror(-e));
 		return;
@@ -329,24 +269,14 @@ static void tui_call_line(struct tui *t, const char *line)
 	t->call_backoff_s = 0; /* it works: start over quickly next time */
 }
 
-static void tui_call_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct tui *t = arg;
-
-	(void)bev;
-	tui_child_read(t, &t->callw, tui_call_line);
-}
-
 static void tui_call_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct tui *t = arg;
-	char err[8];
+	struct tui *t = ((struct tui_child *)arg)->tui;
 
 	(void)bev;
 	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
-	tui_child_read(t, &t->callw, tui_call_line);
-	tui_child_ended(t, &t->callw, err, sizeof(err));
+	tui_child_ended(t, &t->callw, NULL, 0, NULL);
 	/* it gave up (no login, refused): quietly, later */
 	t->call_backoff_s = t->call_backoff_s ? t->call_backoff_s * 2 : 5;
 	if (t->call_backoff_s > TUI_CALL_BACKOFF_MAX)
@@ -373,7 +303,7 @@ void tui_call_follow(struct tui *t)
 	}
 	if (!want[0] || t->callw.pid || tui_now_ms() < t->call_retry_ms)
 		return;
-	if (tui_child_spawn(t, &t->callw, args, 0, tui_call_read_cb, tui_call_event_cb) < 0)
+	if (tui_child_start(t, &t->callw, args, 0, tui_call_line, tui_call_event_cb) < 0)
 		t->call_retry_ms = tui_now_ms() + TUI_CALL_BACKOFF_MAX * 1000ull;
 }
 
@@ -385,28 +315,8 @@ void tui_voice_tick(struct tui *t)
 
 void tui_voice_end_all(struct tui *t)
 {
-	uint64_t until = tui_now_ms() + TUI_REAP_KILL_MS;
-	int left = 1;
-
 	tui_child_stop(t, &t->voice);
 	tui_child_stop(t, &t->callw);
 	/* the talk child says goodbye to audiod: give it a moment */
-	while (left && tui_now_ms() < until) {
-		left = 0;
-		for (int i = 0; i < TUI_REAP_MAX; i++)
-			if (t->reap[i].pid) {
-				if (waitpid(t->reap[i].pid, NULL, WNOHANG) != 0)
-					t->reap[i].pid = 0;
-				else
-					left = 1;
-			}
-		if (left)
-			usleep(20000);
-	}
-	for (int i = 0; i < TUI_REAP_MAX; i++)
-		if (t->reap[i].pid) {
-			kill(t->reap[i].pid, SIGKILL);
-			waitpid(t->reap[i].pid, NULL, 0);
-			t->reap[i].pid = 0;
-		}
+	tui_reap_all(t, TUI_REAP_KILL_MS);
 }

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -50,29 +49,38 @@ static void tui_xfer_line(struct tui_xfer *x, const char *line)
 	}
 }
 
-static void tui_xfer_end(struct tui_xfer *x)
+/* A transfer child reaped: done or failed. */
+static void tui_xfer_reaped(struct tui *t, int pid, int st)
 {
-	struct tui *t = x->tui;
-	int st = 0;
+	struct tui_xfer *x = NULL;
 
-	event_free(x->ev);
-	x->ev = NULL;
-	close(x->fd);
-	x->fd = -1;
-	while (waitpid(x->pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+	for (int i = 0; i < TUI_XFERS_MAX && !x; i++)
+		if (t->xfers[i].state == TUI_XFER_RUNNING && t->xfers[i].pid == pid)
+			x = &t->xfers[i];
+	if (!x)
+		return;
+	if (st == 0) {
 		x->state = TUI_XFER_DONE;
 		if (x->total == 0 || x->done < x->total)
 			x->done = x->total;
 	} else {
 		x->state = TUI_XFER_FAILED;
 		if (!x->err[0])
-			snprintf(x->err, sizeof(x->err), "exit status %d",
-			         WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+			snprintf(x->err, sizeof(x->err), "exit status %d", st);
 	}
 	x->until_ms = tui_now_ms() + TUI_XFER_SHOW_MS;
 	tui_dirty(t);
+}
+
+/* Its stderr closed: it has ended (or is about to); it is reaped without
+ * blocking the screen. */
+static void tui_xfer_end(struct tui_xfer *x)
+{
+	event_free(x->ev);
+	x->ev = NULL;
+	close(x->fd);
+	x->fd = -1;
+	tui_reap_add(x->tui, x->pid, tui_xfer_reaped);
 }
 
 static void tui_xfer_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -117,11 +125,8 @@ static void tui_xfer_fail(struct tui *t, const char *what, const char *arg)
  * the panel under name. */
 static void tui_xfer_spawn(struct tui *t, int up, const char *name, const char **args)
 {
-	const char *argv[16];
-	char port[8];
 	struct tui_xfer *x = NULL;
-	int p[2], argc = 0, devnull;
-	pid_t pid;
+	int p[2], pid;
 
 	for (int i = 0; i < TUI_XFERS_MAX && !x; i++)
 		if (t->xfers[i].state == TUI_XFER_FREE)
@@ -137,40 +142,13 @@ static void tui_xfer_spawn(struct tui *t, int up, const char *name, const char *
 		tui_xfer_fail(t, "cannot start the transfer: ", strerror(errno));
 		return;
 	}
-	snprintf(port, sizeof(port), "%u", t->s->port);
-	argv[argc++] = "nexus";
-	argv[argc++] = args[0];
-	argv[argc++] = "-s";
-	argv[argc++] = t->s->server;
-	argv[argc++] = "-P";
-	argv[argc++] = port;
-	if (t->s->user[0]) {
-		argv[argc++] = "-u";
-		argv[argc++] = t->s->user;
-	}
-	for (int i = 1; args[i] && argc < 15; i++)
-		argv[argc++] = args[i];
-	argv[argc] = NULL;
-	pid = fork();
+	pid = tui_child_spawn(t, args, -1, p[1], 1);
+	close(p[1]);
 	if (pid < 0) {
 		close(p[0]);
-		close(p[1]);
-		tui_xfer_fail(t, "cannot start the transfer: ", strerror(errno));
+		tui_xfer_fail(t, "cannot start the transfer: ", strerror(-pid));
 		return;
 	}
-	if (pid == 0) {
-		devnull = open("/dev/null", O_RDWR);
-		if (devnull >= 0) {
-			dup2(devnull, STDIN_FILENO);
-			dup2(devnull, STDOUT_FILENO);
-		}
-		dup2(p[1], STDERR_FILENO);
-		setenv("NEXUS_PROGRESS_FD", "2", 1);
-		execv("/proc/self/exe", (char *const *)argv);
-		dprintf(STDERR_FILENO, "nexus: cannot run nexus: %s\n", strerror(errno));
-		_exit(EXIT_ERROR);
-	}
-	close(p[1]);
 	memset(x, 0, sizeof(*x));
 	x->state = TUI_XFER_RUNNING;
 	x->up = up;

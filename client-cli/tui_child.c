@@ -1,0 +1,152 @@
+/* tui_child: the children of the full-screen client (transfers, voice, the
+ * call watch) are the same binary run as `nexus SUB -s SERVER -P PORT [-u
+ * USER] ARGS...`, started here and reaped without blocking the screen's
+ * loop: an ended child goes on the reap list, which is polled once a
+ * second and says each exit status to whoever asked for it. */
+#include "client.h"
+#include "tui.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TUI_CHILD_ARGV_MAX 24
+
+int tui_child_spawn(struct tui *t, const char **args, int out_fd, int err_fd, int progress)
+{
+	const char *argv[TUI_CHILD_ARGV_MAX];
+	char port[8];
+	int argc = 0, devnull;
+	pid_t pid;
+
+	snprintf(port, sizeof(port), "%u", t->s->port);
+	argv[argc++] = "nexus";
+	argv[argc++] = args[0];
+	argv[argc++] = "-s";
+	argv[argc++] = t->s->server;
+	argv[argc++] = "-P";
+	argv[argc++] = port;
+	if (t->s->user[0]) {
+		argv[argc++] = "-u";
+		argv[argc++] = t->s->user;
+	}
+	for (int i = 1; args[i] && argc < TUI_CHILD_ARGV_MAX - 1; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		return pid;
+	/* the child: nothing of it may reach the curses screen */
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		_exit(EXIT_ERROR);
+	if (dup2(devnull, STDIN_FILENO) < 0 ||
+	    dup2(out_fd >= 0 ? out_fd : devnull, STDOUT_FILENO) < 0 ||
+	    dup2(err_fd >= 0 ? err_fd : devnull, STDERR_FILENO) < 0)
+		_exit(EXIT_ERROR);
+	if (progress)
+		setenv("NEXUS_PROGRESS_FD", "2", 1);
+	execv("/proc/self/exe", (char *const *)argv);
+	dprintf(STDERR_FILENO, "nexus: cannot run nexus: %s\n", strerror(errno));
+	_exit(EXIT_ERROR);
+}
+
+int tui_reap_try(int pid, int *status)
+{
+	int st = 0;
+	pid_t r;
+
+	while ((r = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r == pid) {
+		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		return 1;
+	}
+	if (r < 0 && errno == ECHILD) {
+		*status = -1; /* not ours (any more): nothing to wait for */
+		return 1;
+	}
+	return 0;
+}
+
+void tui_reap_add(struct tui *t, int pid, tui_reap_fn done)
+{
+	int st;
+
+	if (tui_reap_try(pid, &st)) {
+		if (done)
+			done(t, pid, st);
+		return;
+	}
+	for (int i = 0; i < TUI_REAP_MAX; i++)
+		if (!t->reap[i].pid) {
+			t->reap[i].pid = pid;
+			t->reap[i].kill_at_ms = tui_now_ms() + TUI_REAP_KILL_MS;
+			t->reap[i].done = done;
+			return;
+		}
+	/* no room to wait for it: it must go now */
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (done)
+		done(t, pid, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+void tui_reap_poll(struct tui *t)
+{
+	uint64_t now = tui_now_ms();
+
+	for (int i = 0; i < TUI_REAP_MAX; i++) {
+		struct tui_reap *p = &t->reap[i];
+		tui_reap_fn done = p->done;
+		int pid = p->pid, st;
+
+		if (!pid)
+			continue;
+		if (tui_reap_try(pid, &st)) {
+			p->pid = 0;
+			p->done = NULL;
+			if (done)
+				done(t, pid, st);
+			continue;
+		}
+		if (now >= p->kill_at_ms)
+			kill(pid, SIGKILL);
+	}
+}
+
+void tui_reap_all(struct tui *t, uint64_t wait_ms)
+{
+	uint64_t until = tui_now_ms() + wait_ms;
+	int left = 1, st;
+
+	for (int i = 0; i < TUI_REAP_MAX; i++)
+		t->reap[i].done = NULL; /* quitting: nobody to tell */
+	while (left && tui_now_ms() < until) {
+		left = 0;
+		for (int i = 0; i < TUI_REAP_MAX; i++)
+			if (t->reap[i].pid) {
+				if (tui_reap_try(t->reap[i].pid, &st))
+					t->reap[i].pid = 0;
+				else
+					left = 1;
+			}
+		if (left)
+			usleep(20000);
+	}
+	for (int i = 0; i < TUI_REAP_MAX; i++)
+		if (t->reap[i].pid) {
+			kill(t->reap[i].pid, SIGKILL);
+			while (waitpid(t->reap[i].pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			t->reap[i].pid = 0;
+		}
+}
