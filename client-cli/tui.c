@@ -66,7 +66,6 @@ static void tui_redraw_now(struct tui *t)
 		evtimer_del(t->redraw_ev);
 	t->dirty = 0;
 	tui_draw(t);
-	tui_call_follow(t); /* the room shown may have changed */
 	r = tui_room_current(&t->st);
 	/* The view reached the oldest message held: fetch older ones. */
 	if (r && r->scroll && t->hit_top && r->has_older && !r->loading)
@@ -134,6 +133,7 @@ static void tui_switch(struct tui *t, size_t i)
 	if (r && r->scroll == 0)
 		tui_room_trim(&t->st, r);
 	tui_room_select(&t->st, i);
+	tui_call_follow(t); /* the watch follows the room shown */
 }
 
 static void tui_scroll(struct tui *t, int pages)

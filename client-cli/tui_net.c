@@ -205,6 +205,7 @@ void tui_net_open(struct tui *t, const char *name)
 	r = tui_room_find(&t->st, canon);
 	if (r && r->joined) {
 		tui_room_select(&t->st, tui_room_index(&t->st, r));
+		tui_call_follow(t);
 		tui_dirty(t);
 		return;
 	}
@@ -215,6 +216,7 @@ void tui_net_open(struct tui *t, const char *name)
 		return;
 	}
 	tui_room_select(&t->st, tui_room_index(&t->st, r));
+	tui_call_follow(t);
 	tui_join(t, r, 1, 0);
 	tui_dirty(t);
 }
@@ -278,6 +280,7 @@ static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)
 	case REQ_LEAVE:
 		if (r)
 			tui_room_remove(&t->st, r);
+		tui_call_follow(t);
 		tui_note(t, TUI_INFO, "you left %s", q->room);
 		break;
 	case REQ_PRESENCE:
@@ -309,6 +312,7 @@ static void tui_reply_error(struct tui *t, struct tui_req *q, const struct msg *
 
 	if (q->kind == REQ_JOIN && r && !r->joined && !q->flag) {
 		tui_room_remove(&t->st, r);
+		tui_call_follow(t);
 		if (!tui_cur(t))
 			tui_status(t, "%s", "");
 	}
@@ -352,6 +356,7 @@ static void tui_reply(struct client *c, const struct msg *m, void *arg)
 			r->joined = 1;
 			r->flags |= m->flags & (MF_PRIVATE | MF_DM);
 			snprintf(r->topic, sizeof(r->topic), "%.200s", m->text);
+			tui_call_follow(t); /* joined: the room shown may have a call */
 		}
 		break;
 	case MSG_MEMBER:
@@ -496,6 +501,7 @@ static void tui_on_state(struct client *c, enum client_state old, void *arg)
 		if (t->online)
 			tui_note(t, TUI_ERROR, "connection lost; reconnecting");
 		t->online = 0;
+		tui_call_follow(t); /* offline: no watch */
 		t->latency_ms = -1;
 		t->ping_req = 0;
 		t->conn_text = "reconnecting";
@@ -559,6 +565,7 @@ void tui_net_start(struct tui *t)
 		tui_send(t, &m, REQ_LIST, NULL, NULL);
 	}
 	t->was_online = 1;
+	tui_call_follow(t); /* online: the room shown may have a call */
 	tui_ping(t);
 	tui_dirty(t);
 }
