@@ -429,24 +429,36 @@ static int call_watch(struct settings *s, const struct call_cmd *cc, const char 
 	return r;
 }
 
+/* The saved login's token, still valid; else EXIT_AUTH (said). */
+static int call_token_load(struct settings *s, char *token)
+{
+	char user[PROTO_NAME_MAX + 1];
+	uint64_t expiry;
+
+	if (settings_token_load(s, user, token, &expiry) < 0 || expiry <= (uint64_t)time(NULL)) {
+		out_err("not logged in to %s: run nexus login", s->host_port);
+		return EXIT_AUTH;
+	}
+	return 0;
+}
+
 /* See client.h: the token, the one-time code and the link for ROOM. */
 int call_url(struct settings *s, uint16_t port, const char *room, char *canon, char *url,
              size_t urlsize, char *token)
 {
 	struct call_cmd cc = {.port = port};
-	char user[PROTO_NAME_MAX + 1], tok[PROTO_SECRET_MAX + 1], code[80];
+	char tok[PROTO_SECRET_MAX + 1], code[80];
 	const char *env = getenv("NEXUS_VIDEO_PORT");
-	uint64_t expiry, v;
+	uint64_t v;
 	int r;
 
 	if (!cc.port)
 		cc.port = env && cli_u64(env, 65535, &v) == 0 && v > 0 ? (uint16_t)v : CALL_DEFAULT_PORT;
 	if (!token)
 		token = tok;
-	if (settings_token_load(s, user, token, &expiry) < 0 || expiry <= (uint64_t)time(NULL)) {
-		out_err("not logged in to %s: run nexus login", s->host_port);
-		return EXIT_AUTH;
-	}
+	r = call_token_load(s, token);
+	if (r)
+		return r;
 	r = call_link(s, &cc, token, room, canon, code, sizeof(code));
 	if (r)
 		return r;
@@ -460,14 +472,12 @@ int call_url(struct settings *s, uint16_t port, const char *room, char *canon, c
  * names it in each line). */
 static int call_watch_only(struct settings *s, const struct call_cmd *cc, const char *room)
 {
-	char user[PROTO_NAME_MAX + 1], token[PROTO_SECRET_MAX + 1];
-	uint64_t expiry;
+	char token[PROTO_SECRET_MAX + 1];
 	int r;
 
-	if (settings_token_load(s, user, token, &expiry) < 0 || expiry <= (uint64_t)time(NULL)) {
-		out_err("not logged in to %s: run nexus login", s->host_port);
-		return EXIT_AUTH;
-	}
+	r = call_token_load(s, token);
+	if (r)
+		return r;
 	r = call_watch(s, cc, token, room);
 	explicit_bzero(token, sizeof(token));
 	return r;
