@@ -29,6 +29,12 @@ shot() {
 member_mark() { tui_has "[+~ ] $1 .*$2 *\$" || tui_has "[●◐○] $1 +$2 *\$"; }
 member_no_marks() { tui_has "[●◐○] $1 *\$"; }
 
+# the client's pid (the pane runs a shell whose child is nexus); its
+# children `nexus talk` / `nexus call` (their argv starts "nexus SUB -s")
+tui_client_pid() { pgrep -P "$(tmux -L "$TUI_SOCK" display -p -t 0 '#{pane_pid}')" -x nexus; }
+child_of() { pgrep -P "$1" -f "^nexus $2 -s " >/dev/null; }
+no_child_of() { ! child_of "$@"; }
+
 say "speech"
 nx_speech b "The quick brown fox jumps over the lazy dog near the river bank."
 nx_speech a "Seven silver swans swam silently across the frozen lake at dawn." en+f3
@@ -85,9 +91,8 @@ tui_wait 10 '\[voice: lobby \(muted\)\]' "F4: the status line says muted"
 nx_wait_grep 10 "$T/bob2.json" '"event":"mute","room":"lobby","user":"alice"' \
 	"bob's nexus talk sees alice mute"
 shot "alice muted"
-kill "$B"
-wait "$B"
-nx_forget_pid "$B"
+kill -TERM "$B"
+nx_talk_wait "$B" bob2
 nx_expect_sim "bob's recording holds alice's sentence (her microphone)" 0.5 \
 	"$T/a.wav" "$T/bob2.wav"
 say "muted, alice sends nothing: bob hears no more of her"
@@ -119,23 +124,25 @@ tui_type "/talk lobby"
 tui_wait 20 '\[voice: lobby\]' "/talk lobby: back in lobby's voice"
 nx_wait_grep 15 "$T/bob4.json" '"event":"join","room":"lobby","user":"alice"' \
 	"bob sees alice come back"
-kill "$B"
-wait "$B"
-nx_forget_pid "$B"
+kill -TERM "$B"
+nx_talk_wait "$B" bob4
 
 say "/hangup: bob sees alice leave"
 nx_talk bob5 bob lobby --duration 60
 B=$TALK_PID
 nx_talk_joined bob5
+CPID=$(tui_client_pid) || fail "no pid for alice's client"
+child_of "$CPID" talk || fail "alice's client has no nexus talk child while she talks"
 tui_type "/hangup"
 nx_wait_grep 15 "$T/bob5.json" '"event":"leave","room":"lobby","user":"alice"' "bob sees alice leave"
 wait_for 10 sh -c "! tmux -L '$TUI_SOCK' capture-pane -p -t 0 | grep -q '\[voice:'" ||
 	{ shot "after hangup"; fail "the status line still shows the voice"; }
 ok "the status line no longer shows the voice"
 tui_wait 10 'left voice in lobby' "the room says alice left the voice"
-kill "$B"
-wait "$B"
-nx_forget_pid "$B"
+wait_for 15 no_child_of "$CPID" talk || fail "a nexus talk child of the client is left after /hangup"
+ok "no nexus talk child of the client is left after /hangup"
+kill -TERM "$B"
+nx_talk_wait "$B" bob5
 
 say "quitting the client ends its voice"
 nx_talk bob6 bob lobby --duration 60
@@ -143,13 +150,21 @@ B=$TALK_PID
 nx_talk_joined bob6
 tui_type "/talk"
 nx_wait_grep 20 "$T/bob6.json" '"event":"join","room":"lobby","user":"alice"' "bob sees alice join"
+CPID=$(tui_client_pid) || fail "no pid for alice's client"
+child_of "$CPID" talk || fail "alice's client has no nexus talk child while she talks"
+pgrep -f "^nexus talk -s 127\.0\.0\.1 -P $CHAT_PORT " >/dev/null ||
+	fail "no nexus talk -s 127.0.0.1 -P $CHAT_PORT among the processes while alice talks"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "/quit exits 0"
+# the client waited for its children before it exited: none is left,
+# neither its child nor an orphan
+pgrep -f "^nexus (talk|call) -s 127\.0\.0\.1 -P $CHAT_PORT " &&
+	fail "a nexus talk or nexus call child of the client is left after /quit"
+ok "no nexus talk or nexus call child of the client is left after /quit"
 nx_wait_grep 15 "$T/bob6.json" '"event":"leave","room":"lobby","user":"alice"' \
 	"bob sees alice leave when her client quits"
-kill "$B"
-wait "$B"
-nx_forget_pid "$B"
+kill -TERM "$B"
+nx_talk_wait "$B" bob6
 
 say "audiod stopped: /talk says why"
 tui_start alice 120 30 $TUI_ENV
