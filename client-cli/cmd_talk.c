@@ -5,8 +5,8 @@
  * login, VOICE_JOIN, and a 20 ms clock (timerfd, drift-free) that captures
  * one frame (--in: WAV, Ogg Opus or raw s16le; a file or a pipe), encodes it
  * with in-band FEC and sends it, and plays one frame out (--out) from a
- * small jitter buffer with Opus packet-loss concealment. The server's
- * stream may switch between the shared mix and a personal mix-minus (the
+ * small jitter buffer with Opus packet-loss concealment (talk_play.c). The
+ * server's stream may switch between the shared mix and a personal mix-minus (the
  * AUDIO ref field); on a switch we crossfade one frame from the old
  * stream's concealment into the new stream, so the switch cannot click.
  * With neither --in nor --out, the microphone and the speaker of the
@@ -23,6 +23,7 @@
 #include "client.h"
 #include "audio_dev.h"
 #include "audio_io.h"
+#include "talk.h"
 #include "talk_term.h"
 
 #include <errno.h>
@@ -41,64 +42,6 @@
 #include "log.h"
 #include "ratelimit.h"
 
-#define TALK_DEFAULT_PORT 5557
-#define TALK_MAX_FRAME 4096
-#define TALK_SLOTS 16
-#define TALK_PACKET_MAX 1275
-#define TALK_START_FRAMES 2 /* buffered before playing */
-#define TALK_STOP_LOST 5    /* concealed frames before going quiet */
-#define TALK_MAX_BUFFERED 8 /* beyond this, drop a frame to catch up */
-#define TALK_VAD_DB -45.0
-#define TALK_VAD_HANG 15
-#define TALK_REPASS_MIN_MS 500u
-#define TALK_REPASS_MAX_MS 10000u
-
-struct talk_slot {
-	uint64_t seq, stream;
-	uint16_t len;
-	bool used;
-	uint8_t data[TALK_PACKET_MAX];
-};
-
-struct talk {
-	struct settings *s;
-	struct client *c;
-	char room[PROTO_ROOM_MAX + 1];
-	char pass[PROTO_SECRET_MAX + 1];
-	/* options */
-	const char *in_path, *out_path;
-	const char *dev_in_name, *dev_out_name; /* NULL: the default device */
-	enum audio_fmt in_fmt, out_fmt;
-	bool mute, listen, vad, record, ptt;
-	bool dev_in, dev_out; /* --in pulse, --out pulse, --device-in/out */
-	unsigned drop_pct, bitrate;
-	double duration;
-	uint16_t port;
-	/* running */
-	struct audio_in *in;
-	struct audio_out *out;
-	struct audio_dev *dev;
-	struct talk_term *term;
-	OpusEncoder *enc;
-	OpusDecoder *dec;
-	int tfd;
-	struct event *tick_ev, *end_ev, *dev_ev, *usr1_ev, *repass_ev;
-	FILE *ev;
-	bool joined, in_eof, decoded_any;
-	bool in_room, reconnecting, ptt_on, join_muted;
-	unsigned repass_ms;
-	uint64_t seq;
-	uint32_t rng;
-	unsigned vad_hang;
-	/* playout */
-	struct talk_slot slot[TALK_SLOTS];
-	uint64_t next_seq, cur_stream;
-	bool playing;
-	unsigned lost_run;
-	/* counts */
-	uint64_t sent, dropped, received, played, plc, late, switches;
-	uint64_t delay_sum, delay_n;
-};
 
 /* ---- events on the terminal or as JSON ---- */
 
@@ -325,148 +268,6 @@ static void talk_dev_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* ---- receiving and playing ---- */
-
-static struct talk_slot *talk_at(struct talk *t, uint64_t seq)
-{
-	struct talk_slot *s = &t->slot[seq % TALK_SLOTS];
-
-	return s->used && s->seq == seq ? s : NULL;
-}
-
-static unsigned talk_buffered(const struct talk *t)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < TALK_SLOTS; i++)
-		n += t->slot[i].used;
-	return n;
-}
-
-static void talk_audio_in(struct talk *t, const struct msg *m)
-{
-	struct talk_slot *s;
-
-	if (m->data_len == 0 || m->data_len > TALK_PACKET_MAX)
-		return;
-	t->received++;
-	t->delay_sum += m->size;
-	t->delay_n++;
-	if (t->playing && m->id < t->next_seq) {
-		t->late++;
-		return;
-	}
-	if (t->playing && m->id >= t->next_seq + TALK_SLOTS) {
-		/* far ahead: we fell behind; start again from here */
-		for (unsigned i = 0; i < TALK_SLOTS; i++)
-			t->slot[i].used = false;
-		t->playing = false;
-	}
-	s = &t->slot[m->id % TALK_SLOTS];
-	s->used = true;
-	s->seq = m->id;
-	s->stream = m->ref;
-	s->len = (uint16_t)m->data_len;
-	memcpy(s->data, m->data, m->data_len);
-}
-
-/* A new stream (shared <-> personal): the old decoder's concealment fades
- * out while the new stream fades in, over one frame. */
-static int talk_decode_switch(struct talk *t, const struct talk_slot *s, int16_t *pcm)
-{
-	int16_t old[AUDIO_IO_FRAME];
-	OpusDecoder *copy = malloc((size_t)opus_decoder_get_size(1));
-	int n;
-
-	if (!copy)
-		return opus_decode(t->dec, s->data, s->len, pcm, AUDIO_IO_FRAME, 0);
-	/* Opus states are flat memory: a copy continues the old stream */
-	memcpy(copy, t->dec, (size_t)opus_decoder_get_size(1));
-	n = opus_decode(copy, NULL, 0, old, AUDIO_IO_FRAME, 0);
-	free(copy);
-	opus_decoder_ctl(t->dec, OPUS_RESET_STATE);
-	if (opus_decode(t->dec, s->data, s->len, pcm, AUDIO_IO_FRAME, 0) != AUDIO_IO_FRAME)
-		return -1;
-	for (int i = 0; n == AUDIO_IO_FRAME && i < AUDIO_IO_FRAME; i++) {
-		double w = 0.5 - 0.5 * cos(M_PI * (i + 0.5) / AUDIO_IO_FRAME);
-		pcm[i] = (int16_t)lrint(old[i] * (1 - w) + pcm[i] * w);
-	}
-	t->switches++;
-	return AUDIO_IO_FRAME;
-}
-
-static bool talk_playout(struct talk *t, int16_t *pcm)
-{
-	unsigned n = talk_buffered(t);
-	struct talk_slot *s;
-	int r;
-
-	if (!t->playing) {
-		uint64_t low = UINT64_MAX;
-		if (n < TALK_START_FRAMES)
-			return false;
-		for (unsigned i = 0; i < TALK_SLOTS; i++)
-			if (t->slot[i].used && t->slot[i].seq < low)
-				low = t->slot[i].seq;
-		t->next_seq = low;
-		t->playing = true;
-		t->lost_run = 0;
-	}
-	if (n > TALK_MAX_BUFFERED && talk_at(t, t->next_seq)) {
-		talk_at(t, t->next_seq)->used = false;
-		t->next_seq++;
-	}
-	s = talk_at(t, t->next_seq);
-	/* late rather than lost when nothing newer is here: keep its place */
-	if (s || n > 0)
-		t->next_seq++;
-	if (s) {
-		s->used = false;
-		t->lost_run = 0;
-		if (t->decoded_any && s->stream != t->cur_stream)
-			r = talk_decode_switch(t, s, pcm);
-		else
-			r = opus_decode(t->dec, s->data, s->len, pcm, AUDIO_IO_FRAME, 0);
-		t->cur_stream = s->stream;
-		t->decoded_any = true;
-		if (r == AUDIO_IO_FRAME) {
-			t->played++;
-			return true;
-		}
-	}
-	if (++t->lost_run > TALK_STOP_LOST && talk_buffered(t) == 0) {
-		t->playing = false;
-		return false;
-	}
-	t->plc++;
-	return opus_decode(t->dec, NULL, 0, pcm, AUDIO_IO_FRAME, 0) == AUDIO_IO_FRAME;
-}
-
-/* A new session's stream starts its own numbering: forget the old one. */
-static void talk_reset_playout(struct talk *t)
-{
-	for (unsigned i = 0; i < TALK_SLOTS; i++)
-		t->slot[i].used = false;
-	t->playing = false;
-	t->decoded_any = false;
-	opus_decoder_ctl(t->dec, OPUS_RESET_STATE);
-}
-
-static void talk_play(struct talk *t)
-{
-	int16_t pcm[AUDIO_IO_FRAME];
-
-	if (!talk_playout(t, pcm))
-		memset(pcm, 0, sizeof(pcm));
-	if (t->dev)
-		audio_dev_write(t->dev, pcm);
-	if (t->out && audio_out_write(t->out, pcm, AUDIO_IO_FRAME) < 0) {
-		client_fail(t->c, EXIT_ERROR, "cannot write %s: %s", t->out_path, strerror(errno));
-		audio_out_close(t->out);
-		t->out = NULL;
-	}
-}
-
 /* ---- the clock ---- */
 
 static void talk_tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -480,7 +281,7 @@ static void talk_tick_cb(evutil_socket_t fd, short what, void *arg)
 	/* after a stall, catch up a little; older frames are gone anyway */
 	for (n = n > 3 ? 3 : n; n > 0; n--) {
 		talk_capture(t);
-		talk_play(t);
+		talk_play_tick(t);
 	}
 }
 
@@ -549,7 +350,7 @@ static void talk_join_reply(struct client *c, const struct msg *m, void *arg)
 	if (t->mute != t->join_muted) /* toggled while the join was on its way */
 		talk_send_mute(t);
 	if (t->joined) {
-		talk_reset_playout(t);
+		talk_play_reset(t);
 	} else {
 		t->joined = true;
 		if (t->mute)
@@ -654,7 +455,7 @@ static void talk_other(struct client *c, const struct msg *m, void *arg)
 
 	(void)c;
 	if (m->type == MSG_AUDIO)
-		talk_audio_in(t, m);
+		talk_play_audio_in(t, m);
 	else if (m->type == MSG_VOICE_EVENT)
 		talk_event(t, m);
 }

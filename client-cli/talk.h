@@ -1,0 +1,84 @@
+/* talk.h: the state of `nexus talk`, shared by its files (private to
+ * cmd_talk.c, talk_play.c). */
+#ifndef NEXUS_TALK_H
+#define NEXUS_TALK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <opus.h>
+
+#include "client.h"
+#include "audio_dev.h"
+#include "audio_io.h"
+#include "talk_term.h"
+
+#define TALK_DEFAULT_PORT 5557
+#define TALK_MAX_FRAME 4096
+#define TALK_SLOTS 16
+#define TALK_PACKET_MAX 1275
+#define TALK_START_FRAMES 2 /* buffered before playing */
+#define TALK_STOP_LOST 5    /* concealed frames before going quiet */
+#define TALK_MAX_BUFFERED 8 /* beyond this, drop a frame to catch up */
+#define TALK_VAD_DB -45.0
+#define TALK_VAD_HANG 15
+#define TALK_REPASS_MIN_MS 500u
+#define TALK_REPASS_MAX_MS 10000u
+
+struct talk_slot {
+	uint64_t seq, stream;
+	uint16_t len;
+	bool used;
+	uint8_t data[TALK_PACKET_MAX];
+};
+
+struct talk {
+	struct settings *s;
+	struct client *c;
+	char room[PROTO_ROOM_MAX + 1];
+	char pass[PROTO_SECRET_MAX + 1];
+	/* options */
+	const char *in_path, *out_path;
+	const char *dev_in_name, *dev_out_name; /* NULL: the default device */
+	enum audio_fmt in_fmt, out_fmt;
+	bool mute, listen, vad, record, ptt;
+	bool dev_in, dev_out; /* --in pulse, --out pulse, --device-in/out */
+	unsigned drop_pct, bitrate;
+	double duration;
+	uint16_t port;
+	/* running */
+	struct audio_in *in;
+	struct audio_out *out;
+	struct audio_dev *dev;
+	struct talk_term *term;
+	OpusEncoder *enc;
+	OpusDecoder *dec;
+	int tfd;
+	struct event *tick_ev, *end_ev, *dev_ev, *usr1_ev, *repass_ev;
+	FILE *ev;
+	bool joined, in_eof, decoded_any;
+	bool in_room, reconnecting, ptt_on, join_muted;
+	unsigned repass_ms;
+	uint64_t seq;
+	uint32_t rng;
+	unsigned vad_hang;
+	/* playout */
+	struct talk_slot slot[TALK_SLOTS];
+	uint64_t next_seq, cur_stream;
+	bool playing;
+	unsigned lost_run;
+	/* counts */
+	uint64_t sent, dropped, received, played, plc, late, switches;
+	uint64_t delay_sum, delay_n;
+};
+
+/* talk_play.c: frames from audiod into the jitter buffer, and one frame
+ * out of it (decoded, concealed or silence) to the speaker and --out on
+ * each tick of the clock. */
+void talk_play_audio_in(struct talk *t, const struct msg *m);
+void talk_play_tick(struct talk *t);
+/* A new session's stream starts its own numbering: forget the old one. */
+void talk_play_reset(struct talk *t);
+
+#endif
