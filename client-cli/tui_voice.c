@@ -195,9 +195,9 @@ static void tui_voice_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	t->voice_end_pid = t->voice.pid;
 	snprintf(t->voice_end_room, sizeof(t->voice_end_room), "%s", t->st.voice_room);
+	tui_child_ended(t, &t->voice, t->voice_err, sizeof(t->voice_err), tui_voice_reaped);
 	tui_voice_reset(&t->st, "");
 	tui_dirty(t);
-	tui_child_ended(t, &t->voice, t->voice_err, sizeof(t->voice_err), tui_voice_reaped);
 }
 
 void tui_voice_start(struct tui *t, const char *room, const char *label)
