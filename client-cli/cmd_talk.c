@@ -389,15 +389,14 @@ static void talk_join(struct client *c, struct talk *t)
 		client_fail(c, EXIT_NETWORK, "cannot send to audiod");
 }
 
-static int talk_fetch_pass(struct talk *t);
-
 /* Back on audiod after a loss: the old pass may have expired, so ask chatd
  * for a fresh one (a short blocking exchange: our sound is interrupted
- * anyway) and join again. chatd down too: try again with backoff. */
+ * anyway) and join again. chatd down too: try again with backoff. Refused
+ * (an expired login: EXIT_AUTH, the room gone...): the call ends. */
 static void talk_rejoin(struct talk *t)
 {
 	struct timeval tv;
-	int r = talk_fetch_pass(t);
+	int r = talk_pass_refetch(t);
 
 	if (r == 0) {
 		talk_join(t->c, t);
@@ -458,40 +457,6 @@ static void talk_other(struct client *c, const struct msg *m, void *arg)
 		talk_play_audio_in(t, m);
 	else if (m->type == MSG_VOICE_EVENT)
 		talk_event(t, m);
-}
-
-/* ---- the pass from chatd ---- */
-
-static void talk_pass_reply(struct client *c, const struct msg *m, void *arg)
-{
-	struct talk *t = arg;
-
-	if (!m)
-		return;
-	if (m->type == MSG_ERROR) {
-		client_fail_msg(c, m, t->room);
-		return;
-	}
-	if (m->type != MSG_ROOM_PASS)
-		return;
-	snprintf(t->room, sizeof(t->room), "%s", m->room);
-	snprintf(t->pass, sizeof(t->pass), "%s", m->secret);
-	client_done(c, 0);
-}
-
-/* A room pass from chatd: 0 or an exit status (printed). */
-static int talk_fetch_pass(struct talk *t)
-{
-	struct msg *m = calloc(1, sizeof(*m));
-	int r;
-
-	if (!m)
-		return EXIT_ERROR;
-	proto_msg_init(m, MSG_ROOM_PASS);
-	snprintf(m->room, sizeof(m->room), "%s", t->room);
-	r = request_main(t->s, m, talk_pass_reply, t);
-	free(m);
-	return r;
 }
 
 /* ---- the command ---- */
@@ -775,7 +740,7 @@ int cmd_talk(struct settings *s, int argc, char **argv)
 	/* SIGUSR1 toggles mute; until the loop runs it must not kill us */
 	signal(SIGUSR1, talk_early_usr1_handler);
 	if (r == 0)
-		r = talk_fetch_pass(t);
+		r = talk_pass_fetch(t);
 	if (r == 0) {
 		t->ev = t->out_path && strcmp(t->out_path, "-") == 0 ? stderr : stdout;
 		r = talk_run(t);

@@ -1,5 +1,5 @@
 /* talk.h: the state of `nexus talk`, shared by its files (private to
- * cmd_talk.c, talk_play.c). */
+ * cmd_talk.c, talk_pass.c, talk_play.c). */
 #ifndef NEXUS_TALK_H
 #define NEXUS_TALK_H
 
@@ -59,6 +59,7 @@ struct talk {
 	FILE *ev;
 	bool joined, in_eof, decoded_any;
 	bool in_room, reconnecting, ptt_on, join_muted;
+	bool pass_down; /* a pass fetch failed on the network and said so */
 	unsigned repass_ms;
 	uint64_t seq;
 	uint32_t rng;
@@ -72,6 +73,14 @@ struct talk {
 	uint64_t sent, dropped, received, played, plc, late, switches;
 	uint64_t delay_sum, delay_n;
 };
+
+/* talk_pass.c: a room pass from chatd into t->room and t->pass. 0 or an
+ * exit status (printed). */
+int talk_pass_fetch(struct talk *t);
+/* The same during the call (back on audiod after a loss): never prompts
+ * (the terminal may be in raw mode), and while chatd stays unreachable its
+ * failure is printed once, not on every try. */
+int talk_pass_refetch(struct talk *t);
 
 /* talk_play.c: frames from audiod into the jitter buffer, and one frame
  * out of it (decoded, concealed or silence) to the speaker and --out on
