@@ -7,8 +7,9 @@
 # (recorded from the sink's monitor) must hold his. SIGUSR1 mutes and
 # unmutes alice; audiod is killed (-9) and chatd stopped while both
 # are in the room, and they come back by themselves once both are back
-# (a fresh room pass, same ports); no sound server is a
-# clear error (exit 12); push-to-talk on a terminal (tmux) sends only while
+# (a fresh room pass, same ports; chatd's absence said once); no sound
+# server is a clear error (exit 12); a stopped one cannot keep talk from
+# ending; push-to-talk on a terminal (tmux) sends only while
 # the space bar is held or latched with Enter.
 . test/lib/common.sh
 . test/lib/audio.sh
@@ -117,10 +118,11 @@ kill -0 "$B" 2>/dev/null || { cat "$T/bob5.err"; fail "bob's talk ended without 
 ok "both talks wait for audiod"
 nx_start_audiod
 # audiod is back but chatd, which signs room passes, is not: they wait
+nx_wait_grep 30 "$T/alice1.err" 'cannot connect' "alice's first pass request failed"
 sleep 2
 kill -0 "$A" 2>/dev/null || { cat "$T/alice1.err"; fail "alice's talk ended without chatd"; }
 [ "$(grep -c '"event":"joined"' "$T/alice1.json")" = 1 ] || fail "alice joined without a fresh pass"
-ok "without chatd they keep trying: $(grep -c 'cannot connect' "$T/alice1.err") pass requests failed"
+ok "without chatd they keep trying"
 RESTART=$(date +%s.%N)
 nx_start_chatd
 wait_for 30 sh -c "[ \$(grep -c '\"event\":\"joined\"' '$T/alice1.json') -ge 2 ]" ||
@@ -129,6 +131,10 @@ wait_for 30 sh -c "[ \$(grep -c '\"event\":\"joined\"' '$T/bob5.json') -ge 2 ]" 
 	{ cat "$T/bob5.json" "$T/bob5.err"; fail "bob did not join again"; }
 BACK=$(date +%s.%N)
 ok "both joined again, $(awk "BEGIN { printf \"%.1f\", $BACK - $RESTART }") s after chatd was back"
+N=$(grep -c 'cannot connect' "$T/alice1.err")
+[ "$N" = 1 ] || { cat "$T/alice1.err"; fail "chatd's failure was printed $N times in one outage"; }
+grep -q 'trying again until chatd answers' "$T/alice1.err" || fail "no word that talk keeps trying"
+ok "chatd's failure was printed once for the outage"
 pulse_play "$T/r.wav"
 sleep 1
 kill -TERM "$B"
@@ -140,6 +146,23 @@ ok "alice: sent $(talk_stat alice1 sent) frames over both sessions"
 echo "MEASURED: alice's sound device: $(talk_stat alice1 device_dropped_in) captured frames dropped," \
 	"$(talk_stat alice1 device_dropped_out) frames to play dropped (speaker slower than the clock)," \
 	"$(talk_stat alice1 device_silence) frames of silence (loop late)"
+
+say "a sound server that stops answering (SIGSTOP) cannot hold talk at its end"
+nx_talk alice2 alice lobby
+A=$TALK_PID
+nx_talk_joined alice2
+kill -STOP "$PULSE_PID"
+STOP0=$(date +%s.%N)
+kill -TERM "$A"
+# exited while the server is still stopped: gone, or a zombie not yet
+# reaped by this shell
+wait_for 30 sh -c "S=\$(cut -d' ' -f3 /proc/$A/stat 2>/dev/null); [ -z \"\$S\" ] || [ \"\$S\" = Z ]" ||
+	{ kill -CONT "$PULSE_PID"; cat "$T/alice2.err"; fail "talk did not end with its sound server stopped"; }
+STOPPED=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $STOP0 }")
+kill -CONT "$PULSE_PID"
+nx_talk_wait "$A" alice2
+ok "talk ended on SIGTERM with its sound server stopped"
+echo "MEASURED: SIGTERM to exit with the sound server stopped: $STOPPED s"
 
 say "push-to-talk on a terminal: carol holds the space bar"
 # ptt_start NAME: carol's `nexus talk lobby --ptt --json` (into $T/NAME.json)
