@@ -26,6 +26,7 @@
 #define CONN_CONNECT_MS 5000
 #define CONN_MAX_SINGLE_IO (256u * 1024u)
 #define CONN_CHAIN 16384 /* bytes: one TLS record's worth */
+#define CONN_CHAIN_FIRST 2048 /* bytes: the first chain of an empty queue */
 
 struct conn {
 	struct event_base *base;
@@ -471,9 +472,14 @@ struct conn *conn_connect(struct event_base *base, SSL_CTX *ctx, const char *hos
 static int conn_reserve(struct conn *c, size_t len, struct evbuffer_iovec *v)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	bool empty = evbuffer_get_length(out) == 0;
+	/* the first chain of an empty queue is small: a lone frame (a voice
+	 * frame per tick to each of 1,000 listeners) should not cost a 16 KiB
+	 * allocation each; a burst moves on to full chains */
+	size_t want = empty ? CONN_CHAIN_FIRST : CONN_CHAIN;
 
-	if (c->chain_left < len || evbuffer_get_length(out) == 0)
-		evbuffer_expand(out, len > CONN_CHAIN ? len : CONN_CHAIN);
+	if (c->chain_left < len || empty)
+		evbuffer_expand(out, len > want ? len : want);
 	if (evbuffer_reserve_space(out, (ev_ssize_t)len, v, 1) < 1 || v->iov_len < len)
 		return -ENOMEM;
 	return 0;
