@@ -26,7 +26,6 @@
 #define CONN_CONNECT_MS 5000
 #define CONN_MAX_SINGLE_IO (256u * 1024u)
 #define CONN_CHAIN 16384 /* bytes: one TLS record's worth */
-#define CONN_CHAIN_FIRST 2048 /* bytes: the first chain of an empty queue */
 
 struct conn {
 	struct event_base *base;
@@ -62,6 +61,7 @@ void conn_limits_default(struct conn_limits *l)
 	l->max_outq = 4u * 1024u * 1024u;
 	l->handshake_secs = 10;
 	l->idle_secs = 120;
+	l->first_chain = 0;
 }
 
 static void conn_release(struct conn *c)
@@ -473,10 +473,7 @@ static int conn_reserve(struct conn *c, size_t len, struct evbuffer_iovec *v)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	bool empty = evbuffer_get_length(out) == 0;
-	/* the first chain of an empty queue is small: a lone frame (a voice
-	 * frame per tick to each of 1,000 listeners) should not cost a 16 KiB
-	 * allocation each; a burst moves on to full chains */
-	size_t want = empty ? CONN_CHAIN_FIRST : CONN_CHAIN;
+	size_t want = empty && c->lim.first_chain ? c->lim.first_chain : CONN_CHAIN;
 
 	if (c->chain_left < len || empty)
 		evbuffer_expand(out, len > want ? len : want);

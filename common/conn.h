@@ -20,6 +20,10 @@ struct conn_limits {
 	size_t max_outq;          /* bytes queued for the peer before it is dropped */
 	unsigned handshake_secs;  /* TLS + HELLO must finish within */
 	unsigned idle_secs;       /* no frame for this long closes; 0 = never */
+	size_t first_chain;       /* bytes of the first output chain of an empty
+	                           * queue; 0 = a full TLS record's worth. Small
+	                           * suits a peer that gets one small frame per
+	                           * turn (a voice listener); full chains suit bursts */
 };
 
 struct conn_cbs {
