@@ -189,31 +189,10 @@ void svc_raise_nofile(void)
 	}
 }
 
-int svc_mkdir_p(const char *path, mode_t mode)
-{
-	char buf[CONFIG_PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int svc_state_dir(const char *dir, bool need_dir, char *err, size_t errlen)
 {
 	struct stat st;
-	int r = svc_mkdir_p(dir, 0750);
+	int r = tls_mkdir_p(dir, 0750);
 
 	if (r == 0 && need_dir && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
 		r = -ENOTDIR;
@@ -236,7 +215,7 @@ void svc_parent_dir(const char *state, const char *path)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		svc_mkdir_p(dir, 0750);
+		tls_mkdir_p(dir, 0750);
 	}
 }
 

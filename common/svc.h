@@ -96,8 +96,6 @@ int svc_config_paths(const struct config_common *cc, char *err, size_t errlen);
 
 /* Descriptors are the cost of a session: allow as many as the hard limit. */
 void svc_raise_nofile(void);
-/* mkdir -p with mode. */
-int svc_mkdir_p(const char *path, mode_t mode);
 /* Creates the state folder and checks we may use it (and, with need_dir,
  * that it is a folder). */
 int svc_state_dir(const char *dir, bool need_dir, char *err, size_t errlen);

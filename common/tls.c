@@ -82,16 +82,14 @@ static void tls_dirname(const char *path, char *out, size_t outlen)
 		snprintf(out, outlen, "%.*s", (int)(slash - path), path);
 }
 
-/* mkdir -p; components we create get mode. */
-static int tls_mkdirs(const char *dir, mode_t mode)
+int tls_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[TLS_PATH_MAX];
-	struct stat st;
-	size_t n = strlen(dir);
+	size_t n = strlen(path);
 
 	if (n == 0 || n >= sizeof(buf))
 		return -ENAMETOOLONG;
-	memcpy(buf, dir, n + 1);
+	memcpy(buf, path, n + 1);
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
@@ -102,7 +100,18 @@ static int tls_mkdirs(const char *dir, mode_t mode)
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
 		return -errno;
-	if (stat(buf, &st) < 0)
+	return 0;
+}
+
+/* tls_mkdir_p, and what is there must be a folder. */
+static int tls_mkdirs(const char *dir, mode_t mode)
+{
+	struct stat st;
+	int r = tls_mkdir_p(dir, mode);
+
+	if (r < 0)
+		return r;
+	if (stat(dir, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
