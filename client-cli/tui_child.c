@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,37 @@
 #include <unistd.h>
 
 #define TUI_CHILD_ARGV_MAX 24
+#define TUI_CHILD_ENV_MAX 512
 
+/* The environment of a child, with NEXUS_PROGRESS_FD=2 when progress. */
+static char **tui_child_env(int progress, char *buf[], size_t max)
+{
+	size_t n = 0;
+
+	if (!progress)
+		return environ;
+	for (char **e = environ; *e && n < max - 2; e++)
+		if (strncmp(*e, "NEXUS_PROGRESS_FD=", 18) != 0)
+			buf[n++] = *e;
+	buf[n++] = (char *)"NEXUS_PROGRESS_FD=2";
+	buf[n] = NULL;
+	return buf;
+}
+
+/* posix_spawn, not fork: a forked child keeps libevent's signal handlers
+ * until it execs, and a SIGTERM it got in that window (a call watch stopped
+ * just after it started) was written into the parent's signal pipe, so the
+ * screen quit as if the user had pressed Ctrl-C twice. posix_spawn blocks
+ * signals across the clone and resets every handler in the child. */
 int tui_child_spawn(struct tui *t, const char **args, int out_fd, int err_fd, int progress)
 {
 	const char *argv[TUI_CHILD_ARGV_MAX];
+	char *envbuf[TUI_CHILD_ENV_MAX];
 	char port[8];
-	int argc = 0, devnull;
+	int argc = 0, r;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
 	pid_t pid;
 
 	snprintf(port, sizeof(port), "%u", t->s->port);
@@ -38,24 +64,36 @@ int tui_child_spawn(struct tui *t, const char **args, int out_fd, int err_fd, in
 	for (int i = 1; args[i] && argc < TUI_CHILD_ARGV_MAX - 1; i++)
 		argv[argc++] = args[i];
 	argv[argc] = NULL;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0)
-		return pid;
-	/* the child: nothing of it may reach the curses screen */
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
-		_exit(EXIT_ERROR);
-	if (dup2(devnull, STDIN_FILENO) < 0 ||
-	    dup2(out_fd >= 0 ? out_fd : devnull, STDOUT_FILENO) < 0 ||
-	    dup2(err_fd >= 0 ? err_fd : devnull, STDERR_FILENO) < 0)
-		_exit(EXIT_ERROR);
-	if (progress)
-		setenv("NEXUS_PROGRESS_FD", "2", 1);
-	execv("/proc/self/exe", (char *const *)argv);
-	dprintf(STDERR_FILENO, "nexus: cannot run nexus: %s\n", strerror(errno));
-	_exit(EXIT_ERROR);
+	sigfillset(&all);
+	sigemptyset(&none);
+	if ((r = posix_spawn_file_actions_init(&fa)) != 0)
+		return -r;
+	if ((r = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -r;
+	}
+	/* nothing of it may reach the curses screen */
+	r = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (!r)
+		r = out_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO)
+		                : posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+		                                                   O_WRONLY, 0);
+	if (!r)
+		r = err_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO)
+		                : posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+		                                                   O_WRONLY, 0);
+	if (!r)
+		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	if (!r)
+		r = posix_spawnattr_setsigdefault(&attr, &all);
+	if (!r)
+		r = posix_spawnattr_setsigmask(&attr, &none);
+	if (!r)
+		r = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, (char *const *)argv,
+		                tui_child_env(progress, envbuf, TUI_CHILD_ENV_MAX));
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return r ? -r : pid;
 }
 
 int tui_reap_try(int pid, int *status)

@@ -63,6 +63,18 @@ tui_wait 10 '^ #lobby' "Ctrl-P goes to the previous room (lobby)"
 tui_keys C-n C-n
 tui_wait 10 '^ #news' "Ctrl-N twice goes to news"
 
+say "rooms switched fast: each switch starts and stops a call watch child"
+# A child stopped before it had run its program once passed its SIGTERM on
+# to the client's own signal handling, and the screen quit.
+for i in 1 2 3 4 5 6 7 8; do tui_keys C-n C-n C-n C-n C-n C-n; done
+tui_keys C-n C-n C-n C-n
+tui_wait 10 '^ #lobby' "52 switches later the client shows lobby"
+sleep 1
+tui_has 'NEXUS-EXIT' && { tui_screen; fail "the client quit while rooms were switched"; }
+ok "the client is still running"
+tui_keys C-p
+tui_wait 10 '^ #news' "and goes back to news"
+
 say "a room joined from another session (nexus join) appears in the list"
 nx_expect 0 "bob: create annex" nexus_as bob create annex
 nx_expect 0 "alice joins annex from the command line" nexus_as alice join annex
