@@ -4,6 +4,7 @@
 #include "conn.h"
 #include "log.h"
 #include "sd.h"
+#include "revoke.h"
 #include "svc.h"
 
 #include <errno.h>
@@ -143,10 +144,12 @@ static int audiod_setup_state(char *fp, char *err, size_t errlen)
 	r = tls_file_fingerprint(cc->cert_file, fp);
 	if (r == 0)
 		r = auth_key_load(cc->token_key, true, audiod.token_key);
-	if (r < 0)
+	if (r < 0) {
 		snprintf(err, errlen, "cannot read the certificate or token key in %s: %s",
 		         cc->state_dir, strerror(-r));
-	return r;
+		return r;
+	}
+	return svc_revoke_open(cc, &audiod.revoke, err, errlen);
 }
 
 static void audiod_status(void)
@@ -201,6 +204,7 @@ static void audiod_cleanup(void)
 	svc_cleanup(&svc);
 	listener_free(audiod.listener);
 	tls_ctx_free(audiod.tls);
+	revoke_free(audiod.revoke);
 	if (audiod.base)
 		event_base_free(audiod.base);
 }

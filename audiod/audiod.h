@@ -65,6 +65,7 @@ struct audiod {
 	struct event_base *base;
 	SSL_CTX *tls;
 	uint8_t token_key[AUTH_KEY_LEN];
+	struct revoke *revoke; /* token revocations (common/revoke.h) */
 	struct listener *listener;
 	struct member *members; /* every connection */
 	unsigned nsessions;
@@ -133,6 +134,7 @@ struct member {
 	struct room *room;
 	enum member_state state;
 	char user[PROTO_NAME_MAX + 1];
+	uint64_t issued_ms; /* the token's, for the revocation sweep */
 	char addr[64];
 	bool admin, muted, listen_only, refuse;
 	struct ratelimit frames;

@@ -5,6 +5,7 @@
 #include "audiod.h"
 #include "conn.h"
 #include "log.h"
+#include "svc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -130,8 +131,8 @@ static void session_handle_hello(struct member *m, const struct msg *msg)
 		session_kick(m, ERR_WRONG_SERVICE, "this port is audiod, the voice service");
 		return;
 	}
-	r = auth_token_verify(audiod.token_key, msg->secret, limits_wall_ms() / 1000, m->user,
-	                      sizeof(m->user), NULL);
+	r = svc_token_verify(audiod.revoke, audiod.token_key, msg->secret, limits_wall_ms() / 1000,
+	                     m->user, sizeof(m->user), NULL, &m->issued_ms);
 	if (r < 0) {
 		session_kick(m, r == -EKEYEXPIRED ? ERR_TOKEN_EXPIRED
 		                : msg->secret[0]  ? ERR_TOKEN_INVALID

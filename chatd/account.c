@@ -7,6 +7,8 @@
 #include "chatd.h"
 #include "ratelimit.h"
 #include "log.h"
+#include "revoke.h"
+#include "svc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -124,8 +126,8 @@ int account_token_check(const char *token, struct user **ret)
 	char name[PROTO_NAME_MAX + 1];
 	uint64_t expiry;
 	struct user *u;
-	int r =
-	    auth_token_verify(chatd.token_key, token, chatd_now_s(), name, sizeof(name), &expiry);
+	int r = svc_token_verify(chatd.revoke, chatd.token_key, token, chatd_now_s(), name,
+	                         sizeof(name), &expiry, NULL);
 
 	if (r == -EKEYEXPIRED)
 		return ERR_TOKEN_EXPIRED;
@@ -138,6 +140,36 @@ int account_token_check(const char *token, struct user **ret)
 		return ERR_TOKEN_INVALID;
 	*ret = u;
 	return 0;
+}
+
+/* The stamp is later than every token issued so far and no later than the
+ * next one (chatd_issue_ms), so a login right after a reset, even within
+ * the same millisecond, is valid at once. */
+int account_revoke_tokens(const char *name)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	uint64_t now = limits_wall_ms();
+	uint64_t stamp = now > chatd.last_issue_ms ? now : chatd.last_issue_ms + 1;
+	int r = revoke_path(chatd.cfg.common.token_key, path, sizeof(path));
+
+	if (r == 0)
+		r = revoke_add(path, chatd.cfg.common.token_key, name, stamp, now);
+	if (r < 0) {
+		log_warn("cannot revoke the tokens of %s in %s: %s", name, path,
+		         r == -EBADMSG ? "the list is damaged" : strerror(-r));
+		return r;
+	}
+	chatd.last_issue_ms = stamp - 1;
+	return 0;
+}
+
+/* A token's issue time: now, but never the same as or before the last. */
+static uint64_t account_issue_ms(void)
+{
+	uint64_t now = limits_wall_ms();
+
+	chatd.last_issue_ms = now > chatd.last_issue_ms ? now : chatd.last_issue_ms + 1;
+	return chatd.last_issue_ms;
 }
 
 /* Name and password rules for a new account: 0 or ERR_INVALID with why. */
@@ -199,7 +231,7 @@ static void account_login_reply(struct session *s, uint32_t req, struct user *u)
 	struct msg t;
 	char token[AUTH_TOKEN_MAX];
 
-	if (auth_token_issue(chatd.token_key, u->name, expiry, token) < 0) {
+	if (auth_token_issue(chatd.token_key, u->name, account_issue_ms(), expiry, token) < 0) {
 		session_error(s, req, ERR_INTERNAL, "cannot issue a token");
 		return;
 	}
@@ -268,17 +300,35 @@ static void account_pw_create(struct session *s, const struct pw_req *q, const c
 	}
 }
 
+/* End u's sessions but keep: their tokens are revoked. */
+static void account_kick_others(struct user *u, const struct session *keep, const char *why)
+{
+	for (;;) {
+		struct session *k = u->sessions;
+
+		while (k && k == keep)
+			k = k->user_next;
+		if (!k)
+			break;
+		session_kick(k, ERR_TOKEN_INVALID, why);
+	}
+}
+
 static void account_pw_reset(struct session *s, const struct pw_req *q, const char *hash)
 {
 	struct user *u = account_find(q->user);
 
 	message_batch_flush();
+	/* revoke first: a reset whose old tokens live on has not happened */
 	if (!u) {
 		session_error(s, q->req, ERR_NOT_FOUND, "no such user %s", q->user);
+	} else if (account_revoke_tokens(u->name) < 0) {
+		session_error(s, q->req, ERR_INTERNAL, "cannot revoke the tokens of %s", u->name);
 	} else if (db_user_set_hash(chatd.db, u->id, hash) < 0) {
 		session_error(s, q->req, ERR_INTERNAL, "cannot store the password");
 	} else {
 		log_info("%s reset the password of %s", session_name(s), u->name);
+		account_kick_others(u, s, "your password was reset: log in again");
 		session_ok(s, q->req, 0, 0);
 	}
 }
@@ -403,14 +453,17 @@ static void account_admin_remove(struct session *s, struct user *u, uint32_t req
 		return;
 	}
 	message_batch_flush();
+	if (account_revoke_tokens(u->name) < 0) {
+		session_error(s, req, ERR_INTERNAL, "cannot revoke the tokens of %s", u->name);
+		return;
+	}
 	r = db_user_remove(chatd.db, u->id);
 	if (r < 0 && r != -ENOENT) {
 		session_error(s, req, ERR_INTERNAL, "cannot remove %s", u->name);
 		return;
 	}
 	log_info("%s removed user %s", s->user->name, u->name);
-	while (u->sessions)
-		session_kick(u->sessions, ERR_TOKEN_INVALID, "your account was removed");
+	account_kick_others(u, NULL, "your account was removed");
 	room_forget_user(u);
 	account_free(u);
 	session_ok(s, req, 0, 0);

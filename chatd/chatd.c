@@ -4,6 +4,7 @@
 #include "conn.h"
 #include "ratelimit.h"
 #include "log.h"
+#include "revoke.h"
 #include "sd.h"
 #include "svc.h"
 
@@ -244,6 +245,8 @@ static int chatd_setup_state(char *fp, char *err, size_t errlen)
 		r = svc_tls_load(cc, &chatd.tls, fp, err, errlen);
 	if (r == 0)
 		r = svc_token_key(cc, chatd.token_key, err, errlen);
+	if (r == 0)
+		r = svc_revoke_open(cc, &chatd.revoke, err, errlen);
 	if (r < 0)
 		return r;
 	r = chatd_db_open(&chatd.cfg, &chatd.db, err, errlen);
@@ -327,6 +330,7 @@ static void chatd_cleanup(void)
 	account_free_all();
 	db_close(chatd.db);
 	tls_ctx_free(chatd.tls);
+	revoke_free(chatd.revoke);
 	ratetable_free(chatd.msg_rate);
 	ratetable_free(chatd.login_user);
 	ratetable_free(chatd.login_addr);
@@ -444,6 +448,28 @@ static int offline_password(char *hash)
 	return 0;
 }
 
+/* The user's tokens end with the old password, on every daemon, whether
+ * or not chatd runs. Without a token key no token was ever issued. The
+ * stamp is a millisecond ahead: a login that checked the old password may
+ * still be issuing a token in this very millisecond, and a login with the
+ * new one takes far longer than that. */
+static int offline_revoke(const char *name)
+{
+	const char *key = chatd.cfg.common.token_key;
+	char path[CONFIG_PATH_MAX + 32];
+	uint64_t now = limits_wall_ms();
+	int r = revoke_path(key, path, sizeof(path));
+
+	if (r == 0)
+		r = revoke_add(path, key, name, now + 1, now);
+	if (r == -ENOENT && access(key, F_OK) < 0)
+		return 0;
+	if (r < 0)
+		return offline_fail("cannot revoke the tokens of %s in %s: %s; nothing changed", name,
+		                    path, r == -EBADMSG ? "the list is damaged" : strerror(-r));
+	return 0;
+}
+
 static int offline_apply(struct db *db, bool add, const char *name, bool admin, const char *hash)
 {
 	int64_t id;
@@ -461,6 +487,8 @@ static int offline_apply(struct db *db, bool add, const char *name, bool admin, 
 	r = db_user_get(db, name, &id, NULL, NULL);
 	if (r == -ENOENT)
 		return offline_fail("no such user %s", name);
+	if (r == 0 && offline_revoke(name) < 0)
+		return 1;
 	if (r == 0)
 		r = db_user_set_hash(db, id, hash);
 	if (r < 0)

@@ -75,6 +75,8 @@ struct chatd {
 	SSL_CTX *tls;
 	struct db *db;
 	uint8_t token_key[AUTH_KEY_LEN];
+	struct revoke *revoke;   /* the token revocation list, see account.c */
+	uint64_t last_issue_ms;  /* issue time of the last token: never repeats */
 	struct ratetable *msg_rate;   /* SAY/EDIT/DELETE per user */
 	struct ratetable *login_user; /* LOGIN per user name */
 	struct ratetable *login_addr; /* LOGIN/REGISTER per peer address */
@@ -230,6 +232,10 @@ struct user *account_get(const char *name);
 size_t account_password_chars(const char *pw);
 /* HELLO with a token: 0 and the user, or ERR_TOKEN_EXPIRED/ERR_TOKEN_INVALID. */
 int account_token_check(const char *token, struct user **ret);
+/* Refuse every token of name issued until now (token.revoked), so a reset
+ * password or a removed account ends them on all four daemons; 0 or a
+ * negative errno. */
+int account_revoke_tokens(const char *name);
 void account_handle_register(struct session *s, const struct msg *m);
 void account_handle_login(struct session *s, const struct msg *m);
 void account_handle_user_admin(struct session *s, const struct msg *m);

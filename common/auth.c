@@ -242,8 +242,8 @@ static void auth_hex_encode(const uint8_t *in, size_t len, char *out)
 	*out = '\0';
 }
 
-int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t expiry,
-                     char out[AUTH_TOKEN_MAX])
+int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t issued_ms,
+                     uint64_t expiry, char out[AUTH_TOKEN_MAX])
 {
 	uint8_t nonce[AUTH_NONCE_LEN], mac[AUTH_MAC_LEN];
 	char nonce_hex[2 * AUTH_NONCE_LEN + 1], buf[AUTH_TOKEN_MAX];
@@ -254,7 +254,8 @@ int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		return -EIO;
 	auth_hex_encode(nonce, sizeof(nonce), nonce_hex);
-	n = snprintf(buf, sizeof(buf), "v1.%s.%" PRIu64 ".%s", user, expiry, nonce_hex);
+	n = snprintf(buf, sizeof(buf), "v1.%s.%" PRIu64 ".%" PRIu64 ".%s", user, expiry, issued_ms,
+	             nonce_hex);
 	if (n < 0 || (size_t)n + 1 + 2 * AUTH_MAC_LEN >= sizeof(buf))
 		return -ENAMETOOLONG;
 	r = auth_mac(key, buf, (size_t)n, mac);
@@ -295,8 +296,10 @@ static int auth_parse_expiry(const char *s, uint64_t *ret)
 	return 0;
 }
 
-/* Splits "v1.USER.EXPIRY.NONCE.MAC" in buf into exactly five parts. */
-static int auth_token_split(char *buf, char *part[5])
+#define AUTH_TOKEN_PARTS 6
+
+/* Splits "v1.USER.EXPIRY.ISSUED.NONCE.MAC" in buf into exactly six parts. */
+static int auth_token_split(char *buf, char *part[AUTH_TOKEN_PARTS])
 {
 	int i = 0;
 
@@ -304,20 +307,27 @@ static int auth_token_split(char *buf, char *part[5])
 	for (char *p = buf; *p; p++) {
 		if (*p != '.')
 			continue;
-		if (i == 5)
+		if (i == AUTH_TOKEN_PARTS)
 			return -EBADMSG;
 		*p = '\0';
 		part[i++] = p + 1;
 	}
-	return i == 5 ? 0 : -EBADMSG;
+	return i == AUTH_TOKEN_PARTS ? 0 : -EBADMSG;
 }
 
 int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
                       char *ret_user, size_t user_size, uint64_t *ret_expiry)
 {
-	char buf[AUTH_TOKEN_MAX], *part[5];
+	return auth_token_verify_issued(key, token, now, ret_user, user_size, ret_expiry, NULL);
+}
+
+int auth_token_verify_issued(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
+                             char *ret_user, size_t user_size, uint64_t *ret_expiry,
+                             uint64_t *ret_issued_ms)
+{
+	char buf[AUTH_TOKEN_MAX], *part[AUTH_TOKEN_PARTS];
 	uint8_t mac[AUTH_MAC_LEN], want[AUTH_MAC_LEN];
-	uint64_t expiry = 0;
+	uint64_t expiry = 0, issued = 0;
 	size_t len, signed_len;
 	int r;
 
@@ -329,14 +339,15 @@ int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64
 	memcpy(buf, token, len + 1);
 	if (auth_token_split(buf, part) < 0 || strcmp(part[0], "v1") != 0 ||
 	    !auth_name_valid(part[1]) || auth_parse_expiry(part[2], &expiry) < 0 ||
-	    !auth_is_lower_hex(part[3], 2 * AUTH_NONCE_LEN) ||
-	    !auth_is_lower_hex(part[4], 2 * AUTH_MAC_LEN))
+	    auth_parse_expiry(part[3], &issued) < 0 ||
+	    !auth_is_lower_hex(part[4], 2 * AUTH_NONCE_LEN) ||
+	    !auth_is_lower_hex(part[5], 2 * AUTH_MAC_LEN))
 		return -EBADMSG;
 	for (size_t i = 0; i < AUTH_MAC_LEN; i++)
 		mac[i] =
-		    (uint8_t)(auth_hex_val(part[4][2 * i]) << 4 | auth_hex_val(part[4][2 * i + 1]));
+		    (uint8_t)(auth_hex_val(part[5][2 * i]) << 4 | auth_hex_val(part[5][2 * i + 1]));
 	/* the signed text is the token up to the last dot */
-	signed_len = (size_t)(part[4] - buf) - 1;
+	signed_len = (size_t)(part[5] - buf) - 1;
 	r = auth_mac(key, token, signed_len, want);
 	if (r < 0)
 		return r;
@@ -352,6 +363,8 @@ int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64
 	}
 	if (ret_expiry)
 		*ret_expiry = expiry;
+	if (ret_issued_ms)
+		*ret_issued_ms = issued;
 	return 0;
 }
 

@@ -1,9 +1,12 @@
 /* auth: Argon2id password hashes, the shared token key, and HMAC-SHA256
  * signed expiring tokens that every daemon verifies without a database.
  *
- * Token text: "v1.USER.EXPIRY.NONCE.MAC" where EXPIRY is decimal seconds
- * since the epoch, NONCE 16 hex digits and MAC the hex HMAC-SHA256 of
- * "v1.USER.EXPIRY.NONCE" under the token key. */
+ * Token text: "v1.USER.EXPIRY.ISSUED.NONCE.MAC" where EXPIRY is decimal
+ * seconds since the epoch, ISSUED decimal milliseconds since the epoch (so a
+ * revocation stamp, common/revoke.h, can tell tokens issued before a password
+ * reset from those issued after it, even within one second), NONCE 16 hex
+ * digits and MAC the hex HMAC-SHA256 of "v1.USER.EXPIRY.ISSUED.NONCE" under
+ * the token key. */
 #ifndef NEXUS_AUTH_H
 #define NEXUS_AUTH_H
 
@@ -29,13 +32,18 @@ int auth_password_verify(const char *encoded, const char *password);
  * link so concurrent starters agree on one key) if missing. */
 int auth_key_load(const char *path, bool create, uint8_t key[AUTH_KEY_LEN]);
 
-/* Issue a token for user valid until expiry (seconds since the epoch). */
-int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t expiry,
-		     char out[AUTH_TOKEN_MAX]);
+/* Issue a token for user, issued at issued_ms (milliseconds since the
+ * epoch), valid until expiry (seconds since the epoch). */
+int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t issued_ms,
+		     uint64_t expiry, char out[AUTH_TOKEN_MAX]);
 /* Verify; on success copies the user (size >= 33) and expiry.
  * Returns 0, -EKEYEXPIRED when expired, -EBADMSG when malformed or forged. */
 int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
 		      char *ret_user, size_t user_size, uint64_t *ret_expiry);
+/* The same, also copying the issue time in milliseconds. */
+int auth_token_verify_issued(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
+			     char *ret_user, size_t user_size, uint64_t *ret_expiry,
+			     uint64_t *ret_issued_ms);
 
 /* Room passes: chatd tells audiod "user may join room until expiry" (and
  * whether the user is an admin) without a shared database. Text:

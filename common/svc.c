@@ -2,6 +2,7 @@
 #include "svc.h"
 #include "conn.h"
 #include "log.h"
+#include "revoke.h"
 #include "sd.h"
 
 #include <arpa/inet.h>
@@ -250,6 +251,63 @@ int svc_token_key(const struct config_common *cc, uint8_t key[AUTH_KEY_LEN], cha
 		snprintf(err, errlen, "cannot read or create the token key %s: %s", cc->token_key,
 		         strerror(-r));
 	return r;
+}
+
+int svc_revoke_open(const struct config_common *cc, struct revoke **ret, char *err,
+                    size_t errlen)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	struct revoke *rv;
+
+	if (revoke_path(cc->token_key, path, sizeof(path)) < 0 || !(rv = revoke_new(path))) {
+		snprintf(err, errlen, "cannot use a token revocation list beside %s",
+		         cc->token_key);
+		return -ENAMETOOLONG;
+	}
+	*ret = rv;
+	return 0;
+}
+
+/* Re-read the list when it changed; say once when it turns bad or good. */
+static int svc_revoke_refresh(struct revoke *rv)
+{
+	bool changed;
+	int r = revoke_refresh(rv, &changed);
+
+	if (changed && r < 0)
+		log_warn("%s", revoke_error(rv));
+	else if (changed)
+		log_info("the token revocation list is readable again");
+	return r;
+}
+
+int svc_token_verify(struct revoke *rv, const uint8_t key[AUTH_KEY_LEN], const char *token,
+                     uint64_t now_s, char *ret_user, size_t user_size, uint64_t *ret_expiry,
+                     uint64_t *ret_issued_ms)
+{
+	char user[AUTH_TOKEN_MAX];
+	uint64_t expiry, issued;
+	int r = auth_token_verify_issued(key, token, now_s, user, sizeof(user), &expiry, &issued);
+
+	if (r < 0)
+		return r;
+	if (svc_revoke_refresh(rv) < 0 || revoke_check(rv, user, issued) < 0)
+		return -EKEYREVOKED;
+	if (ret_user) {
+		if (strlen(user) >= user_size)
+			return -ENOBUFS;
+		memcpy(ret_user, user, strlen(user) + 1);
+	}
+	if (ret_expiry)
+		*ret_expiry = expiry;
+	if (ret_issued_ms)
+		*ret_issued_ms = issued;
+	return 0;
+}
+
+bool svc_token_revoked(struct revoke *rv, const char *user, uint64_t issued_ms)
+{
+	return svc_revoke_refresh(rv) < 0 || revoke_check(rv, user, issued_ms) < 0;
 }
 
 /* ---- listening ---- */

@@ -105,6 +105,20 @@ void svc_parent_dir(const char *state, const char *path);
 int svc_tls_load(const struct config_common *cc, SSL_CTX **ctx, char fp[TLS_FP_LEN], char *err,
                  size_t errlen);
 /* The token key, made by whichever daemon starts first. */
+struct revoke;
+/* The token revocation list beside the token key (common/revoke.h). */
+int svc_revoke_open(const struct config_common *cc, struct revoke **ret, char *err,
+                    size_t errlen);
+/* Verify a token, then check it against the revocation list (re-read when
+ * it changed; a damaged list is logged once). Returns 0, -EKEYEXPIRED,
+ * -EBADMSG (forged or malformed), or -EKEYREVOKED (revoked, or the list is
+ * unusable: fail closed). Outputs may be NULL. */
+int svc_token_verify(struct revoke *rv, const uint8_t key[AUTH_KEY_LEN], const char *token,
+                     uint64_t now_s, char *ret_user, size_t user_size, uint64_t *ret_expiry,
+                     uint64_t *ret_issued_ms);
+/* Whether a verified session's token (user, issued_ms) has been revoked
+ * since: for the daemons' periodic sweep of live sessions. */
+bool svc_token_revoked(struct revoke *rv, const char *user, uint64_t issued_ms);
 int svc_token_key(const struct config_common *cc, uint8_t key[AUTH_KEY_LEN], char *err,
                   size_t errlen);
 

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "sd.h"
+#include "revoke.h"
 #include "svc.h"
 
 #include <errno.h>
@@ -116,6 +117,8 @@ static int filed_setup_state(char *fp, char *err, size_t errlen)
 	/* create like chatd: whichever daemon starts first makes the key. */
 	if (r == 0)
 		r = svc_token_key(cc, filed.token_key, err, errlen);
+	if (r == 0)
+		r = svc_revoke_open(cc, &filed.revoke, err, errlen);
 	if (r < 0)
 		return r;
 	return store_open(cc->state_dir, err, errlen);
@@ -179,6 +182,7 @@ static void filed_cleanup(void)
 	store_close();
 	transfer_pool_free();
 	tls_ctx_free(filed.tls);
+	revoke_free(filed.revoke);
 	if (filed.base)
 		event_base_free(filed.base);
 }

@@ -46,6 +46,7 @@ struct filed {
 	struct filed_config cfg;
 	SSL_CTX *tls;
 	uint8_t token_key[AUTH_KEY_LEN];
+	struct revoke *revoke; /* token revocations (common/revoke.h) */
 	struct listener *listener;
 	struct session *sessions;
 	unsigned nsessions;
@@ -144,6 +145,7 @@ struct session {
 	struct conn *conn;
 	enum session_state state;
 	char user[PROTO_NAME_MAX + 1];
+	uint64_t issued_ms; /* the token's, for the revocation sweep */
 	struct session *prev, *next;
 	struct transfer *transfers;
 	unsigned ntransfers;

@@ -5,6 +5,7 @@
 #include "conn.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "svc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -163,8 +164,8 @@ static void session_handle_hello(struct session *s, const struct msg *m)
 		session_kick(s, ERR_AUTH_REQUIRED, "filed needs a login token; run: nexus login");
 		return;
 	}
-	r = auth_token_verify(filed.token_key, m->secret, limits_wall_ms() / 1000, s->user,
-	                      sizeof(s->user), &expiry);
+	r = svc_token_verify(filed.revoke, filed.token_key, m->secret, limits_wall_ms() / 1000,
+	                     s->user, sizeof(s->user), &expiry, &s->issued_ms);
 	if (r < 0) {
 		s->user[0] = '\0';
 		log_debug("%s: rejected token: %s", s->addr, strerror(-r));

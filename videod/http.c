@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "log.h"
 #include "sd.h"
+#include "svc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -189,8 +190,8 @@ static int auth_req(struct evhttp_request *req, char *user, char *token)
 	uint64_t exp;
 
 	if (!cookie_token(req, token, AUTH_TOKEN_MAX) ||
-	    auth_token_verify(videod.token_key, token, vd_now_ms() / 1000, user,
-	                      PROTO_NAME_MAX + 1, &exp) < 0) {
+	    svc_token_verify(videod.revoke, videod.token_key, token, vd_now_ms() / 1000, user,
+	                     PROTO_NAME_MAX + 1, &exp, NULL) < 0) {
 		reply_error(req, 401, "not logged in (or the login expired)");
 		return -EACCES;
 	}
@@ -211,8 +212,8 @@ static void login_with_token(struct evhttp_request *req, const char *token)
 {
 	char user[PROTO_NAME_MAX + 1];
 	uint64_t exp;
-	int r = auth_token_verify(videod.token_key, token, vd_now_ms() / 1000, user, sizeof(user),
-	                          &exp);
+	int r = svc_token_verify(videod.revoke, videod.token_key, token, vd_now_ms() / 1000, user,
+	                         sizeof(user), &exp, NULL);
 
 	if (r < 0) {
 		reply_error(req, 401, r == -EKEYEXPIRED ? "the login has expired: log in again"

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "sd.h"
+#include "revoke.h"
 #include "svc.h"
 #include "tls.h"
 
@@ -203,6 +204,9 @@ static int setup_state(char *err, size_t errlen)
 		         strerror(-r));
 		return r;
 	}
+	r = svc_revoke_open(cc, &videod.revoke, err, errlen);
+	if (r < 0)
+		return r;
 	if (vsrtp_init() < 0) {
 		snprintf(err, errlen, "cannot initialise libsrtp2");
 		return -EIO;
@@ -262,6 +266,7 @@ static void cleanup(void)
 	svc_cleanup(&svc);
 	tls_ctx_free(videod.tls);
 	tls_ctx_free(videod.chat_tls);
+	revoke_free(videod.revoke);
 	SSL_CTX_free(videod.dtls);
 	if (videod.base)
 		event_base_free(videod.base);

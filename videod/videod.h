@@ -57,6 +57,7 @@ struct videod {
 	char dtls_fp[128]; /* "AB:CD:..", SHA-256 of the certificate */
 	char tls_fp[80];   /* "SHA256:..", to pin chatd (same certificate) */
 	uint8_t token_key[AUTH_KEY_LEN];
+	struct revoke *revoke; /* token revocations (common/revoke.h) */
 	bool stopping;
 	unsigned npeers, nrooms;
 };

@@ -142,7 +142,8 @@ static int peer_connected(struct conn *c, void *arg)
 	m.version = PROTO_VERSION;
 	snprintf(m.name, sizeof(m.name), "audio");
 	snprintf(m.text, sizeof(m.text), "audio_bench");
-	if (auth_token_issue(key, p->user, (uint64_t)time(NULL) + 3600, m.secret) < 0)
+	if (auth_token_issue(key, p->user, (uint64_t)time(NULL) * 1000, (uint64_t)time(NULL) + 3600,
+	                     m.secret) < 0)
 		fatal("cannot sign a token");
 	return conn_send(c, &m) < 0;
 }

@@ -337,7 +337,8 @@ static int setup(char **argv, int pubs, int subs)
 
 	snprintf(path, sizeof(path), "%s/token.key", argv[4]);
 	if (auth_key_load(path, false, key) < 0 ||
-	    auth_token_issue(key, argv[5], (uint64_t)time(NULL) + 3600, token) < 0)
+	    auth_token_issue(key, argv[5], (uint64_t)time(NULL) * 1000, (uint64_t)time(NULL) + 3600,
+	                     token) < 0)
 		return fprintf(stderr, "videobench: cannot read %s\n", path), -1;
 	snprintf(path, sizeof(path), "%s/tls/cert.pem", argv[4]);
 	char kpath[600];

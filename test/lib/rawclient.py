@@ -503,7 +503,9 @@ def sc_forge_token(keyfile, user, expiry):
         key = bytes.fromhex(k.decode())
     elif len(key) != 32:
         die("token key %s: unexpected length %d" % (keyfile, len(key)))
-    body = "v1.%s.%d.%s" % (user, int(expiry), secrets.token_hex(8))
+    # v1.USER.EXPIRY.ISSUED_MS.NONCE (common/auth.h); issued now
+    body = "v1.%s.%d.%d.%s" % (user, int(expiry), int(time.time() * 1000),
+                               secrets.token_hex(8))
     mac = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     print("%s.%s" % (body, mac))
 

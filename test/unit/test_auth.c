@@ -280,7 +280,7 @@ static void test_room_pass(void **state)
 	assert_int_equal(auth_pass_verify(key1, "p1.2000", "alice", "x", 1000, NULL), -EBADMSG);
 	assert_int_equal(auth_pass_verify(key1, "", "alice", "x", 1000, NULL), -EBADMSG);
 	assert_int_equal(auth_pass_verify(key1, "p1.02000.0.00", "alice", "x", 1000, NULL), -EBADMSG);
-	assert_int_equal(auth_token_issue(key1, "alice", 2000, tok), 0);
+	assert_int_equal(auth_token_issue(key1, "alice", 1700000000123, 2000, tok), 0);
 	assert_int_equal(auth_pass_verify(key1, tok, "alice", "lobby", 1000, NULL), -EBADMSG);
 	assert_int_equal(auth_pass_issue(key1, "bad name", "lobby", false, 2000, pass), -EINVAL);
 	assert_int_equal(auth_pass_issue(key1, "alice", "", false, 2000, pass), -EINVAL);
@@ -294,31 +294,37 @@ static void test_token_round_trip(void **state)
 	int dots = 0;
 
 	(void)state;
-	assert_int_equal(auth_token_issue(key1, "alice", now + 3600, tok), 0);
+	assert_int_equal(auth_token_issue(key1, "alice", 1700000000123, now + 3600, tok), 0);
 	for (const char *p = tok; *p; p++)
 		dots += *p == '.';
-	assert_int_equal(dots, 4);
+	assert_int_equal(dots, 5);
 	assert_true(strncmp(tok, "v1.alice.", 9) == 0);
 	assert_int_equal(auth_token_verify(key1, tok, now, user, sizeof(user), &exp), 0);
 	assert_string_equal(user, "alice");
 	assert_int_equal(exp, now + 3600);
+	{
+		uint64_t issued = 0;
+
+		assert_int_equal(auth_token_verify_issued(key1, tok, now, NULL, 0, NULL, &issued), 0);
+		assert_true(issued == 1700000000123ULL);
+	}
 	/* outputs are optional */
 	assert_int_equal(auth_token_verify(key1, tok, now, NULL, 0, NULL), 0);
 	/* a fresh nonce every time */
-	assert_int_equal(auth_token_issue(key1, "alice", now + 3600, tok2), 0);
+	assert_int_equal(auth_token_issue(key1, "alice", 1700000000123, now + 3600, tok2), 0);
 	assert_string_not_equal(tok, tok2);
 
 	/* the longest name and expiry still fit */
 	assert_int_equal(
-	    auth_token_issue(key1, "abcdefghijklmnopqrstuvwxyz012345", UINT64_MAX, tok), 0);
+	    auth_token_issue(key1, "abcdefghijklmnopqrstuvwxyz012345", 1700000000123, UINT64_MAX, tok), 0);
 	assert_true(strlen(tok) < AUTH_TOKEN_MAX);
 	assert_int_equal(auth_token_verify(key1, tok, now, user, sizeof(user), &exp), 0);
 	assert_string_equal(user, "abcdefghijklmnopqrstuvwxyz012345");
 	assert_true(exp == UINT64_MAX);
 
-	assert_int_equal(auth_token_issue(key1, "bad name", now, tok), -EINVAL);
-	assert_int_equal(auth_token_issue(key1, "", now, tok), -EINVAL);
-	assert_int_equal(auth_token_issue(key1, "-x", now, tok), -EINVAL);
+	assert_int_equal(auth_token_issue(key1, "bad name", 1700000000123, now, tok), -EINVAL);
+	assert_int_equal(auth_token_issue(key1, "", 1700000000123, now, tok), -EINVAL);
+	assert_int_equal(auth_token_issue(key1, "-x", 1700000000123, now, tok), -EINVAL);
 }
 
 static void test_token_user_buffer(void **state)
@@ -327,7 +333,7 @@ static void test_token_user_buffer(void **state)
 	uint64_t exp = 7;
 
 	(void)state;
-	assert_int_equal(auth_token_issue(key1, "alice", 2000, tok), 0);
+	assert_int_equal(auth_token_issue(key1, "alice", 1700000000123, 2000, tok), 0);
 	assert_int_equal(auth_token_verify(key1, tok, 1000, user, 5, &exp), -ENOBUFS);
 	assert_true(exp == 7);
 	assert_int_equal(auth_token_verify(key1, tok, 1000, user, 6, &exp), 0);
@@ -341,7 +347,7 @@ static void test_token_expired(void **state)
 	uint64_t exp = 7;
 
 	(void)state;
-	assert_int_equal(auth_token_issue(key1, "bob", 1000, tok), 0);
+	assert_int_equal(auth_token_issue(key1, "bob", 1700000000123, 1000, tok), 0);
 	assert_int_equal(auth_token_verify(key1, tok, 999, NULL, 0, NULL), 0);
 	assert_int_equal(auth_token_verify(key1, tok, 1000, user, sizeof(user), &exp),
 	                 -EKEYEXPIRED);
@@ -351,7 +357,7 @@ static void test_token_expired(void **state)
 	assert_true(exp == 7);
 	/* an expired token under another key is forged, not expired */
 	assert_int_equal(auth_token_verify(key2, tok, 5000, NULL, 0, NULL), -EBADMSG);
-	assert_int_equal(auth_token_issue(key1, "bob", 0, tok), 0);
+	assert_int_equal(auth_token_issue(key1, "bob", 1700000000123, 0, tok), 0);
 	assert_int_equal(auth_token_verify(key1, tok, 0, NULL, 0, NULL), -EKEYEXPIRED);
 }
 
@@ -361,7 +367,7 @@ static void test_token_forged(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(auth_token_issue(key1, "alice", 2000, tok), 0);
+	assert_int_equal(auth_token_issue(key1, "alice", 1700000000123, 2000, tok), 0);
 	len = strlen(tok);
 
 	/* wrong key */
@@ -395,7 +401,7 @@ static void test_token_malformed(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(auth_token_issue(key1, "alice", 2000, tok), 0);
+	assert_int_equal(auth_token_issue(key1, "alice", 1700000000123, 2000, tok), 0);
 	len = strlen(tok);
 
 	/* every truncation */
@@ -434,27 +440,34 @@ static void test_token_malformed(void **state)
 static void test_token_strict_parse(void **state)
 {
 	static const char *bodies[] = {
-	    "v2.alice.2000.0123456789abcdef",
-	    "V1.alice.2000.0123456789abcdef",
-	    "v1.al ice.2000.0123456789abcdef",
-	    "v1.-alice.2000.0123456789abcdef",
-	    "v1..2000.0123456789abcdef",
-	    "v1.abcdefghijklmnopqrstuvwxyz0123456.2000.0123456789abcdef",
-	    "v1.alice.+2000.0123456789abcdef",
-	    "v1.alice.-2000.0123456789abcdef",
-	    "v1.alice. 2000.0123456789abcdef",
-	    "v1.alice.02000.0123456789abcdef",
-	    "v1.alice.2000x.0123456789abcdef",
-	    "v1.alice..0123456789abcdef",
-	    "v1.alice.18446744073709551616.0123456789abcdef",
-	    "v1.alice.99999999999999999999.0123456789abcdef",
-	    "v1.alice.000000000000000000002000.0123456789abcdef",
+	    "v2.alice.2000.1700000000123.0123456789abcdef",
+	    "V1.alice.2000.1700000000123.0123456789abcdef",
+	    "v1.al ice.2000.1700000000123.0123456789abcdef",
+	    "v1.-alice.2000.1700000000123.0123456789abcdef",
+	    "v1..2000.1700000000123.0123456789abcdef",
+	    "v1.abcdefghijklmnopqrstuvwxyz0123456.2000.1700000000123.0123456789abcdef",
+	    "v1.alice.+2000.1700000000123.0123456789abcdef",
+	    "v1.alice.-2000.1700000000123.0123456789abcdef",
+	    "v1.alice. 2000.1700000000123.0123456789abcdef",
+	    "v1.alice.02000.1700000000123.0123456789abcdef",
+	    "v1.alice.2000x.1700000000123.0123456789abcdef",
+	    "v1.alice..1700000000123.0123456789abcdef",
+	    "v1.alice.18446744073709551616.1700000000123.0123456789abcdef",
+	    "v1.alice.99999999999999999999.1700000000123.0123456789abcdef",
+	    "v1.alice.000000000000000000002000.1700000000123.0123456789abcdef",
 	    "v1.alice.2000.0123456789ABCDEF",
-	    "v1.alice.2000.0123456789abcde",
-	    "v1.alice.2000.0123456789abcdef0",
-	    "v1.alice.2000.0123456789abcdeg",
+	    "v1.alice.2000.1700000000123.0123456789abcde",
+	    "v1.alice.2000.1700000000123.0123456789abcdef0",
+	    "v1.alice.2000.1700000000123.0123456789abcdeg",
 	    "v1.alice.2000",
+	    /* the issue time: decimal milliseconds, present */
+	    "v1.alice.2000.0123456789abcdef",
+	    "v1.alice.2000..0123456789abcdef",
+	    "v1.alice.2000.01700000000123.0123456789abcdef",
+	    "v1.alice.2000.17000000001x3.0123456789abcdef",
+	    "v1.alice.2000.18446744073709551616.0123456789abcdef",
 	};
+	uint64_t issued = 0;
 	char tok[AUTH_TOKEN_MAX * 2];
 	uint64_t exp = 0;
 
@@ -464,13 +477,15 @@ static void test_token_strict_parse(void **state)
 		assert_int_equal(auth_token_verify(key1, tok, 1000, NULL, 0, NULL), -EBADMSG);
 	}
 	/* the same helper makes tokens that do verify */
-	sign(key1, "v1.alice.2000.0123456789abcdef", tok, sizeof(tok));
+	sign(key1, "v1.alice.2000.1700000000123.0123456789abcdef", tok, sizeof(tok));
 	assert_int_equal(auth_token_verify(key1, tok, 1000, NULL, 0, &exp), 0);
 	assert_true(exp == 2000);
-	sign(key1, "v1.alice.18446744073709551615.0123456789abcdef", tok, sizeof(tok));
+	assert_int_equal(auth_token_verify_issued(key1, tok, 1000, NULL, 0, NULL, &issued), 0);
+	assert_true(issued == 1700000000123ULL);
+	sign(key1, "v1.alice.18446744073709551615.1700000000123.0123456789abcdef", tok, sizeof(tok));
 	assert_int_equal(auth_token_verify(key1, tok, 1000, NULL, 0, &exp), 0);
 	assert_true(exp == UINT64_MAX);
-	sign(key1, "v1.alice.0.0123456789abcdef", tok, sizeof(tok));
+	sign(key1, "v1.alice.0.1700000000123.0123456789abcdef", tok, sizeof(tok));
 	assert_int_equal(auth_token_verify(key1, tok, 0, NULL, 0, NULL), -EKEYEXPIRED);
 }
 
