@@ -110,6 +110,7 @@ enum client_state {
 #define CLIENT_SIGNALS 0x08    /* SIGINT/SIGTERM end the run with status 0 */
 
 struct client;
+struct event_base;
 
 /* A reply to a request: every frame carrying its id. The final one (OK,
  * ACK, TOKEN, PONG or ERROR; see client_reply_final) ends the request. m is
@@ -132,6 +133,10 @@ struct client_cbs {
 	void (*typing)(struct client *c, const struct msg *m, void *arg);
 	/* Pushed frames of other types (another service's: AUDIO, ...). */
 	void (*other)(struct client *c, const struct msg *m, void *arg);
+	/* client_new_on only: the run ended (client_done, a failure) with
+	 * status; client_fail_text says why (empty: said already). Called from
+	 * the loop on its own turn, so it may client_free. */
+	void (*done)(struct client *c, int status, void *arg);
 };
 
 struct client *client_new(struct settings *s, unsigned flags, const struct client_cbs *cbs,
@@ -140,6 +145,15 @@ void client_free(struct client *c);
 /* Connect, run the loop until client_done or a failure, print the failure
  * ("nexus: ..." on stderr) and return the exit status. */
 int client_run(struct client *c);
+/* A client on a loop the caller runs and owns (another client's): it
+ * never breaks that loop and client_free leaves it alone. client_start
+ * connects without waiting (the TLS handshake and the exchange go on in
+ * the loop); the end comes through cbs.done, failures are not printed. */
+struct client *client_new_on(struct event_base *base, struct settings *s, unsigned flags,
+                             const struct client_cbs *cbs, void *arg);
+void client_start(struct client *c);
+/* The failure message of a run that ended ("" if none). */
+const char *client_fail_text(const struct client *c);
 /* New client, run, free: the whole life of a one-shot command. */
 int client_main(struct settings *s, unsigned flags, const struct client_cbs *cbs, void *arg);
 

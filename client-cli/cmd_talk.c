@@ -389,21 +389,24 @@ static void talk_join(struct client *c, struct talk *t)
 		client_fail(c, EXIT_NETWORK, "cannot send to audiod");
 }
 
-/* Back on audiod after a loss: the old pass may have expired, so ask chatd
- * for a fresh one (a short blocking exchange: our sound is interrupted
- * anyway) and join again. chatd down too: try again with backoff. Refused
- * (an expired login: EXIT_AUTH, the room gone...): the call ends. */
-static void talk_rejoin(struct talk *t)
+/* Back on audiod after a loss, the old pass may have expired: a fresh one
+ * comes from chatd (talk_pass_refetch, on our loop: the sound, the keys
+ * and the signals go on meanwhile) and here we join again with it. chatd
+ * down too: try again with backoff. Refused (an expired login:
+ * EXIT_AUTH, the room gone...): the call ends. */
+void talk_pass_got(struct talk *t, int status)
 {
 	struct timeval tv;
-	int r = talk_pass_refetch(t);
 
-	if (r == 0) {
-		talk_join(t->c, t);
+	if (status != 0 && status != EXIT_NETWORK && status != EXIT_SERVER) {
+		client_done(t->c, status); /* refused (account, room): said already */
 		return;
 	}
-	if (r != EXIT_NETWORK && r != EXIT_SERVER) {
-		client_done(t->c, r); /* refused (account, room): said already */
+	/* audiod may have gone again meanwhile: its next ready asks anew */
+	if (client_state(t->c) != CLIENT_AUTHENTICATED || t->in_room)
+		return;
+	if (status == 0) {
+		talk_join(t->c, t);
 		return;
 	}
 	tv.tv_sec = t->repass_ms / 1000;
@@ -419,7 +422,7 @@ static void talk_repass_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (client_state(t->c) == CLIENT_AUTHENTICATED && !t->in_room)
-		talk_rejoin(t);
+		talk_pass_refetch(t);
 }
 
 static void talk_ready(struct client *c, void *arg)
@@ -427,7 +430,7 @@ static void talk_ready(struct client *c, void *arg)
 	struct talk *t = arg;
 
 	if (t->joined)
-		talk_rejoin(t);
+		talk_pass_refetch(t);
 	else
 		talk_join(c, t);
 }
@@ -674,6 +677,7 @@ static int talk_run(struct talk *t)
 	status = talk_events_new(t);
 	if (status == 0)
 		status = client_run(t->c);
+	talk_pass_stop(t); /* before the loop it runs on goes */
 	talk_term_close(t->term);
 	t->term = NULL;
 	if (t->joined)

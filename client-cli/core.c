@@ -42,6 +42,8 @@ struct client {
 	struct client_cbs cbs;
 	void *arg;
 	struct event_base *base;
+	int own_base;         /* client_new's loop, not one passed in */
+	struct event *done_ev; /* on a loop passed in: tells cbs.done */
 	SSL_CTX *tls;
 	struct conn *conn;
 	enum client_state state;
@@ -110,7 +112,10 @@ void client_done(struct client *c, int status)
 		return;
 	c->stopping = 1;
 	c->status = status;
-	event_base_loopbreak(c->base);
+	if (c->own_base)
+		event_base_loopbreak(c->base);
+	else
+		event_active(c->done_ev, EV_TIMEOUT, 0);
 }
 
 void client_fail(struct client *c, int status, const char *fmt, ...)
@@ -627,8 +632,20 @@ static void client_signal_cb(evutil_socket_t sig, short what, void *arg)
 	client_done(arg, 0);
 }
 
-struct client *client_new(struct settings *s, unsigned flags, const struct client_cbs *cbs,
-                          void *arg)
+/* Told from the loop, never from inside a caller's call or another
+ * callback: the done callback may free the client. */
+static void client_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->cbs.done)
+		c->cbs.done(c, c->status, c->arg);
+}
+
+static struct client *client_create(struct event_base *base, struct settings *s, unsigned flags,
+                                    const struct client_cbs *cbs, void *arg)
 {
 	struct client *c = xcalloc(1, sizeof(*c));
 
@@ -638,12 +655,14 @@ struct client *client_new(struct settings *s, unsigned flags, const struct clien
 		c->cbs = *cbs;
 	c->arg = arg;
 	c->backoff_ms = CLIENT_BACKOFF_MIN_MS;
-	c->base = event_base_new();
+	c->own_base = base == NULL;
+	c->base = base ? base : event_base_new();
 	if (!c->base)
 		fatal("out of memory");
 	c->ping_ev = event_new(c->base, -1, EV_PERSIST, client_ping_cb, c);
 	c->retry_ev = evtimer_new(c->base, client_retry_cb, c);
-	if (!c->ping_ev || !c->retry_ev)
+	c->done_ev = c->own_base ? NULL : event_new(c->base, -1, 0, client_done_cb, c);
+	if (!c->ping_ev || !c->retry_ev || (!c->own_base && !c->done_ev))
 		fatal("out of memory");
 	if (flags & CLIENT_SIGNALS) {
 		c->sig_ev[0] = evsignal_new(c->base, SIGINT, client_signal_cb, c);
@@ -654,6 +673,18 @@ struct client *client_new(struct settings *s, unsigned flags, const struct clien
 	}
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	return c;
+}
+
+struct client *client_new(struct settings *s, unsigned flags, const struct client_cbs *cbs,
+                          void *arg)
+{
+	return client_create(NULL, s, flags, cbs, arg);
+}
+
+struct client *client_new_on(struct event_base *base, struct settings *s, unsigned flags,
+                             const struct client_cbs *cbs, void *arg)
+{
+	return client_create(base, s, flags, cbs, arg);
 }
 
 void client_free(struct client *c)
@@ -669,13 +700,17 @@ void client_free(struct client *c)
 			event_free(c->sig_ev[i]);
 	event_free(c->ping_ev);
 	event_free(c->retry_ev);
-	event_base_free(c->base);
+	if (c->done_ev)
+		event_free(c->done_ev);
+	if (c->own_base)
+		event_base_free(c->base);
 	tls_ctx_free(c->tls);
 	explicit_bzero(c->token, sizeof(c->token));
 	free(c);
 }
 
-int client_run(struct client *c)
+/* TLS set-up and the first connection attempt. */
+static void client_begin(struct client *c)
 {
 	char err[256];
 
@@ -686,6 +721,11 @@ int client_run(struct client *c)
 	}
 	if (!c->stopping)
 		client_connect(c);
+}
+
+int client_run(struct client *c)
+{
+	client_begin(c);
 	if (!c->stopping)
 		event_base_dispatch(c->base);
 	if (!c->stopping)
@@ -693,6 +733,16 @@ int client_run(struct client *c)
 	if (c->status && c->fail_text[0])
 		out_err("%s", c->fail_text);
 	return c->status;
+}
+
+void client_start(struct client *c)
+{
+	client_begin(c);
+}
+
+const char *client_fail_text(const struct client *c)
+{
+	return c->fail_text;
 }
 
 int client_main(struct settings *s, unsigned flags, const struct client_cbs *cbs, void *arg)

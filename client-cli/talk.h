@@ -36,6 +36,7 @@ struct talk_slot {
 struct talk {
 	struct settings *s;
 	struct client *c;
+	struct client *pass_c; /* a room pass on its way (talk_pass_refetch) */
 	char room[PROTO_ROOM_MAX + 1];
 	char pass[PROTO_SECRET_MAX + 1];
 	/* options */
@@ -77,10 +78,16 @@ struct talk {
 /* talk_pass.c: a room pass from chatd into t->room and t->pass. 0 or an
  * exit status (printed). */
 int talk_pass_fetch(struct talk *t);
-/* The same during the call (back on audiod after a loss): never prompts
- * (the terminal may be in raw mode), and while chatd stays unreachable its
- * failure is printed once, not on every try. */
-int talk_pass_refetch(struct talk *t);
+/* The same during the call (back on audiod after a loss), without waiting:
+ * the exchange runs on the call's loop and its end is told to
+ * talk_pass_got (cmd_talk.c) with 0 or an exit status. Never prompts (the
+ * terminal may be in raw mode); while chatd stays unreachable its failure
+ * is printed once, not on every try. One exchange at a time: a call while
+ * one is on its way does nothing. */
+void talk_pass_refetch(struct talk *t);
+/* Drop an exchange on its way (the call ends). */
+void talk_pass_stop(struct talk *t);
+void talk_pass_got(struct talk *t, int status);
 
 /* talk_play.c: frames from audiod into the jitter buffer, and one frame
  * out of it (decoded, concealed or silence) to the speaker and --out on

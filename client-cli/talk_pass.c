@@ -3,26 +3,16 @@
  * before the call, the usual one-shot request; again each time audiod is
  * back after a loss, because the old pass may have expired.
  *
- * The second kind runs while the call's terminal may be in raw mode and
- * while chatd may be down for a while: it never prompts, and the failure
- * core.c prints is caught (stderr into a memfd for the exchange) so that
- * it shows between talk_term_hide and talk_term_show, and only once per
- * outage of chatd instead of on every retry. */
+ * The second kind runs during the call, on talk's own loop (client_new_on):
+ * a chatd that does not answer (stopped, packets dropped) must not hold
+ * the playout, the keys, SIGUSR1 or SIGTERM for its handshake timeout.
+ * The terminal may be in raw mode and chatd may be down for a while: it
+ * never prompts, and its failure shows between talk_term_hide and
+ * talk_term_show, once per outage of chatd instead of on every retry. */
 #include "talk.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#define TALK_PASS_ERR_MAX 4096 /* bytes of a refetch's messages kept */
-
-struct talk_pass_req {
-	struct talk *t;
-	struct msg *m;
-};
 
 static void talk_pass_reply(struct client *c, const struct msg *m, void *arg)
 {
@@ -66,72 +56,49 @@ int talk_pass_fetch(struct talk *t)
 
 static void talk_pass_ready(struct client *c, void *arg)
 {
-	struct talk_pass_req *rq = arg;
+	struct talk *t = arg;
+	struct msg *m = talk_pass_msg(t);
 
-	if (client_request(c, rq->m, talk_pass_reply, rq->t) < 0)
+	if (!m || client_request(c, m, talk_pass_reply, t) < 0)
 		client_fail(c, EXIT_ERROR, "cannot send the room pass request");
+	free(m);
 }
 
-/* stderr into a fresh memfd: the saved stderr, or -1 (nothing moved). */
-static int talk_pass_catch(int *ret_memfd)
+/* The exchange ended: say why it failed (an outage of chatd once), let
+ * the client go and tell cmd_talk.c. */
+static void talk_pass_done(struct client *c, int status, void *arg)
 {
-	int fd = memfd_create("nexus-talk-pass", MFD_CLOEXEC);
-	int saved;
+	struct talk *t = arg;
+	const char *said = client_fail_text(c);
+	bool outage = status == EXIT_NETWORK || status == EXIT_SERVER;
 
-	if (fd < 0)
-		return -1;
-	fflush(stderr);
-	saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-	if (saved < 0 || dup2(fd, STDERR_FILENO) < 0) {
-		if (saved >= 0)
-			close(saved);
-		close(fd);
-		return -1;
-	}
-	*ret_memfd = fd;
-	return saved;
-}
-
-/* Put stderr back and take what was written meanwhile (at most len - 1
- * bytes, NUL-terminated). */
-static void talk_pass_release(int saved, int memfd, char *buf, size_t len)
-{
-	ssize_t n;
-
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	n = pread(memfd, buf, len - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	close(memfd);
-}
-
-int talk_pass_refetch(struct talk *t)
-{
-	struct client_cbs cbs = {.ready = talk_pass_ready};
-	struct talk_pass_req rq = {t, talk_pass_msg(t)};
-	char said[TALK_PASS_ERR_MAX];
-	int memfd = -1, saved, r;
-	bool outage;
-
-	if (!rq.m)
-		return EXIT_ERROR;
-	saved = talk_pass_catch(&memfd);
-	/* no CLIENT_PROMPT: an unknown certificate now fails (EXIT_CERT) */
-	r = client_main(t->s, CLIENT_NEED_TOKEN, &cbs, &rq);
-	free(rq.m);
-	if (saved < 0)
-		return r; /* not caught: printed already */
-	talk_pass_release(saved, memfd, said, sizeof(said));
-	outage = r == EXIT_NETWORK || r == EXIT_SERVER;
-	if (said[0] && !(outage && t->pass_down)) {
+	if (status && said[0] && !(outage && t->pass_down)) {
 		talk_term_hide(t->term);
-		fputs(said, stderr);
+		out_err("%s", said);
 		if (outage && !t->s->quiet)
 			fputs("nexus: talk: trying again until chatd answers\n", stderr);
 		fflush(stderr);
 		talk_term_show(t->term);
 	}
-	t->pass_down = outage;
-	return r;
+	t->pass_down = status && outage;
+	client_free(c);
+	t->pass_c = NULL;
+	talk_pass_got(t, status);
+}
+
+void talk_pass_refetch(struct talk *t)
+{
+	/* no CLIENT_PROMPT: an unknown certificate now fails (EXIT_CERT) */
+	struct client_cbs cbs = {.ready = talk_pass_ready, .done = talk_pass_done};
+
+	if (t->pass_c)
+		return;
+	t->pass_c = client_new_on(client_base(t->c), t->s, CLIENT_NEED_TOKEN, &cbs, t);
+	client_start(t->pass_c);
+}
+
+void talk_pass_stop(struct talk *t)
+{
+	client_free(t->pass_c);
+	t->pass_c = NULL;
 }
