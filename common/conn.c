@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/err.h>
@@ -26,6 +27,7 @@
 #define CONN_CONNECT_MS 5000
 #define CONN_MAX_SINGLE_IO (256u * 1024u)
 #define CONN_CHAIN 16384 /* bytes: one TLS record's worth */
+#define CONN_READ_AHEAD (256u * 1024u) /* bulk peers: bytes per socket read */
 
 struct conn {
 	struct event_base *base;
@@ -47,6 +49,7 @@ struct conn {
 	int reported;   /* closed callback delivered */
 	int got_frame;  /* first frame seen: idle timeout applies */
 	int close_err;
+	int read_ahead; /* bulk peer: OpenSSL reads many records at once */
 	size_t chain_left; /* room in the output's last chain, see conn_reserve */
 	char peer[64];
 };
@@ -168,6 +171,22 @@ static int conn_handle_frame(struct conn *c, struct evbuffer *in, uint32_t plen,
 	return 0;
 }
 
+/* With read-ahead, OpenSSL may hold whole records that it read from the
+ * socket with the one before; libevent only asks for more when the socket
+ * is readable (it looks at SSL_pending, the rest of the current record),
+ * so the last records of a burst would wait for the next one. When OpenSSL
+ * holds more, we make the read event active ourselves. */
+static void conn_read_more(struct conn *c)
+{
+	SSL *ssl;
+
+	if (!c->read_ahead || c->closing || c->freed)
+		return;
+	ssl = bufferevent_openssl_get_ssl(c->bev);
+	if (ssl && SSL_has_pending(ssl))
+		event_active(&c->bev->ev_read, EV_READ, 1);
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
@@ -190,6 +209,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 		if (conn_handle_frame(c, in, plen, type, flags) < 0 || c->freed)
 			break;
 	}
+	conn_read_more(c);
 	conn_leave(c);
 }
 
@@ -247,6 +267,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		if (r)
 			conn_schedule_close(c, r < 0 ? r : -ECONNABORTED);
+		else
+			conn_read_more(c); /* records read with the handshake's last */
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
@@ -284,6 +306,28 @@ static void conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(c->idle_ev, &tv);
 }
 
+/* A peer whose frames may be larger than the default (filed and the file
+ * client: data frames of 256 KiB and more) reads ahead: one socket read
+ * takes up to CONN_READ_AHEAD bytes, many TLS records, where OpenSSL
+ * otherwise reads each record's header and body with two system calls.
+ * The read high-water mark lets libevent ask for a large piece at a time
+ * (it asks for 4 KiB without one), so that OpenSSL hands over many
+ * records per call. The mark stays above the largest frame, which must
+ * fit in the input buffer to be decoded. Set before the handshake
+ * allocates the read buffer. */
+static void conn_set_read_ahead(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (!ssl || c->lim.max_frame <= PROTO_FRAME_MAX_DEFAULT)
+		return;
+	SSL_set_read_ahead(ssl, 1);
+	SSL_set_default_read_buffer_len(ssl, CONN_READ_AHEAD);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+				 (size_t)c->lim.max_frame + PROTO_HEADER_LEN + CONN_MAX_SINGLE_IO);
+	c->read_ahead = 1;
+}
+
 static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
 			     const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg)
 {
@@ -317,6 +361,7 @@ static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
 	bufferevent_set_max_single_write(bev, CONN_MAX_SINGLE_IO);
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	SSL_set_options(bufferevent_openssl_get_ssl(bev), SSL_OP_IGNORE_UNEXPECTED_EOF);
+	conn_set_read_ahead(c);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	c->created_ms = limits_now_ms();
 	hs.tv_sec = c->lim.handshake_secs ? c->lim.handshake_secs : c->lim.idle_secs;

@@ -59,6 +59,7 @@ struct t {
 	uint32_t srv_next_req;
 
 	struct conn *cli;
+	const struct conn_limits *cli_lim; /* NULL: the defaults */
 	int cli_connected, cli_closed, cli_err, cli_oks, cli_pongs;
 	uint32_t cli_next_req;
 
@@ -330,7 +331,7 @@ static struct conn *t_connect(struct t *t)
 	char err[256] = "";
 	struct conn *c;
 
-	c = conn_connect(t->base, client_ctx, "127.0.0.1", t->port, NULL, &cli_cbs, t, err,
+	c = conn_connect(t->base, client_ctx, "127.0.0.1", t->port, t->cli_lim, &cli_cbs, t, err,
 	                 sizeof(err));
 	if (!c)
 		fail_msg("conn_connect: %s", err);
@@ -457,9 +458,8 @@ static int child_wait(pid_t pid)
 
 /* ---- tests ---- */
 
-static void test_say_1000(void **state)
+static void say_1000(struct t *t)
 {
-	struct t *t = *state;
 	char name[64];
 	struct msg m;
 
@@ -484,6 +484,30 @@ static void test_say_1000(void **state)
 	assert_int_equal(t->cli_err, 0);
 	assert_true(run_until(t, &t->srv_closed, 1, WAIT_SECS));
 	assert_int_equal(t->srv_err, 0);
+}
+
+static void test_say_1000(void **state)
+{
+	say_1000(*state);
+}
+
+/* Both ends take frames over 64 KiB (as filed and the file client do), so
+ * both read ahead: the client's SAYs, queued before the handshake ends,
+ * arrive with its last handshake record, and a burst's last records sit
+ * in OpenSSL's buffer with nothing more on the socket. Every frame must
+ * still be read, without waiting for more traffic. */
+static void bulk_limits(struct t *t)
+{
+	t->lim.max_frame = 1024u * 1024u;
+	t->cli_lim = &t->lim;
+}
+
+static void test_bulk_say_1000(void **state)
+{
+	struct t *t = *state;
+
+	bulk_limits(t);
+	say_1000(t);
 }
 
 static void test_oversized_header(void **state)
@@ -535,9 +559,8 @@ static void test_slow_reader(void **state)
 
 /* The drain callback paces a stream: the queue stays under its mark plus
  * one frame, the callback keeps coming back, and every frame arrives. */
-static void test_drain_paces_stream(void **state)
+static void drain_paces_stream(struct t *t)
 {
-	struct t *t = *state;
 	size_t len;
 	struct msg big;
 	int want;
@@ -555,6 +578,19 @@ static void test_drain_paces_stream(void **state)
 	assert_true(t->drain_calls > 10);
 	assert_true(t->max_outq_seen <= DRAIN_HIGH + len);
 	assert_true(t->drained_sent >= DRAIN_TOTAL);
+}
+
+static void test_drain_paces_stream(void **state)
+{
+	drain_paces_stream(*state);
+}
+
+static void test_bulk_drain_stream(void **state)
+{
+	struct t *t = *state;
+
+	bulk_limits(t);
+	drain_paces_stream(t);
 }
 
 static void test_garbage_not_tls(void **state)
@@ -695,6 +731,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_oversized_header, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_reader, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_drain_paces_stream, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(test_bulk_say_1000, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(test_bulk_drain_stream, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_not_tls, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_handshake_timeout, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_free_in_frame_cb, t_setup, t_teardown),
