@@ -152,6 +152,23 @@ static int audiod_setup_state(char *fp, char *err, size_t errlen)
 	return svc_revoke_open(cc, &audiod.revoke, err, errlen);
 }
 
+/* The revocation list changed: sessions whose token it refuses end. */
+static void audiod_revoked(void)
+{
+	struct member *m, *next;
+
+	for (m = audiod.members; m; m = next) {
+		next = m->next;
+		if ((m->state != MEMBER_USER && m->state != MEMBER_ROOM) ||
+		    !svc_token_revoked(audiod.revoke, m->user, m->issued_ms))
+			continue;
+		log_info("%s: login revoked (password reset or account removed), session ended",
+		         m->user);
+		session_kick(m, ERR_TOKEN_INVALID,
+		             "your login was revoked (password reset or account removed): log in again");
+	}
+}
+
 static void audiod_status(void)
 {
 	sd_notify_status("serving on %s: %u connections, %u voice rooms", svc.listen_name,
@@ -251,6 +268,8 @@ static struct svc svc = {
     .status = audiod_status,
     .status_every = {AUDIOD_STATUS_SECS, 0},
     .accept = session_accept,
+    .revoke = &audiod.revoke,
+    .revoked = audiod_revoked,
     .base = &audiod.base,
     .listener = &audiod.listener,
     .stopping = &audiod.stopping,

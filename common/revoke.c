@@ -23,6 +23,7 @@ struct revoke {
 	off_t size;
 	struct timespec mtime, ctime;
 	int err;       /* 0 or why the list is unusable */
+	unsigned gen;  /* re-reads */
 	char why[REVOKE_ERR_MAX];
 	struct revoke_list list;
 };
@@ -284,6 +285,9 @@ int revoke_refresh(struct revoke *rv, bool *ret_changed)
 	if (rv->known && found == 0 && !rv->present && rv->err == 0)
 		return 0;
 	rv->why[0] = '\0';
+	rv->gen++;
+	if (!rv->known && found == 0)
+		rv->gen = 0; /* the first look found nothing: nothing changed */
 	r = revoke_load(rv->path, &rv->list, rv->why, sizeof(rv->why));
 	rv->known = true;
 	rv->err = r == -ENOENT ? 0 : r;
@@ -299,6 +303,11 @@ int revoke_refresh(struct revoke *rv, bool *ret_changed)
 	if (ret_changed)
 		*ret_changed = old != rv->err;
 	return rv->err;
+}
+
+unsigned revoke_generation(const struct revoke *rv)
+{
+	return rv->gen;
 }
 
 const char *revoke_error(const struct revoke *rv)

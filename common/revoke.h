@@ -67,6 +67,9 @@ void revoke_free(struct revoke *rv);
  * negative errno; *ret_changed (may be NULL) tells whether the state
  * changed, so the caller logs revoke_error once. */
 int revoke_refresh(struct revoke *rv, bool *ret_changed);
+/* Counts the re-reads: a caller that saw another count looks again at
+ * what it had let in. */
+unsigned revoke_generation(const struct revoke *rv);
 /* Why the list is unusable: "FILE:LINE: ..." or "FILE: ...". */
 const char *revoke_error(const struct revoke *rv);
 /* 0 when a token of user issued at issued_ms stands, -EKEYREVOKED when it

@@ -370,6 +370,22 @@ static void svc_status_cb(evutil_socket_t fd, short what, void *arg)
 	s->status();
 }
 
+/* A changed revocation list: the daemon checks its live sessions. */
+static void svc_revoke_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct svc *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (!*s->revoke)
+		return;
+	svc_revoke_refresh(*s->revoke);
+	if (revoke_generation(*s->revoke) == s->revoke_gen)
+		return;
+	s->revoke_gen = revoke_generation(*s->revoke);
+	s->revoked();
+}
+
 /* SIGHUP: the daemon re-reads its file and applies what can change. */
 static void svc_reload(struct svc *s)
 {
@@ -406,6 +422,13 @@ int svc_events(struct svc *s)
 	s->status_ev = event_new(*s->base, -1, EV_PERSIST, svc_status_cb, s);
 	if (!s->status_ev || event_add(s->status_ev, &s->status_every) < 0)
 		return -ENOMEM;
+	if (s->revoke && s->revoked) {
+		struct timeval every = {SVC_REVOKE_SECS, 0};
+
+		s->revoke_ev = event_new(*s->base, -1, EV_PERSIST, svc_revoke_cb, s);
+		if (!s->revoke_ev || event_add(s->revoke_ev, &every) < 0)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -458,7 +481,9 @@ void svc_cleanup(struct svc *s)
 		event_free(s->status_ev);
 	if (s->stop_ev)
 		event_free(s->stop_ev);
-	s->status_ev = s->stop_ev = NULL;
+	if (s->revoke_ev)
+		event_free(s->revoke_ev);
+	s->status_ev = s->stop_ev = s->revoke_ev = NULL;
 	free(s->opts.overrides);
 	s->opts.overrides = NULL;
 	s->opts.noverrides = 0;

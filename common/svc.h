@@ -27,6 +27,7 @@
 #define SVC_ERR_MAX 768
 #define SVC_NAME_MAX 128
 #define SVC_STOP_SECS 3
+#define SVC_REVOKE_SECS 2
 
 struct event;
 struct event_base;
@@ -68,6 +69,11 @@ struct svc {
 	void (*status)(void);   /* every status_every */
 	struct timeval status_every;
 	void (*accept)(int fd, const char *peer); /* for svc_listen */
+	/* Optional: the token revocation list, and a walk that ends the live
+	 * sessions whose tokens it now refuses (svc_token_revoked), run within
+	 * SVC_REVOKE_SECS of a change of the list. */
+	struct revoke **revoke;
+	void (*revoked)(void);
 	/* The daemon's own fields the shared steps use. */
 	struct event_base **base;
 	struct listener **listener;
@@ -76,7 +82,8 @@ struct svc {
 	/* Set by svc. */
 	struct svc_opts opts;
 	char listen_name[SVC_NAME_MAX]; /* "host:port" we listen on */
-	struct event *status_ev, *stop_ev, *signal_evs[3];
+	struct event *status_ev, *stop_ev, *signal_evs[3], *revoke_ev;
+	unsigned revoke_gen;
 };
 
 /* Flags, logging, SIGPIPE ignored, umask, then the configuration; prints a

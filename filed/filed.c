@@ -126,6 +126,23 @@ static int filed_setup_state(char *fp, char *err, size_t errlen)
 
 /* ---- running: status, reload, stop ---- */
 
+/* The revocation list changed: sessions whose token it refuses end. */
+static void filed_revoked(void)
+{
+	struct session *s, *next;
+
+	for (s = filed.sessions; s; s = next) {
+		next = s->next;
+		if (s->state != SESSION_USER ||
+		    !svc_token_revoked(filed.revoke, s->user, s->issued_ms))
+			continue;
+		log_info("%s: login revoked (password reset or account removed), session ended",
+		         s->user);
+		session_kick(s, ERR_TOKEN_INVALID,
+		             "your login was revoked (password reset or account removed): log in again");
+	}
+}
+
 static void filed_status(void)
 {
 	static uint64_t last_in = UINT64_MAX, last_out;
@@ -226,6 +243,8 @@ static struct svc svc = {
     .status = filed_status,
     .status_every = {FILED_STATUS_SECS, 0},
     .accept = session_accept,
+    .revoke = &filed.revoke,
+    .revoked = filed_revoked,
     .base = &filed.base,
     .listener = &filed.listener,
     .stopping = &filed.stopping,

@@ -2,7 +2,8 @@
 # Token revocation (common/revoke.h): chatd, filed, audiod and videod share
 # one state folder. An admin resets alice's password: her cached token is
 # refused by filed (push, files), audiod (talk), videod (call) and chatd
-# (whoami), and her open tail is ended; bob's token still works. A login
+# (whoami), and her open tail (chatd) and talk (audiod) are ended; bob's
+# token still works. A login
 # with the new password works everywhere at once. Removing bob ends his
 # token the same way (and bob added again can log in). The offline
 # `chatd passwd` revokes too. A damaged token.revoked fails closed, with
@@ -78,6 +79,9 @@ works alice "before" 1
 works bob "before" 1
 save_tokens alice
 [ ! -e "$T/state/token.revoked" ] || fail "a revocation list before any revocation"
+nx_talk alicetalk alice lobby --listen --out /dev/null --duration 300
+ALICE_TALK=$TALK_PID
+nx_talk_joined alicetalk
 nx_tail_start alice lobby
 ALICE_TAIL=$TAIL_PID
 nx_say_id bob say lobby "are you there"
@@ -102,6 +106,17 @@ nx_forget_pid "$ALICE_TAIL"
 cat "$T/tail-alice-lobby.err"
 [ "$TAIL_RC" = 4 ] || fail "alice's tail exited $TAIL_RC after the reset, expected 4"
 ok "alice's tail exited 4"
+
+say "alice's voice session is ended by audiod (its revocation sweep)"
+wait_for 60 sh -c "! kill -0 $ALICE_TALK" || fail "alice's talk still runs after the reset"
+wait "$ALICE_TALK"
+TALK_RC=$?
+nx_forget_pid "$ALICE_TALK"
+cat "$T/alicetalk.err"
+[ "$TALK_RC" = 4 ] || fail "alice's talk exited $TALK_RC after the reset, expected 4"
+grep -q "alice: login revoked" "$T/audiod.log" ||
+	fail "audiod did not log that it ended alice's session"
+ok "alice's talk exited 4: audiod closed it"
 
 say "alice's old token is refused everywhere; bob's still works"
 refused alice "after the reset"
