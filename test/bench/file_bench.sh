@@ -4,7 +4,8 @@
 # the end-to-end SHA-256 check (the client hashes what it sends and what it
 # receives; the pulled copy is also checked with sha256sum), side by side
 # with nginx serving the same file over HTTPS (TLS 1.3, AES-128-GCM) to
-# curl (download, and upload with WebDAV PUT), scp with aes128-gcm both
+# curl (download, the same piped to sha256sum since curl checks no hash,
+# and upload with WebDAV PUT), scp with aes128-gcm both
 # ways, and `openssl speed -evp aes-128-gcm` as the one-core crypto
 # ceiling. Prints MB/s (10^6 bytes per second) and the ratios; numbers
 # never fail the run. Every server runs on a free loopback port in a
@@ -183,6 +184,12 @@ EOF2
 		timed curl_get curl -sSk --tls13-ciphers TLS_AES_128_GCM_SHA256 -o "$T/curl.bin" \
 			"https://127.0.0.1:$np/src.bin" || return
 		[ "$(stat -c %s "$T/curl.bin")" = "$BYTES" ] || problem "curl: short download"
+		rm -f "$T/curl.bin"
+		# curl checks no hash: the same download through sha256sum is
+		# the peer of nexus pull, which checks the SHA-256
+		timed curl_get_sha sh -c 'curl -sSk --tls13-ciphers TLS_AES_128_GCM_SHA256 "$1" |
+			sha256sum >"$2"' sh "https://127.0.0.1:$np/src.bin" "$T/curl.sum" || return
+		[ "$(cut -d' ' -f1 "$T/curl.sum")" = "$SUM" ] || problem "curl | sha256sum: hash differs"
 		rm -f "$T/curl.bin" "$T/www/up/src.bin"
 		timed curl_put curl -sSk --tls13-ciphers TLS_AES_128_GCM_SHA256 -T "$T/src.bin" \
 			"https://127.0.0.1:$np/up/src.bin" || return
@@ -245,6 +252,7 @@ row filed_push "filed push (nexus push: hash + send + verify)"
 row filed_push_transfer "  of which the transfer after the hash"
 row filed_pull "filed pull (nexus pull: receive + hash + fsync)"
 row curl_get "nginx -> curl download (HTTPS)"
+row curl_get_sha "nginx -> curl | sha256sum (download + hash)"
 row curl_put "curl -> nginx upload (HTTPS, WebDAV PUT)"
 row scp_up "scp upload (aes128-gcm)"
 row scp_down "scp download (aes128-gcm)"
@@ -258,6 +266,7 @@ ratio() { # A B LABEL
 }
 echo "ratios (speed of filed / peer; above 1 favours filed):"
 ratio filed_pull curl_get "pull / nginx+curl download"
+ratio filed_pull curl_get_sha "pull / nginx+curl|sha256sum download"
 ratio filed_push curl_put "push / curl+nginx upload"
 ratio filed_push curl_get "push / nginx+curl download"
 ratio filed_pull scp_down "pull / scp download"
