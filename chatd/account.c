@@ -121,13 +121,13 @@ size_t account_password_chars(const char *pw)
 	return n;
 }
 
-int account_token_check(const char *token, struct user **ret)
+int account_token_check(const char *token, struct user **ret, uint64_t *ret_issued_ms)
 {
 	char name[PROTO_NAME_MAX + 1];
 	uint64_t expiry;
 	struct user *u;
 	int r = svc_token_verify(chatd.revoke, chatd.token_key, token, chatd_now_s(), name,
-	                         sizeof(name), &expiry, NULL);
+	                         sizeof(name), &expiry, ret_issued_ms);
 
 	if (r == -EKEYEXPIRED)
 		return ERR_TOKEN_EXPIRED;
@@ -227,11 +227,11 @@ static int account_store(const char *name, const char *hash, struct user **ret, 
 /* Issue a token, reply TOKEN and log the session in as u. */
 static void account_login_reply(struct session *s, uint32_t req, struct user *u)
 {
-	uint64_t expiry = chatd_now_s() + chatd.cfg.common.token_ttl;
+	uint64_t expiry = chatd_now_s() + chatd.cfg.common.token_ttl, issued = account_issue_ms();
 	struct msg t;
 	char token[AUTH_TOKEN_MAX];
 
-	if (auth_token_issue(chatd.token_key, u->name, account_issue_ms(), expiry, token) < 0) {
+	if (auth_token_issue(chatd.token_key, u->name, issued, expiry, token) < 0) {
 		session_error(s, req, ERR_INTERNAL, "cannot issue a token");
 		return;
 	}
@@ -243,6 +243,7 @@ static void account_login_reply(struct session *s, uint32_t req, struct user *u)
 	t.flags = u->admin ? MF_ADMIN : 0;
 	session_send(s, &t);
 	session_attach(s, u);
+	s->issued_ms = issued;
 }
 
 /* ---- requests that wait for the hasher ---- */

@@ -309,6 +309,22 @@ static int chatd_reload(char *err, size_t errlen)
 	return 0;
 }
 
+/* The revocation list changed (chatd passwd, or a reset here): sessions
+ * whose token it refuses end. */
+static void chatd_revoked(void)
+{
+	struct session *s, *next;
+
+	for (s = chatd.sessions; s; s = next) {
+		next = s->next;
+		if (!s->user || s->state == SESSION_CLOSING ||
+		    !svc_token_revoked(chatd.revoke, s->user->name, s->issued_ms))
+			continue;
+		log_info("%s: login revoked (password reset), session ended", s->user->name);
+		session_kick(s, ERR_TOKEN_INVALID, "your password was reset: log in again");
+	}
+}
+
 /* SIGTERM, SIGINT: stop accepting, commit, tell the clients, leave once
  * they are gone or after a few seconds. A second signal leaves at once. */
 static void chatd_stop(int sig)
@@ -548,6 +564,8 @@ static struct svc svc = {
     .status = chatd_status,
     .status_every = {CHATD_STATUS_SECS, 0},
     .accept = session_accept,
+    .revoke = &chatd.revoke,
+    .revoked = chatd_revoked,
     .base = &chatd.base,
     .listener = &chatd.listener,
     .stopping = &chatd.stopping,

@@ -182,6 +182,7 @@ struct session {
 	struct conn *conn;
 	enum session_state state;
 	struct user *user;
+	uint64_t issued_ms; /* of the token it logged in with (revocation) */
 	struct session *prev, *next;           /* chatd.sessions */
 	struct session *user_prev, *user_next; /* user->sessions */
 	uint64_t mark;
@@ -231,7 +232,7 @@ struct user *account_get(const char *name);
 /* A password's length in characters (UTF-8), for the 6-character rule. */
 size_t account_password_chars(const char *pw);
 /* HELLO with a token: 0 and the user, or ERR_TOKEN_EXPIRED/ERR_TOKEN_INVALID. */
-int account_token_check(const char *token, struct user **ret);
+int account_token_check(const char *token, struct user **ret, uint64_t *ret_issued_ms);
 /* Refuse every token of name issued until now (token.revoked), so a reset
  * password or a removed account ends them on all four daemons; 0 or a
  * negative errno. */

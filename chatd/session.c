@@ -197,7 +197,7 @@ static void session_handle_hello(struct session *s, const struct msg *m)
 		return;
 	}
 	if (m->secret[0]) {
-		code = account_token_check(m->secret, &u);
+		code = account_token_check(m->secret, &u, &s->issued_ms);
 		if (code) {
 			log_debug("%s: rejected token: %s", s->addr,
 			          proto_error_text((uint16_t)code));

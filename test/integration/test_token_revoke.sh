@@ -6,7 +6,7 @@
 # token still works. A login
 # with the new password works everywhere at once. Removing bob ends his
 # token the same way (and bob added again can log in). The offline
-# `chatd passwd` revokes too. A damaged token.revoked fails closed, with
+# `chatd passwd` revokes too, and chatd's sweep ends her open tail. A damaged token.revoked fails closed, with
 # a log line naming the file and line, and works again once repaired.
 . test/lib/common.sh
 . test/lib/audio.sh
@@ -144,10 +144,21 @@ NX_NO_PASSWORD=1 nx_expect 0 "bob (again): push" nexus_as bob push "$T/a.bin" --
 restore_tokens bob
 NX_NO_PASSWORD=1 nx_expect 4 "the removed account's token stays refused" nexus_as bob files
 
-say "offline: chatd passwd alice, while the daemons run"
+say "offline: chatd passwd alice, while the daemons run (and her tail)"
 save_tokens alice
+nx_tail_start alice lobby
+ALICE_TAIL=$TAIL_PID
+NX_NO_PASSWORD=1 nx_say_id alice say lobby "still there"
+nx_wait_grep 20 "$T/tail-alice-lobby.out" "still there" "alice's new tail is attached"
 echo "pw-alice-third" | "$BUILD/chatd" -s "$T/state" passwd alice >"$T/out" 2>"$T/err" ||
 	{ nx_show; fail "chatd passwd alice"; }
+wait_for 60 sh -c "! kill -0 $ALICE_TAIL" || fail "alice's tail still runs after chatd passwd"
+wait "$ALICE_TAIL"
+TAIL_RC=$?
+nx_forget_pid "$ALICE_TAIL"
+[ "$TAIL_RC" = 4 ] || fail "alice's tail exited $TAIL_RC after chatd passwd, expected 4"
+grep -q "alice: login revoked" "$T/chatd.log" || fail "chatd did not log that it ended alice's session"
+ok "chatd's revocation sweep ended alice's tail (exit 4)"
 NX_NO_PASSWORD=1 nx_expect 4 "filed refuses alice's token after chatd passwd" \
 	nexus_as alice push "$T/a.bin" --name y.bin
 NX_NO_PASSWORD=1 nx_expect 4 "chatd refuses it too" nexus_as alice whoami
