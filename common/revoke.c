@@ -385,7 +385,7 @@ static int revoke_list_set(struct revoke_list *l, const char *user, uint64_t sta
 			if (stamp_ms > l->e[i].stamp_ms)
 				l->e[i].stamp_ms = stamp_ms;
 		}
-		if (l->e[i].stamp_ms + REVOKE_KEEP_MS >= now_ms)
+		if (now_ms < REVOKE_KEEP_MS || l->e[i].stamp_ms >= now_ms - REVOKE_KEEP_MS)
 			l->e[out++] = l->e[i];
 	}
 	l->n = out;
