@@ -70,6 +70,7 @@ struct pend {
 	enum pend_kind kind;
 	char user[PROTO_NAME_MAX + 1];
 	char room[PROTO_ROOM_MAX + 1];
+	uint64_t issued_ms; /* the joining token's */
 };
 
 static void add_common_headers(struct evhttp_request *req, const char *type)
@@ -184,14 +185,14 @@ static const char *cookie_token(struct evhttp_request *req, char *buf, size_t si
 	return NULL;
 }
 
-/* 0 with the user and token, or a reply has been sent. */
-static int auth_req(struct evhttp_request *req, char *user, char *token)
+/* 0 with the user, token and its issue time, or a reply has been sent. */
+static int auth_req(struct evhttp_request *req, char *user, char *token, uint64_t *issued_ms)
 {
 	uint64_t exp;
 
 	if (!cookie_token(req, token, AUTH_TOKEN_MAX) ||
 	    svc_token_verify(videod.revoke, videod.token_key, token, vd_now_ms() / 1000, user,
-	                     PROTO_NAME_MAX + 1, &exp, NULL) < 0) {
+	                     PROTO_NAME_MAX + 1, &exp, issued_ms) < 0) {
 		reply_error(req, 401, "not logged in (or the login expired)");
 		return -EACCES;
 	}
@@ -253,7 +254,8 @@ static void chat_failed(struct evhttp_request *req, int code, const char *room)
 	}
 }
 
-static void joined(struct evhttp_request *req, const char *user, const char *room)
+static void joined(struct evhttp_request *req, const char *user, const char *room,
+		   uint64_t issued_ms)
 {
 	struct peer *p;
 	char *state;
@@ -265,6 +267,7 @@ static void joined(struct evhttp_request *req, const char *user, const char *roo
 		reply_error(req, 503, err == -ENOSPC ? "the call is full" : "the server is full");
 		return;
 	}
+	p->issued_ms = issued_ms;
 	state = room_state_json(p->room);
 	o = json_pack("{s:s, s:s, s:s, s:o}", "id", p->id, "user", user, "room", room, "state",
 	              json_loads(state ? state : "{}", 0, NULL));
@@ -289,7 +292,7 @@ static void chat_done_cb(void *arg, int code, const char *user, const char *toke
 			reply_json(pd->req, 200, json_pack("{s:s}", "user", user));
 		}
 	} else if (pd->kind == PEND_JOIN) {
-		joined(pd->req, pd->user, pd->room);
+		joined(pd->req, pd->user, pd->room, pd->issued_ms);
 	} else {
 		events_watch(pd->room, pd->req);
 	}
@@ -297,13 +300,14 @@ static void chat_done_cb(void *arg, int code, const char *user, const char *toke
 }
 
 static void pend_chat(struct evhttp_request *req, enum pend_kind kind, const char *user,
-		      const char *token, const char *room)
+		      const char *token, const char *room, uint64_t issued_ms)
 {
 	struct pend *pd = xcalloc(1, sizeof(*pd));
 	int r;
 
 	pd->req = req;
 	pd->kind = kind;
+	pd->issued_ms = issued_ms;
 	vd_str_copy(pd->user, sizeof(pd->user), user);
 	vd_str_copy(pd->room, sizeof(pd->room), room);
 	r = kind == PEND_LOGIN ? chat_login(user, token, chat_done_cb, pd)
@@ -376,7 +380,7 @@ static void api_login(struct evhttp_request *req, struct api_req *a)
 		if (!auth_name_valid(a->user))
 			reply_error(req, 401, "wrong user name or password");
 		else
-			pend_chat(req, PEND_LOGIN, a->user, a->password, "");
+			pend_chat(req, PEND_LOGIN, a->user, a->password, "", 0);
 	} else {
 		reply_error(req, 400, "give user and password, or a code");
 	}
@@ -443,6 +447,7 @@ static void api_post(struct evhttp_request *req, const char *path, struct api_re
 {
 	char user[PROTO_NAME_MAX + 1], token[AUTH_TOKEN_MAX], room[PROTO_ROOM_MAX + 1];
 	struct peer *p;
+	uint64_t issued = 0;
 
 	if (strcmp(path, "/api/login") == 0) {
 		api_login(req, a);
@@ -453,7 +458,7 @@ static void api_post(struct evhttp_request *req, const char *path, struct api_re
 		reply_ok(req);
 		return;
 	}
-	if (auth_req(req, user, token) < 0)
+	if (auth_req(req, user, token, &issued) < 0)
 		return;
 	if (strcmp(path, "/api/join") == 0 || strcmp(path, "/api/link") == 0) {
 		if (!a->room[0]) {
@@ -465,7 +470,7 @@ static void api_post(struct evhttp_request *req, const char *path, struct api_re
 			reply_json(req, 200,
 			           json_pack("{s:s, s:s}", "code", code_new(token), "room", room));
 		else
-			pend_chat(req, PEND_JOIN, user, token, room);
+			pend_chat(req, PEND_JOIN, user, token, room, issued);
 		return;
 	}
 	p = own_peer(req, user, a->id);
@@ -529,8 +534,9 @@ static void handle_get_api(struct evhttp_request *req, const char *path, struct 
 	char user[PROTO_NAME_MAX + 1], token[AUTH_TOKEN_MAX], room[PROTO_ROOM_MAX + 1];
 	const char *v;
 	struct peer *p;
+	uint64_t issued = 0;
 
-	if (auth_req(req, user, token) < 0)
+	if (auth_req(req, user, token, &issued) < 0)
 		return;
 	if (strcmp(path, "/api/me") == 0) {
 		reply_json(req, 200, json_pack("{s:s}", "user", user));
@@ -546,7 +552,7 @@ static void handle_get_api(struct evhttp_request *req, const char *path, struct 
 			return;
 		}
 		room_canonical(user, v, room, sizeof(room));
-		pend_chat(req, PEND_WATCH, user, token, room);
+		pend_chat(req, PEND_WATCH, user, token, room, issued);
 	} else if (strcmp(path, "/api/stats") == 0) {
 		uint64_t rx, tx, drop;
 

@@ -3,6 +3,7 @@
  * which track on which of their m-lines. Offers are applied here. */
 #include "videod.h"
 #include "log.h"
+#include "svc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -518,5 +519,31 @@ void room_tick(bool second)
 					break;
 			}
 		}
+	}
+}
+
+/* The first participant whose token the revocation list refuses, or NULL. */
+static struct peer *room_revoked_peer(void)
+{
+	for (struct room *r = rooms; r; r = r->next)
+		for (struct peer *p = r->peers; p; p = p->next)
+			if (svc_token_revoked(videod.revoke, p->user, p->issued_ms))
+				return p;
+	return NULL;
+}
+
+void room_revoked(void)
+{
+	static const char msg[] =
+	    "{\"message\":\"your login was revoked (password reset or account removed): "
+	    "log in again\"}";
+	struct peer *p;
+
+	/* room_peer_leave may free the room: a fresh walk after each. */
+	while ((p = room_revoked_peer())) {
+		log_info("%s: login revoked (password reset or account removed), call ended",
+		         p->user);
+		events_send(p, "revoked", msg);
+		room_peer_leave(p, "login revoked");
 	}
 }

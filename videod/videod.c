@@ -317,6 +317,8 @@ static struct svc svc = {
     .stop = stop,
     .status = tick,
     .status_every = {0, TICK_MS * 1000},
+    .revoke = &videod.revoke,
+    .revoked = room_revoked,
     .base = &videod.base,
     .stopping = &videod.stopping,
 };

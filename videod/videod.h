@@ -242,6 +242,7 @@ struct sub {
 struct peer {
 	char id[VD_ID_LEN + 1];
 	char user[PROTO_NAME_MAX + 1];
+	uint64_t issued_ms; /* its token's issue time: revocation ends the call */
 	struct room *room;
 	struct peer *next; /* in room */
 	/* ICE-lite, our side; the peer's ufrag and certificate from its offer. */
@@ -305,6 +306,9 @@ struct track *room_track_find(struct room *r, const char *id);
 void room_peer_tracks_clear(struct peer *p);
 /* Every second: consent freshness and silence. */
 void room_tick(bool second);
+/* The revocation list changed: participants whose token it now refuses
+ * get a "revoked" event and leave the call (svc's revocation sweep). */
+void room_revoked(void);
 
 /* media.c: the UDP socket, demultiplexing, forwarding. */
 int media_open(char *err, size_t errlen);

@@ -2,7 +2,8 @@
 # Token revocation (common/revoke.h): chatd, filed, audiod and videod share
 # one state folder. An admin resets alice's password: her cached token is
 # refused by filed (push, files), audiod (talk), videod (call) and chatd
-# (whoami), and her open tail (chatd) and talk (audiod) are ended; bob's
+# (whoami), and her open tail (chatd), talk (audiod) and call (videod: she
+# leaves the call and her event stream gets "revoked", then ends) are ended; bob's
 # token still works. A login
 # with the new password works everywhere at once. Removing bob ends his
 # token the same way (and bob added again can log in). The offline
@@ -26,7 +27,8 @@ VD_PORT=$(nx_free_port)
 touch "$T/videod.log"
 "$BUILD/videod" -d -s "$T/state" -p "$VD_PORT" -m "$VD_PORT" -o common.bind=127.0.0.1 \
 	-o videod.www="$ROOT/videod/www" -o videod.chat_host=127.0.0.1 \
-	-o videod.chat_port="$CHAT_PORT" -o videod.announce=127.0.0.1 >>"$T/videod.log" 2>&1 &
+	-o videod.chat_port="$CHAT_PORT" -o videod.announce=127.0.0.1 \
+	-o videod.session_timeout=3600 >>"$T/videod.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_for 20 grep -q "listening on" "$T/videod.log" || { cat "$T/videod.log"; fail "videod did not start"; }
 export NEXUS_VIDEO_PORT="$VD_PORT"
@@ -70,6 +72,34 @@ refused() {
 	nx_err_has "log ?in|not valid|invalid" "videod's refusal"
 }
 
+# vd_call USER ROOM OUT: USER joins ROOM's call through videod's signalling
+# API (as the page does, with the cached token) and holds its event stream
+# open; "id PEER" and then the stream's lines go to OUT as they come, and
+# "end" when videod ends the stream.
+vd_call() {
+	python3 -u -c 'import http.client, json, ssl, sys
+port, token, room, out = sys.argv[1:5]
+c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+h = {"Content-Type": "application/json", "Authorization": "Bearer " + token}
+o = open(out, "w", buffering=1)
+con = http.client.HTTPSConnection("127.0.0.1", int(port), context=c, timeout=600)
+con.request("POST", "/api/join", json.dumps({"room": room}), h)
+r = con.getresponse()
+body = r.read()
+if r.status != 200:
+    o.write("join %d %s\n" % (r.status, body.decode())); sys.exit(1)
+pid = json.loads(body)["id"]
+o.write("id %s\n" % pid)
+con.request("GET", "/api/events?id=" + pid, headers=h)
+r = con.getresponse()
+o.write("events %d\n" % r.status)
+for line in r:
+    o.write(line.decode())
+o.write("end\n")' "$VD_PORT" "$(awk '{print $2}' "$T/cfg/$1/tokens/"*)" "$2" "$3" &
+	PIDS="$PIDS $!"
+	CALL_PID=$!
+}
+
 # The cached tokens of USER, kept aside to put back later.
 save_tokens() { rm -rf "$T/tok-$1" && cp -r "$T/cfg/$1/tokens" "$T/tok-$1"; }
 restore_tokens() { rm -rf "$T/cfg/$1/tokens" && cp -r "$T/tok-$1" "$T/cfg/$1/tokens"; }
@@ -86,6 +116,13 @@ nx_tail_start alice lobby
 ALICE_TAIL=$TAIL_PID
 nx_say_id bob say lobby "are you there"
 nx_wait_grep 20 "$T/tail-alice-lobby.out" "are you there" "alice's tail is attached"
+vd_call alice lobby "$T/alice-call.out"
+ALICE_CALL=$CALL_PID
+nx_wait_grep 30 "$T/alice-call.out" "^event: state" "alice is in lobby's call (event stream open)"
+NX_NO_PASSWORD=1 nexus_as bob call lobby --watch-only --json >"$T/watch.out" 2>"$T/watch.err" &
+PIDS="$PIDS $!"
+BOB_WATCH=$!
+nx_wait_grep 30 "$T/watch.out" '"user": ?"alice"' "bob's call watch lists alice"
 
 say "boss resets alice's password"
 nx_expect 0 "boss: reset alice's password" rawclient req boss pw-boss-secret USER_ADMIN \
@@ -117,6 +154,22 @@ cat "$T/alicetalk.err"
 grep -q "alice: login revoked" "$T/audiod.log" ||
 	fail "audiod did not log that it ended alice's session"
 ok "alice's talk exited 4: audiod closed it"
+
+say "alice's call is ended by videod (its revocation sweep): she leaves, her stream is told"
+nx_wait_grep 60 "$T/alice-call.out" "^end" "videod ended alice's event stream"
+cat "$T/alice-call.out" | grep -v '^data: {"participants' | tail -n 5
+grep -q "^event: revoked" "$T/alice-call.out" || fail "alice's event stream got no revoked event"
+grep -A1 "^event: revoked" "$T/alice-call.out" | grep -q "log in again" ||
+	fail "the revoked event does not say to log in again"
+wait "$ALICE_CALL"
+nx_forget_pid "$ALICE_CALL"
+grep -q "alice: login revoked" "$T/videod.log" || fail "videod did not log that it ended alice's call"
+grep -q "alice left call lobby (.*: login revoked)" "$T/videod.log" ||
+	fail "videod did not take alice out of the call"
+wait_for 30 sh -c "tail -n 1 '$T/watch.out' | grep -Eq '\"participants\": ?\[\]'" ||
+	{ cat "$T/watch.out"; fail "bob's call watch still lists alice"; }
+ok "bob's call watch saw alice leave: $(tail -n 1 "$T/watch.out")"
+nx_kill "$BOB_WATCH"
 
 say "alice's old token is refused everywhere; bob's still works"
 refused alice "after the reset"

@@ -214,6 +214,20 @@ function openEvents() {
     negotiate();
   });
   es.addEventListener('reaction', (ev) => showReaction(JSON.parse(ev.data)));
+  // The login was revoked (password reset, account removed): videod has
+  // taken us out of the call; no reconnecting (it would only get 401s),
+  // the login form with the reason instead.
+  es.addEventListener('revoked', (ev) => {
+    if (c.closed) return;
+    let msg = 'your login was revoked: log in again';
+    try { msg = JSON.parse(ev.data).message || msg; } catch (e) { /* keep the default */ }
+    clearTimeout(reconnectTimer);
+    pendingRoom = c.room;
+    teardown(false);
+    banner('');
+    show('login');
+    $('login-error').textContent = msg.charAt(0).toUpperCase() + msg.slice(1) + '.';
+  });
   es.onerror = () => { if (!c.closed) lost('the server connection dropped'); };
 }
 
