@@ -1,10 +1,13 @@
 // Drives the videod call page with the Debian chromium through
 // playwright-core. Usage: node call.js BASE_URL ROOM OUTDIR
-// Users alice, bob, carol exist with password pw-USER-secret. Prints
+// Users alice, bob, carol exist with password pw-USER-secret. With CHATD
+// and STATE set, bob's password is then reset (chatd passwd): his page
+// must leave the call and show the login form, with no rejoin. Prints
 // "ok: ..." lines; exits 1 with "FAIL: ..." on the first failed check.
 'use strict';
 const { chromium } = require('playwright-core');
 const fs = require('fs');
+const { execFileSync } = require('child_process');
 const path = require('path');
 
 const [base, room, outdir] = process.argv.slice(2);
@@ -128,6 +131,33 @@ async function main() {
       });
     }
     ok('carol left and her tile is gone for alice and bob within ' + (Date.now() - t0) + ' ms');
+
+    if (process.env.CHATD && process.env.STATE) {
+      let joins = 0;
+      b.on('request', (r) => { if (r.url().includes('/api/join')) joins++; });
+      t0 = Date.now();
+      execFileSync(process.env.CHATD, ['-s', process.env.STATE, 'passwd', 'bob'], { input: 'pw-bob-new-secret\n' });
+      await until('bob\'s page shows the login form with the revocation', 30, async () => {
+        const m = await b.evaluate(() => ({
+          login: !document.querySelector('#login').classList.contains('hidden'),
+          msg: document.querySelector('#login-error').textContent,
+          banner: document.querySelector('#banner').textContent,
+        }));
+        m.ok = m.login && /revoked/.test(m.msg);
+        return m;
+      });
+      ok('bob\'s password reset: his page shows "' + (await b.textContent('#login-error')) + '" after ' + (Date.now() - t0) + ' ms');
+      await until('alice sees bob leave', 15, async () => {
+        const m = await media(a);
+        m.ok = m.people === 1 && m.tiles === 1;
+        return m;
+      });
+      ok('alice sees bob leave the call ' + (Date.now() - t0) + ' ms after the reset');
+      await new Promise((r) => setTimeout(r, 3000));
+      if (joins !== 0) fail('bob\'s page tried to rejoin ' + joins + ' time(s) after the revocation');
+      if (!(await b.isVisible('#login'))) fail('bob\'s page left the login form');
+      ok('bob\'s page stays on the login form (no rejoin in 3 s)');
+    }
     fs.writeFileSync(path.join(outdir, 'done'), 'ok\n');
   } finally {
     await browser.close();
