@@ -162,10 +162,8 @@ static void audiod_revoked(void)
 		if ((m->state != MEMBER_USER && m->state != MEMBER_ROOM) ||
 		    !svc_token_revoked(audiod.revoke, m->user, m->issued_ms))
 			continue;
-		log_info("%s: login revoked (password reset or account removed), session ended",
-		         m->user);
-		session_kick(m, ERR_TOKEN_INVALID,
-		             "your login was revoked (password reset or account removed): log in again");
+		log_info("%s: login revoked (" SVC_REVOKED_WHY "), session ended", m->user);
+		session_kick(m, ERR_TOKEN_INVALID, SVC_REVOKED_TEXT);
 	}
 }
 

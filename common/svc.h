@@ -28,6 +28,9 @@
 #define SVC_NAME_MAX 128
 #define SVC_STOP_SECS 3
 #define SVC_REVOKE_SECS 2
+/* What a session ended by revocation is told, and why it is logged. */
+#define SVC_REVOKED_WHY "password reset or account removed"
+#define SVC_REVOKED_TEXT "your login was revoked (" SVC_REVOKED_WHY "): log in again"
 
 struct event;
 struct event_base;

@@ -136,10 +136,8 @@ static void filed_revoked(void)
 		if (s->state != SESSION_USER ||
 		    !svc_token_revoked(filed.revoke, s->user, s->issued_ms))
 			continue;
-		log_info("%s: login revoked (password reset or account removed), session ended",
-		         s->user);
-		session_kick(s, ERR_TOKEN_INVALID,
-		             "your login was revoked (password reset or account removed): log in again");
+		log_info("%s: login revoked (" SVC_REVOKED_WHY "), session ended", s->user);
+		session_kick(s, ERR_TOKEN_INVALID, SVC_REVOKED_TEXT);
 	}
 }
 

@@ -534,15 +534,12 @@ static struct peer *room_revoked_peer(void)
 
 void room_revoked(void)
 {
-	static const char msg[] =
-	    "{\"message\":\"your login was revoked (password reset or account removed): "
-	    "log in again\"}";
+	static const char msg[] = "{\"message\":\"" SVC_REVOKED_TEXT "\"}";
 	struct peer *p;
 
 	/* room_peer_leave may free the room: a fresh walk after each. */
 	while ((p = room_revoked_peer())) {
-		log_info("%s: login revoked (password reset or account removed), call ended",
-		         p->user);
+		log_info("%s: login revoked (" SVC_REVOKED_WHY "), call ended", p->user);
 		events_send(p, "revoked", msg);
 		room_peer_leave(p, "login revoked");
 	}

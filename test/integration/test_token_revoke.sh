@@ -23,15 +23,7 @@ echo "pw-boss-secret" | "$BUILD/chatd" -s "$T/state" adduser boss --admin >/dev/
 nx_start_chatd
 nx_start_filed
 nx_start_audiod
-VD_PORT=$(nx_free_port)
-touch "$T/videod.log"
-"$BUILD/videod" -d -s "$T/state" -p "$VD_PORT" -m "$VD_PORT" -o common.bind=127.0.0.1 \
-	-o videod.www="$ROOT/videod/www" -o videod.chat_host=127.0.0.1 \
-	-o videod.chat_port="$CHAT_PORT" -o videod.announce=127.0.0.1 \
-	-o videod.session_timeout=3600 >>"$T/videod.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_for 20 grep -q "listening on" "$T/videod.log" || { cat "$T/videod.log"; fail "videod did not start"; }
-export NEXUS_VIDEO_PORT="$VD_PORT"
+nx_start_videod -o videod.session_timeout=3600
 for u in alice bob; do nx_account "$u"; done
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby
 nx_expect 0 "bob: join lobby" nexus_as bob join lobby

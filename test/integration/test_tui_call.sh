@@ -14,16 +14,7 @@ tui_need
 
 say "start chatd and videod; alice creates lobby"
 nx_start_chatd
-VD_PORT=$(nx_free_port)
-touch "$T/videod.log"
-"$BUILD/videod" -d -s "$T/state" -p "$VD_PORT" -m "$VD_PORT" -o common.bind=127.0.0.1 \
-	-o videod.www="$ROOT/videod/www" -o videod.chat_host=127.0.0.1 \
-	-o videod.chat_port="$CHAT_PORT" -o videod.announce=127.0.0.1 \
-	-o videod.session_timeout=600 >>"$T/videod.log" 2>&1 &
-VIDEOD_PID=$!
-PIDS="$PIDS $VIDEOD_PID"
-wait_for 20 grep -q "listening on" "$T/videod.log" || { cat "$T/videod.log"; fail "videod did not start"; }
-export NEXUS_VIDEO_PORT="$VD_PORT"
+nx_start_videod -o videod.session_timeout=600
 nx_account alice
 nx_account bob
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby

@@ -272,6 +272,23 @@ nx_start_filed() {
 	done
 }
 
+# nx_start_videod [extra videod args]: start videod (HTTPS and media on
+# one free port, the call page from the tree) sharing $T/state with chatd,
+# wait until it listens. Sets VD_PORT, VIDEOD_PID and NEXUS_VIDEO_PORT.
+nx_start_videod() {
+	VD_PORT=$(nx_free_port)
+	touch "$T/videod.log"
+	"$BUILD/videod" -d -s "$T/state" -p "$VD_PORT" -m "$VD_PORT" -o common.bind=127.0.0.1 \
+		-o videod.www="$ROOT/videod/www" -o videod.chat_host=127.0.0.1 \
+		-o videod.chat_port="$CHAT_PORT" -o videod.announce=127.0.0.1 "$@" \
+		>>"$T/videod.log" 2>&1 &
+	VIDEOD_PID=$!
+	PIDS="$PIDS $VIDEOD_PID"
+	wait_for 20 grep -q "listening on" "$T/videod.log" ||
+		{ cat "$T/videod.log"; fail "videod did not start"; }
+	export NEXUS_VIDEO_PORT="$VD_PORT"
+}
+
 nx_stop_filed() { # [signal]
 	kill "-${1:-TERM}" "$FILED_PID" 2>/dev/null
 	wait "$FILED_PID" 2>/dev/null
