@@ -6,7 +6,7 @@ mode=${1:-build}
 
 build="build-essential pkg-config libevent-dev libssl-dev libsystemd-dev libsqlite3-dev
 libargon2-dev libncurses-dev libcmocka-dev libopus-dev libopusenc-dev libopusfile-dev
-libpulse-dev"
+libpulse-dev libsrtp2-dev libjansson-dev"
 test_extra="clang libclang-rt-14-dev systemd systemd-container tmux python3 procps iproute2 man-db groff-base
 espeak-ng sox opus-tools python3-numpy chromium pulseaudio pulseaudio-utils"
 fuzz_extra="clang libclang-rt-14-dev"
