@@ -273,6 +273,7 @@ static void push_print(struct job *j, const struct pushed *p)
 		jw_u64(&w, "sent", p->sent);
 		if (j->room)
 			jw_str(&w, "shared_with", j->room);
+		jw_bool(&w, "private", !j->room);
 		jw_end(&w);
 	} else {
 		fprintf(stdout, "%s\n", url);
@@ -286,6 +287,12 @@ static void push_done(struct job *j, const struct msg *info)
 {
 	struct pushed *p;
 
+	if (!j->prog && !j->is_stdin) {
+		/* Already stored: no FILE_OFFSET, so no bar yet. Say it is all
+		 * there (the full-screen client shows the size from this). */
+		j->prog = progress_new(j->label, info->size, info->size, j->s->quiet || j->s->json);
+		progress_update(j->prog, info->size);
+	}
 	progress_free(j->prog);
 	j->prog = NULL;
 	j->pushed = realloc(j->pushed, (size_t)(j->npushed + 1) * sizeof(*j->pushed));
@@ -402,9 +409,16 @@ static void push_next(struct job *j)
 		if (j->room) {
 			j->cur = 0;
 			push_share(j);
-		} else {
-			client_done(j->c, 0);
+			return;
 		}
+		/* Only the owner can pull through the owner's link: say so now,
+		 * not when someone else's pull fails. */
+		if (!j->s->quiet && !j->s->json)
+			out_err("%s private: only you can pull %s; to share: nexus share LINK "
+			        "--room ROOM (or --to USER), or push with --room or --to",
+			        j->npushed > 1 ? "these links are" : "this link is",
+			        j->npushed > 1 ? "through them" : "through it");
+		client_done(j->c, 0);
 		return;
 	}
 	r = push_open(j, j->args[j->cur], &m);
@@ -695,6 +709,9 @@ static int file_opt(int key, const char *arg, void *ctx)
 	case 'o':
 		o->j->out = arg;
 		return 0;
+	case 'f':
+		o->j->force = 1;
+		return 0;
 	case 'F': {
 		uint64_t p;
 		if (cli_u64(arg, 65535, &p) < 0 || p == 0)
@@ -712,7 +729,8 @@ static int file_args(struct job *j, struct settings *s, int argc, char **argv, i
 	static const struct option opts[] = {
 	    {"room", required_argument, NULL, 'r'}, {"to", required_argument, NULL, 't'},
 	    {"name", required_argument, NULL, 'n'}, {"output", required_argument, NULL, 'o'},
-	    {"file-port", required_argument, NULL, 'F'}, {0}};
+	    {"file-port", required_argument, NULL, 'F'}, {"force", no_argument, NULL, 'f'},
+	    {0}};
 	struct file_opts o = {j, s};
 	int first, r, n;
 
@@ -732,8 +750,8 @@ static int file_args(struct job *j, struct settings *s, int argc, char **argv, i
 		return cli_usage(argv[0], "--room, --to and --name are for push and share");
 	if (j->op == OP_SHARE && !j->room)
 		return cli_usage(argv[0], "say with whom: --room ROOM or --to USER");
-	if (j->out && j->op != OP_PULL)
-		return cli_usage(argv[0], "-o is for pull");
+	if ((j->out || j->force) && j->op != OP_PULL)
+		return cli_usage(argv[0], "-o and --force are for pull");
 	j->args = argv + first;
 	j->nargs = n;
 	return 0;

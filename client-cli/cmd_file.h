@@ -36,6 +36,7 @@ struct job {
 	const char *room; /* "room" or "@user" for --room / --to */
 	const char *name; /* --name */
 	const char *out;  /* pull -o */
+	int force;        /* pull --force: may replace a file of the same name */
 	/* the file in flight */
 	int fd;
 	int is_stdin;

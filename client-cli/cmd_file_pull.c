@@ -5,6 +5,7 @@
 #include "cmd_file.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +42,23 @@ static void pull_data(struct job *j, const struct msg *m)
 	progress_update(j->prog, j->offset);
 }
 
+/* PATH.part to PATH. Without -o or --force a file that appeared at PATH
+ * meanwhile is kept (EEXIST): the check before the pull is not enough. */
+static int pull_rename(const struct job *j)
+{
+	if (j->out || j->force)
+		return rename(j->part, j->path);
+	if (renameat2(AT_FDCWD, j->part, AT_FDCWD, j->path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: link fails on EEXIST too. */
+	if (link(j->part, j->path) < 0)
+		return -1;
+	unlink(j->part);
+	return 0;
+}
+
 static void pull_finish(struct job *j)
 {
 	uint8_t digest[EVP_MAX_MD_SIZE];
@@ -62,8 +80,18 @@ static void pull_finish(struct job *j)
 		            j->direct ? "" : "; the partial file was removed, pull again");
 		return;
 	}
-	if (!j->direct && (fsync(j->fd) < 0 || rename(j->part, j->path) < 0)) {
+	if (!j->direct && fsync(j->fd) < 0) {
 		client_fail(j->c, EXIT_ERROR, "cannot save %s: %s", j->path, strerror(errno));
+		return;
+	}
+	if (!j->direct && pull_rename(j) < 0) {
+		if (errno == EEXIST)
+			client_fail(j->c, EXIT_ERROR,
+			            "%s appeared while pulling: not replaced; the file is in %s",
+			            j->path, j->part);
+		else
+			client_fail(j->c, EXIT_ERROR, "cannot save %s: %s", j->path,
+			            strerror(errno));
 		return;
 	}
 	if (j->s->json) {
@@ -133,6 +161,15 @@ static void pull_start(struct job *j, const struct msg *info)
 	j->size = info->size;
 	pull_path(j, info->text);
 	file_str_set(j->label, sizeof(j->label), info->text);
+	/* The name is the sender's choice: it must not replace a file here
+	 * unless asked to (-o names the target, --force allows it). */
+	if (!j->out && !j->force && lstat(j->path, &sb) == 0) {
+		client_fail(j->c, EXIT_ERROR,
+		            "%s exists already: not replaced; pull with -o PATH to choose "
+		            "another name, or --force to replace it",
+		            j->path);
+		return;
+	}
 	j->sha = EVP_MD_CTX_new();
 	if (!j->sha || EVP_DigestInit_ex(j->sha, EVP_sha256(), NULL) != 1)
 		fatal("out of memory");

@@ -55,6 +55,7 @@ struct progress *progress_new(const char *label, uint64_t total, uint64_t start,
 {
 	struct progress *p;
 	struct winsize ws;
+	char cut[sizeof(p->label)];
 	size_t n = strlen(label);
 	const char *pfd = getenv("NEXUS_PROGRESS_FD");
 	int fd = pfd && *pfd ? atoi(pfd) : -1;
@@ -65,12 +66,13 @@ struct progress *progress_new(const char *label, uint64_t total, uint64_t start,
 	if (!p)
 		return NULL;
 	p->fd = fd;
-	/* Long names keep their end, where the extension is. */
-	if (n >= sizeof(p->label))
-		snprintf(p->label, sizeof(p->label), "...%s", label + n - (sizeof(p->label) - 4));
+	/* Long names keep their end, where the extension is. Cleaned from a
+	 * copy: out_clean_str empties its buffer before it reads the source. */
+	if (n >= sizeof(cut))
+		snprintf(cut, sizeof(cut), "...%s", label + n - (sizeof(cut) - 4));
 	else
-		memcpy(p->label, label, n + 1);
-	out_clean_str(p->label, sizeof(p->label), p->label);
+		memcpy(cut, label, n + 1);
+	out_clean_str(p->label, sizeof(p->label), cut);
 	p->total = total;
 	p->start = start;
 	p->t0_ms = p->win_ms = progress_now_ms();

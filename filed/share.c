@@ -1,7 +1,8 @@
 /* share: what a user may see and do with files. Every file has its
- * owner's own link (only the owner may pull through it); sharing with a
- * room or a user makes a new unguessable link that any logged-in user who
- * holds it may pull through until the owner revokes it. A file is listed
+ * owner's own link (only the owner may pull through it; anyone else is
+ * told it is not shared with them); sharing with a room or a user makes a
+ * new unguessable link that any logged-in user who holds it may pull
+ * through until the owner revokes it. A file is listed
  * to its owner and to the users it was shared with by name; a room learns
  * of a file through the notice the client posts there. */
 #include "filed.h"
@@ -69,9 +70,18 @@ int share_resolve(const char *user, const char *link, struct file_rec *ret_file,
 	if (!share_link_valid(link))
 		return ERR_NOT_FOUND;
 	r = store_file_by_link(link, ret_file);
-	if (r == 0)
-		/* An owner's link is theirs alone: to anyone else it does not exist. */
-		return strcmp(ret_file->owner, user) == 0 ? 0 : ERR_NOT_FOUND;
+	if (r == 0 && strcmp(ret_file->owner, user) == 0)
+		return 0;
+	if (r == 0) {
+		/* An owner's link is theirs alone. Whoever holds it was given it
+		 * by the owner (it cannot be guessed), so say what to ask for
+		 * rather than pretend it does not exist; the name stays private. */
+		snprintf(why, whylen,
+		         "not shared with you: this is %s's own link; ask %s to share the "
+		         "file with you (nexus share LINK --to %s) or with a room",
+		         ret_file->owner, ret_file->owner, user);
+		return ERR_FORBIDDEN;
+	}
 	if (r != -ENOENT)
 		goto internal;
 	r = store_share_by_link(link, ret_share);

@@ -545,7 +545,7 @@ void transfer_handle_pull(struct session *s, const struct msg *m)
 	struct file_rec f;
 	struct share_rec sh;
 	struct transfer *t;
-	char why[160];
+	char why[256];
 	int code, fd;
 
 	code = share_resolve(s->user, m->secret, &f, &sh, why, sizeof(why));

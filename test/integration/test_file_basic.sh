@@ -3,8 +3,9 @@
 # with matching SHA-256, --json, stdin, listing, sharing with a room (the
 # notice in the room) and a user, revoking, deleting; and every refusal
 # with its exit status, creating nothing: wrong token (4), unknown link
-# (5), revoked link (6), quota (10), file too large (10), traversal-style
-# names (1), a damaged file on the server (11).
+# (5), another user's own link and a revoked link (6), quota (10), file
+# too large (10), traversal-style names (1), a damaged file on the server
+# (11).
 . test/lib/common.sh
 nx_need_bins
 [ -x "$BUILD/filed" ] || { echo "skip: $BUILD/filed not built"; exit 77; }
@@ -62,7 +63,7 @@ nx_expect 0 "alice: files --json" nexus_as alice files --json
 [ "$(grep -c '"name"' "$T/out")" = 2 ] || { nx_show; fail "alice should list 2 files"; }
 nx_expect 0 "bob: files" nexus_as bob files
 [ ! -s "$T/out" ] || { nx_show; fail "bob sees files that were not shared with him"; }
-nx_expect 5 "bob: pull alice's own link (not shared)" nexus_as bob pull "$LINK" -o "$T/nope"
+nx_expect 6 "bob: pull alice's own link (not shared with him)" nexus_as bob pull "$LINK" -o "$T/nope"
 [ ! -e "$T/nope" ] && [ ! -e "$T/nope.part" ] || fail "a refused pull created a file"
 
 say "share with a room: a notice with the link; anyone with it may pull"
