@@ -3,7 +3,8 @@
 # /sends a 2 MB file into a room (the transfers panel says done, bob's
 # `nexus tail` gets the file notice); bob pushes a file with --room; alice
 # sees it rendered as a file notice with its /get and pulls it with /get,
-# same SHA-256; /get where there is no notice is a clear error.
+# same SHA-256; /get where there is no notice is a clear error; /send of a
+# file the server already holds says done with its size.
 . test/lib/common.sh
 . test/lib/tui.sh
 nx_need_bins
@@ -41,6 +42,13 @@ LINK=$(grep -o 'nexus://[^"]*' "$T/bobtail.out" | tail -1)
 nx_expect 0 "bob pulls alice's file from the notice's link" nexus_as bob pull "$LINK" -o "$T/report.back"
 [ "$(nx_sha "$T/report.back")" = "$(nx_sha "$T/report.bin")" ] || fail "bob's copy differs"
 ok "bob's copy has the same SHA-256"
+
+say "/send of a file the server already has: done with its size, not 0 B"
+head -c 1048576 /dev/urandom >"$T/known.bin"
+nx_expect 0 "alice: push known.bin from the command line first" nexus_as alice push "$T/known.bin" -q
+tui_type "/send $T/known.bin"
+tui_wait 30 '↑ known\.bin done \(1\.0 MiB\)' "the panel gives the size of a file already stored"
+nx_wait_grep 15 "$T/bobtail.out" 'known\.bin \(1\.0 MiB\) nexus://' "bob's tail got its notice"
 
 say "bob pushes a file into share; alice /gets it"
 nx_expect 0 "bob: push --room share" nexus_as bob push "$T/from-bob.bin" --room share
