@@ -13,6 +13,14 @@ endif
 
 CC ?= cc
 PKGS = libevent libevent_openssl openssl libsystemd sqlite3 libargon2 opus libopusenc opusfile libsrtp2 jansson
+# Every pkg-config module the build uses, as MODULE:DEBIAN-PACKAGE. The build
+# stops before compiling when one is missing and names the package;
+# test_deps checks that test/deps.sh installs each of these packages.
+PKG_DEBS = libevent:libevent-dev libevent_openssl:libevent-dev openssl:libssl-dev \
+	libsystemd:libsystemd-dev sqlite3:libsqlite3-dev libargon2:libargon2-dev \
+	opus:libopus-dev libopusenc:libopusenc-dev opusfile:libopusfile-dev \
+	libsrtp2:libsrtp2-dev jansson:libjansson-dev ncursesw:libncurses-dev \
+	libpulse-simple:libpulse-dev cmocka:libcmocka-dev
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
@@ -27,9 +35,8 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(SANFLAGS) -iquote common $(PKG_CFLAGS) -MMD -MP
 override LDFLAGS += $(SANFLAGS)
 
-# Every daemon is a flat folder built into $(BUILD)/NAME; a folder joins the
-# build when it has a NAME.c.
-DAEMONS := $(foreach d,chatd filed audiod videod,$(if $(wildcard $(d)/$(d).c),$(d)))
+# Every daemon is a flat folder built into $(BUILD)/NAME.
+DAEMONS := chatd filed audiod videod
 COMMON_SRC := $(wildcard common/*.c)
 CLIENT_SRC := $(wildcard client-cli/*.c)
 UNIT_SRC := $(wildcard test/unit/test_*.c)
@@ -41,15 +48,28 @@ UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 LIB := $(BUILD)/libnexus.a
 BINS := $(DAEMONS:%=$(BUILD)/%) $(BUILD)/nexus
 
-.PHONY: all test run install fuzz bench format deps clean
+.PHONY: all test run install fuzz bench format deps clean pkgcheck print-pkgs
 .SECONDARY:
 all: $(BINS) $(UNIT_BIN)
 
-$(BUILD)/obj/%.o: %.c
+# One line per missing module, before anything compiles (an empty
+# `pkg-config --libs` would otherwise link with no libraries at all).
+pkgcheck:
+	@missing=0; for pd in $(PKG_DEBS); do \
+		m=$${pd%%:*}; d=$${pd#*:}; \
+		pkg-config --exists "$$m" 2>/dev/null || { \
+			echo "missing pkg-config module $$m: apt-get install $$d" >&2; missing=1; }; \
+	done; \
+	if [ $$missing = 1 ]; then echo "(or run: make deps)" >&2; exit 1; fi
+
+print-pkgs:
+	@echo $(PKG_DEBS)
+
+$(BUILD)/obj/%.o: %.c | pkgcheck
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/client-cli/%.o: client-cli/%.c
+$(BUILD)/obj/client-cli/%.o: client-cli/%.c | pkgcheck
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CURSES_CFLAGS) $(PULSE_CFLAGS) -D_GNU_SOURCE -c $< -o $@
 

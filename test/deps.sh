@@ -1,14 +1,17 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs (when root), or prints
 # the one command to run (when not). Usage: test/deps.sh build|test|fuzz|bench
+# `test/deps.sh list MODE` prints the packages MODE needs (test_deps reads it).
 set -u
 mode=${1:-build}
+list=0
+[ "$mode" = list ] && { list=1; mode=${2:-build}; }
 
 build="build-essential pkg-config libevent-dev libssl-dev libsystemd-dev libsqlite3-dev
 libargon2-dev libncurses-dev libcmocka-dev libopus-dev libopusenc-dev libopusfile-dev
 libpulse-dev libsrtp2-dev libjansson-dev"
 test_extra="clang libclang-rt-14-dev systemd systemd-container tmux python3 procps iproute2 man-db groff-base
-espeak-ng sox opus-tools python3-numpy chromium pulseaudio pulseaudio-utils"
+espeak-ng sox opus-tools python3-numpy chromium pulseaudio pulseaudio-utils openssl curl"
 fuzz_extra="clang libclang-rt-14-dev"
 bench_extra="ngircd redis-server redis-tools janus espeak-ng sox opus-tools nginx openssh-server openssh-client curl"
 
@@ -17,8 +20,14 @@ build) want="$build" ;;
 test) want="$build $test_extra" ;;
 fuzz) want="$build $fuzz_extra" ;;
 bench) want="$build $bench_extra" ;;
-*) echo "usage: $0 build|test|fuzz|bench" >&2; exit 2 ;;
+*) echo "usage: $0 [list] build|test|fuzz|bench" >&2; exit 2 ;;
 esac
+if [ $list = 1 ]; then
+	# nodejs and npm are installed only when no npm works (see below).
+	[ "$mode" = test ] && want="$want nodejs npm"
+	echo $want
+	exit 0
+fi
 
 # Node.js and npm (for playwright-core) may come from another package than
 # Debian's (e.g. a nodejs that bundles npm): take any working npm.

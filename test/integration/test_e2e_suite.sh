@@ -27,7 +27,7 @@ nspawn_need
 vd_need
 vd_need_browser
 for d in $DAEMONS nexus; do
-	[ -x "$BUILD/$d" ] || skip "$BUILD/$d is not built"
+	[ -x "$BUILD/$d" ] || fail "$BUILD/$d is not built"
 done
 for b in espeak-ng sox; do
 	command -v $b >/dev/null || fail "$b missing (make test installs it)"

@@ -5,7 +5,7 @@
 # (256 MiB each in a sanitizer build).
 . test/lib/common.sh
 nx_need_bins
-[ -x "$BUILD/filed" ] || { echo "skip: $BUILD/filed not built"; exit 77; }
+[ -x "$BUILD/filed" ] || { echo "FAIL: $BUILD/filed not built (make builds every daemon)"; exit 1; }
 BIG_MB=${FILE_BIG_MB:-1024}
 STREAM_MB=${FILE_STREAM_MB:-2048}
 # Under ASan (make test SAN=1, the suite's second pass, about ten times

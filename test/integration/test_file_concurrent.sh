@@ -5,7 +5,7 @@
 # sets the size of each of the ten files.
 . test/lib/common.sh
 nx_need_bins
-[ -x "$BUILD/filed" ] || { echo "skip: $BUILD/filed not built"; exit 77; }
+[ -x "$BUILD/filed" ] || { echo "FAIL: $BUILD/filed not built (make builds every daemon)"; exit 1; }
 MB=${FILE_CONC_MB:-16}
 
 nx_start_chatd

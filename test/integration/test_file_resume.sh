@@ -6,7 +6,7 @@
 # (default 384).
 . test/lib/common.sh
 nx_need_bins
-[ -x "$BUILD/filed" ] || { echo "skip: $BUILD/filed not built"; exit 77; }
+[ -x "$BUILD/filed" ] || { echo "FAIL: $BUILD/filed not built (make builds every daemon)"; exit 1; }
 MB=${FILE_RESUME_MB:-384}
 SIZE=$((MB * 1024 * 1024))
 FOPTS="-o filed.sync_mb=8"

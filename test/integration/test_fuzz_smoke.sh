@@ -4,8 +4,8 @@
 # (test/fuzz/run.sh exits non-zero when libFuzzer reports one).
 set -u
 if ! command -v clang >/dev/null 2>&1; then
-	echo "skip: clang not installed (make deps / test/deps.sh fuzz)"
-	exit 77
+	echo "FAIL: clang not installed (make test installs it)"
+	exit 1
 fi
 if ! FUZZ_SECONDS=20 VIDEO_FUZZ_SECONDS=5 sh test/fuzz/run.sh; then
 	echo "FAIL: the fuzzer found a crash or could not be built; see build/fuzz/crash-*"

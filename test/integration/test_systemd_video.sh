@@ -11,9 +11,9 @@
 . test/lib/nspawn.sh
 
 nspawn_need
-command -v curl >/dev/null 2>&1 || skip "curl is not installed"
+command -v curl >/dev/null 2>&1 || { echo "FAIL: curl is not installed (make test installs it)"; exit 1; }
 for f in "$BUILD/chatd" "$BUILD/videod" "$BUILD/nexus"; do
-	[ -x "$f" ] || skip "$f is not built"
+	[ -x "$f" ] || { echo "FAIL: $f is not built"; exit 1; }
 done
 nspawn_stage videod chatd
 mkdir -p "$T/bin/www"

@@ -13,7 +13,7 @@
 . test/lib/audio.sh
 nx_need_bins
 for b in filed audiod videod; do
-	[ -x "$BUILD/$b" ] || { echo "skip: $BUILD/$b not built"; exit 77; }
+	[ -x "$BUILD/$b" ] || { echo "FAIL: $BUILD/$b not built (make builds every daemon)"; exit 1; }
 done
 
 say "chatd, filed, audiod and videod on one state folder; boss is an admin"

@@ -10,7 +10,7 @@
 . test/lib/tui.sh
 nx_need_bins
 tui_need
-[ -x "$BUILD/videod" ] || { echo "skip: $BUILD/videod not built"; exit 77; }
+[ -x "$BUILD/videod" ] || { echo "FAIL: $BUILD/videod not built (make builds every daemon)"; exit 1; }
 
 say "start chatd and videod; alice creates lobby"
 nx_start_chatd

@@ -9,7 +9,7 @@
 . test/lib/tui.sh
 nx_need_bins
 tui_need
-[ -x "$BUILD/filed" ] || { echo "skip: $BUILD/filed not built"; exit 77; }
+[ -x "$BUILD/filed" ] || { echo "FAIL: $BUILD/filed not built (make builds every daemon)"; exit 1; }
 
 say "start chatd and filed; alice and bob in room share"
 nx_start_chatd

@@ -11,11 +11,11 @@ $AUDIO_PY -c 'import numpy' 2>/dev/null || AUDIO_PY=/usr/bin/python3
 
 nx_need_audio() {
 	nx_need_bins
-	[ -x "$BUILD/audiod" ] || { echo "skip: $BUILD/audiod not built"; exit 77; }
+	[ -x "$BUILD/audiod" ] || { echo "FAIL: $BUILD/audiod not built"; exit 1; }
 	for b in espeak-ng sox; do
-		command -v $b >/dev/null || { echo "skip: $b missing (make test installs it)"; exit 77; }
+		command -v $b >/dev/null || { echo "FAIL: $b missing (make test installs it)"; exit 1; }
 	done
-	$AUDIO_PY -c 'import numpy' 2>/dev/null || { echo "skip: python3-numpy missing"; exit 77; }
+	$AUDIO_PY -c 'import numpy' 2>/dev/null || { echo "FAIL: python3-numpy missing"; exit 1; }
 }
 
 # nx_start_audiod [args]: audiod on $AUDIO_PORT sharing chatd's state (the

@@ -201,10 +201,10 @@ rawclient() {
 	python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" "$@"
 }
 
-# nx_need_bins: skip (77) when the binaries are not built.
+# nx_need_bins: fail when the binaries are not built (make builds them all).
 nx_need_bins() {
 	for b in chatd nexus; do
-		[ -x "$BUILD/$b" ] || { echo "skip: $BUILD/$b not built"; exit 77; }
+		[ -x "$BUILD/$b" ] || { echo "FAIL: $BUILD/$b not built"; exit 1; }
 	done
 }
 

@@ -21,10 +21,10 @@
 PULSE_PID=""
 PULSE_REC_PID=""
 
-# pulse_need: skip (77) without the server or its tools (make test installs them).
+# pulse_need: fail without the server or its tools (make test installs them).
 pulse_need() {
 	for b in pulseaudio pactl paplay parecord; do
-		command -v $b >/dev/null || { echo "skip: $b missing (make test installs it)"; exit 77; }
+		command -v $b >/dev/null || { echo "FAIL: $b missing (make test installs it)"; exit 1; }
 	done
 }
 

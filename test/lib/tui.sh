@@ -21,9 +21,9 @@ tui_cleanup() {
 }
 trap 'tui_cleanup; nx_cleanup' EXIT
 
-# tui_need: skip (77) without tmux.
+# tui_need: fail without tmux (make test installs it).
 tui_need() {
-	command -v tmux >/dev/null || { echo "skip: tmux is not installed"; exit 77; }
+	command -v tmux >/dev/null || { echo "FAIL: tmux is not installed"; exit 1; }
 }
 
 # tui_start USER [COLS ROWS [VAR=VALUE...]]: run `nexus` (no subcommand) as

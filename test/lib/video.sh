@@ -3,17 +3,17 @@
 # inside it, and the browser driver. Needs root, chromium and node.
 
 vd_need() {
-	[ "$(id -u)" = 0 ] || { echo "skip: needs root for a network namespace"; exit 77; }
-	[ -x "$BUILD/videod" ] || { echo "skip: $BUILD/videod not built"; exit 77; }
-	command -v ip >/dev/null || { echo "skip: no iproute2"; exit 77; }
+	[ "$(id -u)" = 0 ] || { echo "FAIL: needs root for a network namespace"; exit 1; }
+	[ -x "$BUILD/videod" ] || { echo "FAIL: $BUILD/videod not built"; exit 1; }
+	command -v ip >/dev/null || { echo "FAIL: no iproute2"; exit 1; }
 }
 
 vd_need_browser() {
-	[ -x /usr/bin/chromium ] || { echo "skip: no /usr/bin/chromium (apt-get install chromium)"; exit 77; }
-	command -v node >/dev/null || { echo "skip: no node"; exit 77; }
+	[ -x /usr/bin/chromium ] || { echo "FAIL: no /usr/bin/chromium (apt-get install chromium)"; exit 1; }
+	command -v node >/dev/null || { echo "FAIL: no node"; exit 1; }
 	if [ ! -d "$ROOT/test/e2e/node_modules/playwright-core" ]; then
 		(cd "$ROOT/test/e2e" && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
-			{ echo "skip: cannot install playwright-core (cd test/e2e && npm ci)"; exit 77; }
+			{ echo "FAIL: cannot install playwright-core (cd test/e2e && npm ci)"; exit 1; }
 	fi
 }
 
