@@ -36,14 +36,22 @@ enum exit_status {
 #define SETTINGS_PATH_MAX 1024
 #define SETTINGS_HOST_MAX 256
 
+#define SERVERS_NAME_MAX 64
+
 struct settings {
-	char server[SETTINGS_HOST_MAX];
+	char server[SETTINGS_HOST_MAX]; /* host name or address */
 	uint16_t port;
 	uint16_t file_port; /* filed: NEXUS_FILE_PORT, config file_port, 5556 */
 	char user[PROTO_NAME_MAX + 1];
 	int json;
 	int quiet;
-	int server_set; /* the server came from a flag, the environment or the config */
+	int server_set; /* the server came from a flag, the environment, the config or the saved default */
+	int port_set;   /* the chat port came from -P, HOST:PORT, the environment or the config */
+	int user_set;   /* the user came from -u, the environment or the config */
+	char name[SERVERS_NAME_MAX + 1]; /* the saved server's name; "" when not saved */
+	char fingerprint[TLS_FP_LEN];    /* its saved certificate fingerprint, "" */
+	char server_arg[SETTINGS_HOST_MAX]; /* -s, NEXUS_SERVER or config: a name or address */
+	char default_hp[SETTINGS_HOST_MAX + 16]; /* host_port without -s/-P/-u, for hints */
 	char config_dir[SETTINGS_PATH_MAX];
 	char known_path[SETTINGS_PATH_MAX + 32];
 	char host_port[SETTINGS_HOST_MAX + 16]; /* "host:port", "[v6]:port" */
@@ -69,8 +77,25 @@ int settings_global_opt(struct settings *s, int key, const char *arg);
 /* Fill in everything not given by flags. Returns 0 or an exit status
  * (message printed). */
 int settings_resolve(struct settings *s);
-/* "nexus -s HOST [-P PORT]", for hints. */
+/* Point s at another server, as -s ARG would: a saved server's name, HOST,
+ * HOST:PORT or [IPv6]:PORT. A saved entry supplies host, port, name,
+ * fingerprint and (unless -u, NEXUS_USER or the config gave one) user; s
+ * keeps the rest (config folder, file port, --json). s->port counts as
+ * chosen when s->port_set (clear it to let ARG's saved entry decide). For
+ * "the server of this nexus:// link": copy the settings, call this with the
+ * link's host, then connect (client_new) and the saved login, pin and hints
+ * are that server's. Returns 0 or an exit status (message printed). */
+int settings_use_server(struct settings *s, const char *arg);
+/* Whether s is the server a command without -s would use. */
+int settings_is_default(const struct settings *s);
+/* The start of a command for hints: "nexus" for the default server, else
+ * "nexus -s NAME" (saved) or "nexus -s HOST [-P PORT]". */
 const char *settings_cmd_prefix(const struct settings *s);
+/* "run: nexus login" in text (a server's sentence or ours) made
+ * "run: nexus -s NAME login" when this server is not the default. */
+void settings_login_hint(const struct settings *s, char *text, size_t len);
+/* mkdir -p, mode 0700. 0 or a negative errno. */
+int settings_mkdirs(const char *dir);
 
 /* The cached login for this server. Returns 0, -ENOENT when there is none,
  * -EBADMSG when the file is damaged, other negative errno. */
@@ -89,6 +114,40 @@ int settings_password(int from_stdin, int confirm, char *out, size_t outlen);
 /* Ask a question on the terminal; the answer without its newline. Returns
  * 0 or a negative errno (-ENOTTY when there is no terminal). */
 int settings_ask(const char *question, char *out, size_t outlen);
+
+/* servers.c: the saved servers (CONFIGDIR/servers). */
+
+#define SERVERS_MAX 64
+
+struct saved_server {
+	char name[SERVERS_NAME_MAX + 1];
+	char host[SETTINGS_HOST_MAX];
+	uint16_t port;                 /* chat port */
+	char fp[TLS_FP_LEN];           /* pinned certificate fingerprint, "" unknown */
+	char user[PROTO_NAME_MAX + 1]; /* last login, "" none */
+};
+
+struct server_list {
+	struct saved_server v[SERVERS_MAX];
+	unsigned n;
+	int def; /* index of the default, -1: none */
+};
+
+/* Load the list (empty without a file). 0, or a negative errno with the
+ * line number in ret_line (-EBADMSG: a damaged line, -E2BIG: too many). */
+int servers_load(const char *config_dir, struct server_list **ret, unsigned *ret_line);
+void servers_free(struct server_list *l);
+/* Index of the entry with that name, or with that host (any case) and
+ * port; -1 when none. */
+int servers_find_name(const struct server_list *l, const char *name);
+int servers_find_addr(const struct server_list *l, const char *host, uint16_t port);
+int servers_name_valid(const char *name);
+/* Save s's server (host and port) with fp and user (NULL or "": keep
+ * what is saved); a new entry is named after its address and becomes the
+ * default when there is none. Sets s->name. 0 when updated, 1 when added,
+ * 2 when added as the default, or a negative errno. */
+int servers_remember(struct settings *s, const char *fp, const char *user);
+int cmd_servers(struct settings *s, int argc, char **argv);
 
 /* core.c: the event-driven client. One connection to chatd, a state
  * machine, requests matched to replies by id, pushed events to callbacks,

@@ -17,7 +17,7 @@ struct account {
 	char password[AUTH_PASSWORD_MAX + 2];
 };
 
-static void account_print(struct client *c, const struct msg *m, int registered)
+static void account_print(struct client *c, const struct msg *m, int registered, int added)
 {
 	const struct settings *s = client_settings(c);
 	char when[32];
@@ -30,6 +30,7 @@ static void account_print(struct client *c, const struct msg *m, int registered)
 		jw_u64(&w, "expires", m->ts);
 		jw_bool(&w, "admin", (m->flags & MF_ADMIN) != 0);
 		jw_bool(&w, "registered", registered);
+		jw_str(&w, "name", s->name);
 		jw_end(&w);
 		return;
 	}
@@ -39,15 +40,19 @@ static void account_print(struct client *c, const struct msg *m, int registered)
 	out_clean(stdout, m->user);
 	printf("%s on %s until %s\n", (m->flags & MF_ADMIN) ? " (admin)" : "", s->host_port,
 	       out_time(m->ts * 1000, 1, when, sizeof(when)));
+	if (added == 2)
+		printf("saved as server %s, the default: commands without -s use it\n", s->name);
+	else if (added == 1)
+		printf("saved as server %s (use it with: nexus -s %s)\n", s->name, s->name);
 	out_flush();
 }
 
 static void account_reply(struct client *c, const struct msg *m, void *arg)
 {
 	struct account *a = arg;
-	const struct settings *s = client_settings(c);
+	struct settings *s = client_settings(c);
 	char path[SETTINGS_PATH_MAX + 300];
-	int r;
+	int r, added;
 
 	if (!m)
 		return;
@@ -65,7 +70,12 @@ static void account_reply(struct client *c, const struct msg *m, void *arg)
 		            settings_token_path(s, path, sizeof(path)), strerror(-r));
 		return;
 	}
-	account_print(c, m, a->registering);
+	/* The first server logged in to becomes the default. */
+	added = servers_remember(s, client_fingerprint(c), m->user);
+	if (added < 0)
+		out_err("cannot save the server in %s/servers: %s", s->config_dir,
+		        strerror(-added));
+	account_print(c, m, a->registering, added);
 	client_done(c, 0);
 }
 

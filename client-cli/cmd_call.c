@@ -436,7 +436,7 @@ static int call_token_load(struct settings *s, char *token)
 	uint64_t expiry;
 
 	if (settings_token_load(s, user, token, &expiry) < 0 || expiry <= (uint64_t)time(NULL)) {
-		out_err("not logged in to %s: run nexus login", s->host_port);
+		out_err("not logged in to %s; run: %s login", s->host_port, settings_cmd_prefix(s));
 		return EXIT_AUTH;
 	}
 	return 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -64,6 +65,7 @@ struct probe {
 	struct event *ev;
 	struct conn *conn;
 	const struct addrinfo *ai; /* address being tried */
+	int token_held;            /* a saved login was not sent: not the pinned certificate */
 };
 
 struct ports {
@@ -71,6 +73,9 @@ struct ports {
 	struct event_base *base;
 	SSL_CTX *tls;
 	const char *host; /* NULL: local checks only */
+	/* The saved login for host, sent only to a certificate pinned for it. */
+	char token[PROTO_SECRET_MAX + 1];
+	char user[PROTO_NAME_MAX + 1];
 	struct addrinfo *ai;
 	struct probe p[PORTS_N];
 	int pending;
@@ -197,10 +202,22 @@ static void probe_finish(struct probe *p, enum remote_state st, const char *deta
 		event_base_loopbreak(p->ctx->base);
 }
 
+/* The saved login goes only to the certificate pinned for this server:
+ * a token shown to an impostor could be replayed. */
+static int probe_may_send_token(struct probe *p, struct conn *c)
+{
+	const struct settings *s = p->ctx->s;
+	char fp[TLS_FP_LEN], pinned[TLS_FP_LEN];
+
+	return p->ctx->token[0] && conn_peer_fingerprint(c, fp) == 0 &&
+	       tls_pin_check(s->known_path, s->host_port, fp, pinned) == TLS_PIN_MATCH;
+}
+
 static int probe_tls_connected(struct conn *c, void *arg)
 {
 	struct probe *p = arg;
 	struct msg m;
+	int r;
 
 	if (!p->hello) {
 		probe_finish(p, R_ANSWERS, "TLS answers (HTTPS)");
@@ -210,22 +227,35 @@ static int probe_tls_connected(struct conn *c, void *arg)
 	m.version = PROTO_VERSION;
 	snprintf(m.name, sizeof(m.name), "%s", p->hello);
 	snprintf(m.text, sizeof(m.text), "%s", NEXUS_CLIENT_NAME);
-	return conn_send(c, &m) < 0;
+	if (probe_may_send_token(p, c))
+		snprintf(m.secret, sizeof(m.secret), "%s", p->ctx->token);
+	else
+		p->token_held = p->ctx->token[0] != '\0';
+	r = conn_send(c, &m);
+	explicit_bzero(m.secret, sizeof(m.secret));
+	return r < 0;
 }
 
 static void probe_tls_frame(struct conn *c, const struct msg *m, void *arg)
 {
 	struct probe *p = arg;
-	char clean[PROTO_TEXT_MAX / 64], detail[sizeof(clean) + 64];
+	char clean[PROTO_TEXT_MAX / 64], detail[sizeof(clean) + 140];
 
 	if (m->type == MSG_WELCOME) {
-		snprintf(detail, sizeof(detail), "%s answers",
-		         out_clean_str(clean, sizeof(clean), m->name));
+		int n = snprintf(detail, sizeof(detail), "%s answers",
+		                 out_clean_str(clean, sizeof(clean), m->name));
+		if (m->user[0] && n > 0 && (size_t)n < sizeof(detail))
+			snprintf(detail + n, sizeof(detail) - (size_t)n, ", logged in as %s",
+			         out_clean_str(clean, sizeof(clean), m->user));
 		probe_finish(p, R_ANSWERS, detail);
 	} else if (m->type == MSG_ERROR) {
 		snprintf(detail, sizeof(detail), "Shadow Nexus, but: %s",
 		         out_clean_str(clean, sizeof(clean),
 		                       m->text[0] ? m->text : proto_error_text(m->code)));
+		settings_login_hint(p->ctx->s, detail, sizeof(detail));
+		if (p->token_held)
+			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s",
+			         " (the saved login was not sent: the certificate is not the pinned one)");
 		probe_finish(p, R_ANSWERS, detail);
 	} else {
 		probe_finish(p, R_OPEN, "open but not Shadow Nexus");
@@ -477,6 +507,18 @@ static void ports_print_json(const struct ports *ctx)
 	jw_end(&w);
 }
 
+/* The saved login for the server probed, if any and not expired. */
+static void ports_login(struct ports *ctx)
+{
+	uint64_t expiry;
+
+	if (settings_token_load(ctx->s, ctx->user, ctx->token, &expiry) < 0 ||
+	    (expiry && expiry <= (uint64_t)time(NULL))) {
+		explicit_bzero(ctx->token, sizeof(ctx->token));
+		ctx->token[0] = ctx->user[0] = '\0';
+	}
+}
+
 int cmd_ports(struct settings *s, int argc, char **argv)
 {
 	struct ports ctx = {.s = s};
@@ -495,18 +537,22 @@ int cmd_ports(struct settings *s, int argc, char **argv)
 	if (argc - first > 1)
 		return cli_usage("ports", "unexpected argument '%s'", argv[first + 1]);
 	memcpy(ctx.p, init, sizeof(init));
-	ctx.p[0].port = s->port; /* after -P */
 	for (int i = 0; i < PORTS_N; i++) {
 		ctx.p[i].ctx = &ctx;
 		ctx.p[i].fd = -1;
 	}
-	if (first < argc)
-		ctx.host = argv[first];
-	else if (s->server_set)
+	/* HOST may be a saved server's name; its chat port and login apply. */
+	if (first < argc && (r = settings_use_server(s, argv[first])) != 0)
+		return r;
+	if (first < argc || s->server_set)
 		ctx.host = s->server;
+	ctx.p[0].port = s->port;
 	ports_local(&ctx);
 	if (ctx.host)
+		ports_login(&ctx);
+	if (ctx.host)
 		ports_remote(&ctx);
+	explicit_bzero(ctx.token, sizeof(ctx.token));
 	if (s->json)
 		ports_print_json(&ctx);
 	else

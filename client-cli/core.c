@@ -186,6 +186,7 @@ void client_fail_msg(struct client *c, const struct msg *m, const char *subject)
 	char text[CLIENT_FAIL_MAX];
 	int status = client_error_text(m, subject, text, sizeof(text));
 
+	settings_login_hint(c->s, text, sizeof(text));
 	client_fail(c, status, "%s", text);
 }
 
@@ -440,17 +441,19 @@ static int client_load_token(struct client *c)
 	uint64_t expiry;
 	int r = settings_token_load(c->s, user, c->token, &expiry);
 
+	const char *cmd = settings_cmd_prefix(c->s);
+
 	if (r == -ENOENT) {
-		client_fail(c, EXIT_AUTH, "not logged in to %s; run: nexus login", c->s->host_port);
+		client_fail(c, EXIT_AUTH, "not logged in to %s; run: %s login", c->s->host_port, cmd);
 	} else if (r == -EBADMSG) {
-		client_fail(c, EXIT_AUTH, "damaged login cache %s; run: nexus login",
-		            settings_token_path(c->s, path, sizeof(path)));
+		client_fail(c, EXIT_AUTH, "damaged login cache %s; run: %s login",
+		            settings_token_path(c->s, path, sizeof(path)), cmd);
 	} else if (r < 0) {
 		client_fail(c, EXIT_ERROR, "cannot read %s: %s",
 		            settings_token_path(c->s, path, sizeof(path)), strerror(-r));
 	} else if (c->s->flag_user && strcmp(c->s->user, user) != 0) {
-		client_fail(c, EXIT_AUTH, "logged in to %s as %s, not %s; run: nexus login %s",
-		            c->s->host_port, user, c->s->user, c->s->user);
+		client_fail(c, EXIT_AUTH, "logged in to %s as %s, not %s; run: %s login %s",
+		            c->s->host_port, user, c->s->user, cmd, c->s->user);
 		r = -EACCES;
 	}
 	return r;
@@ -514,8 +517,8 @@ static void client_on_welcome(struct client *c, const struct msg *m)
 	c->server_frame = m->count;
 	c->server_size = m->size;
 	if ((c->flags & CLIENT_NEED_TOKEN) && !m->user[0]) {
-		client_fail(c, EXIT_AUTH, "%s did not accept the saved login; run: nexus login",
-		            c->s->host_port);
+		client_fail(c, EXIT_AUTH, "%s did not accept the saved login; run: %s login",
+		            c->s->host_port, settings_cmd_prefix(c->s));
 		return;
 	}
 	evtimer_add(c->ping_ev, &tv);

@@ -46,6 +46,8 @@ static const struct command commands[] = {
     {"call", "ROOM [--open] [--once] [--watch-only] [--video-port N]",
      "print a link that joins the room's video call, then show who is in it", cmd_call},
     {"trust", "[--yes]", "show the server certificate and trust it", cmd_trust},
+    {"servers", "[list | default NAME | rename NAME NEW | forget NAME]",
+     "list the saved servers, or pick the default", cmd_servers},
     {"ports", "[HOST]", "check the Shadow Nexus ports here and on a server", cmd_ports},
     {"help", "[COMMAND]", "show this help", cmd_help},
 };
@@ -62,13 +64,14 @@ static const struct command *command_find(const char *name)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: nexus [-s HOST] [-P PORT] [-u USER] [--json] [-q] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: nexus [-s SERVER] [-P PORT] [-u USER] [--json] [-q] COMMAND [ARGS]\n\n"
 	           "Commands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
 	fprintf(f,
 	        "\nGlobal options (before or after the command):\n"
-	        "  -s, --server HOST      server (NEXUS_SERVER, config 'server'; localhost)\n"
+	        "  -s, --server SERVER    a saved server's name, HOST or HOST:PORT (NEXUS_SERVER,\n"
+	        "                         config 'server'; the saved default, else localhost)\n"
 	        "  -P, --chat-port PORT   chatd port (NEXUS_CHAT_PORT, config 'chat_port'; 5555)\n"
 	        "  -u, --user NAME        user name (NEXUS_USER, config 'user')\n"
 	        "      --json             one JSON object per line\n"

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "log.h"
 
 #define SETTINGS_LINE_MAX 1024
 
@@ -61,17 +63,19 @@ static int settings_set_port(struct settings *s, const char *val, const char *wh
 		return EXIT_USAGE;
 	}
 	s->port = (uint16_t)p;
+	s->port_set = 1;
 	return 0;
 }
 
 static int settings_set_file_port(struct settings *s, const char *val, const char *where)
 {
 	uint16_t chat = s->port;
-	int r = settings_set_port(s, val, where);
+	int chat_set = s->port_set, r = settings_set_port(s, val, where);
 
 	if (r == 0)
 		s->file_port = s->port;
 	s->port = chat;
+	s->port_set = chat_set;
 	return r;
 }
 
@@ -79,12 +83,11 @@ static int settings_set_server(struct settings *s, const char *val, const char *
 {
 	size_t n = strlen(val);
 
-	if (n == 0 || n >= sizeof(s->server) || strpbrk(val, " \t/")) {
+	if (n == 0 || n >= sizeof(s->server_arg) || strpbrk(val, " \t/")) {
 		out_err("%s: invalid server name '%s'", where, val);
 		return EXIT_USAGE;
 	}
-	memcpy(s->server, val, n + 1);
-	s->server_set = 1;
+	memcpy(s->server_arg, val, n + 1);
 	return 0;
 }
 
@@ -95,6 +98,7 @@ static int settings_set_user(struct settings *s, const char *val, const char *wh
 		return EXIT_USAGE;
 	}
 	snprintf(s->user, sizeof(s->user), "%s", val);
+	s->user_set = 1;
 	return 0;
 }
 
@@ -217,28 +221,200 @@ static int settings_flags(struct settings *s)
 	return 0;
 }
 
-int settings_resolve(struct settings *s)
+static void settings_set_host_port(struct settings *s)
+{
+	snprintf(s->host_port, sizeof(s->host_port), strchr(s->server, ':') ? "[%s]:%u" : "%s:%u",
+	         s->server, s->port);
+}
+
+/* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address; port 0
+ * when none is given. 0 or -EINVAL. */
+static int settings_split(const char *in, char host[SETTINGS_HOST_MAX], uint16_t *ret_port)
+{
+	const char *colon = strrchr(in, ':'), *port = NULL, *close = strchr(in, ']');
+	unsigned long p = 0;
+	char *end;
+	int n;
+
+	if (in[0] == '[' && close) {
+		n = snprintf(host, SETTINGS_HOST_MAX, "%.*s", (int)(close - in - 1), in + 1);
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1])
+			return -EINVAL;
+	} else if (colon && colon == strchr(in, ':')) {
+		n = snprintf(host, SETTINGS_HOST_MAX, "%.*s", (int)(colon - in), in);
+		port = colon + 1;
+	} else {
+		n = snprintf(host, SETTINGS_HOST_MAX, "%s", in);
+	}
+	if (n <= 0 || n >= SETTINGS_HOST_MAX || strpbrk(host, " \t/[]"))
+		return -EINVAL;
+	if (port) {
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (errno || end == port || *end || p < 1 || p > 65535)
+			return -EINVAL;
+	}
+	*ret_port = (uint16_t)p;
+	return 0;
+}
+
+static void settings_apply_entry(struct settings *s, const struct saved_server *e)
+{
+	snprintf(s->server, sizeof(s->server), "%s", e->host);
+	s->port = e->port;
+	snprintf(s->name, sizeof(s->name), "%s", e->name);
+	snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", e->fp);
+	if (!s->user_set)
+		snprintf(s->user, sizeof(s->user), "%s", e->user);
+}
+
+/* Which saved server, if any, arg names: a name first, else an address. A
+ * port counts when arg has one or s->port_set; without one, the entry on
+ * s's port, else the only entry on that host. */
+static int settings_pick(struct settings *s, const struct server_list *l, const char *arg)
+{
+	char host[SETTINGS_HOST_MAX];
+	uint16_t port = 0;
+	int i = servers_find_name(l, arg), n = 0;
+
+	s->name[0] = s->fingerprint[0] = '\0';
+	if (i >= 0) {
+		if (!s->port_set || s->port == l->v[i].port) {
+			settings_apply_entry(s, &l->v[i]);
+			return 0;
+		}
+		snprintf(host, sizeof(host), "%s", l->v[i].host); /* its host, another port */
+	} else if (settings_split(arg, host, &port) < 0) {
+		out_err("invalid server '%s' (a saved name, HOST, HOST:PORT or [IPv6]:PORT)", arg);
+		return EXIT_USAGE;
+	}
+	if (port) {
+		s->port = port;
+		s->port_set = 1;
+	}
+	snprintf(s->server, sizeof(s->server), "%s", host);
+	i = servers_find_addr(l, host, s->port);
+	if (i < 0 && !s->port_set) {
+		for (unsigned k = 0; k < l->n; k++)
+			if (strcasecmp(l->v[k].host, host) == 0 && n++ == 0)
+				i = (int)k;
+		if (n > 1) {
+			out_err("%s names %d saved servers: pick one by name (see: nexus servers) "
+			        "or give the port",
+			        host, n);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= 0)
+		settings_apply_entry(s, &l->v[i]);
+	return 0;
+}
+
+/* The server: the one named by -s, NEXUS_SERVER or the config file, else
+ * the saved default (unless only a port was given), else localhost. */
+static int settings_choose(struct settings *s, const struct server_list *l)
 {
 	int r;
 
-	if ((r = settings_config_dir(s)) || (r = settings_config_load(s)) ||
-	    (r = settings_env(s)) || (r = settings_flags(s)))
+	s->server_set = s->server_arg[0] || (l->def >= 0 && !s->port_set);
+	if (s->server_arg[0])
+		r = settings_pick(s, l, s->server_arg);
+	else if (l->def >= 0 && !s->port_set)
+		r = settings_pick(s, l, l->v[l->def].name);
+	else
+		r = settings_pick(s, l, NEXUS_DEFAULT_SERVER);
+	if (r == 0)
+		settings_set_host_port(s);
+	return r;
+}
+
+static int settings_servers(const struct settings *s, struct server_list **ret)
+{
+	unsigned line = 0;
+	int r = servers_load(s->config_dir, ret, &line);
+
+	if (r == -EBADMSG || r == -E2BIG)
+		out_err("%s/servers:%u: %s; fix or remove the line", s->config_dir, line,
+		        r == -E2BIG ? "too many servers" : "damaged line");
+	else if (r < 0)
+		out_err("cannot read %s/servers: %s", s->config_dir, strerror(-r));
+	return r < 0 ? EXIT_ERROR : 0;
+}
+
+int settings_resolve(struct settings *s)
+{
+	struct server_list *l;
+	struct settings *bare;
+	int r;
+
+	if ((r = settings_config_dir(s)) || (r = settings_config_load(s)) || (r = settings_env(s)) ||
+	    (r = settings_servers(s, &l)))
+		return r;
+	/* What a command without -s, -P and -u would use, for hints. */
+	bare = xcalloc(1, sizeof(*bare));
+	*bare = *s;
+	r = settings_choose(bare, l);
+	if (r == 0)
+		snprintf(s->default_hp, sizeof(s->default_hp), "%s", bare->host_port);
+	free(bare);
+	if (r == 0 && (r = settings_flags(s)) == 0)
+		r = settings_choose(s, l);
+	servers_free(l);
+	if (r)
 		return r;
 	snprintf(s->known_path, sizeof(s->known_path), "%s/known_servers", s->config_dir);
-	snprintf(s->host_port, sizeof(s->host_port), strchr(s->server, ':') ? "[%s]:%u" : "%s:%u",
-	         s->server, s->port);
 	return 0;
+}
+
+int settings_use_server(struct settings *s, const char *arg)
+{
+	struct server_list *l;
+	int r = settings_servers(s, &l);
+
+	if (r)
+		return r;
+	if (strlen(arg) >= sizeof(s->server_arg)) {
+		servers_free(l);
+		out_err("invalid server '%.64s...': too long", arg);
+		return EXIT_USAGE;
+	}
+	snprintf(s->server_arg, sizeof(s->server_arg), "%s", arg);
+	r = settings_choose(s, l);
+	servers_free(l);
+	return r;
+}
+
+int settings_is_default(const struct settings *s)
+{
+	return strcmp(s->default_hp, s->host_port) == 0;
 }
 
 const char *settings_cmd_prefix(const struct settings *s)
 {
 	static char buf[SETTINGS_HOST_MAX + 48];
 
-	if (s->port == NEXUS_DEFAULT_CHAT_PORT)
+	if (settings_is_default(s))
+		snprintf(buf, sizeof(buf), "nexus");
+	else if (s->name[0])
+		snprintf(buf, sizeof(buf), "nexus -s %s", s->name);
+	else if (s->port == NEXUS_DEFAULT_CHAT_PORT)
 		snprintf(buf, sizeof(buf), "nexus -s %s", s->server);
 	else
 		snprintf(buf, sizeof(buf), "nexus -s %s -P %u", s->server, s->port);
 	return buf;
+}
+
+void settings_login_hint(const struct settings *s, char *text, size_t len)
+{
+	const char *prefix = settings_cmd_prefix(s);
+	char *at = strstr(text, "nexus login"), tail[1024];
+
+	if (!at || strcmp(prefix, "nexus") == 0)
+		return;
+	snprintf(tail, sizeof(tail), "%s", at + strlen("nexus"));
+	snprintf(at, len - (size_t)(at - text), "%s%s", prefix, tail);
 }
 
 /* tokens/HOST_PORT with anything but [A-Za-z0-9.-] in HOST made '_'. */
@@ -279,15 +455,14 @@ int settings_token_load(const struct settings *s, char ret_user[PROTO_NAME_MAX +
 	return 0;
 }
 
-static int settings_mkdir(const char *path)
+static int settings_mkdir_one(const char *path)
 {
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
 }
 
-/* mkdir -p for the config folder (its parents may not exist either). */
-static int settings_mkdirs(const char *dir)
+int settings_mkdirs(const char *dir)
 {
 	char buf[SETTINGS_PATH_MAX];
 	size_t n = strlen(dir);
@@ -300,12 +475,12 @@ static int settings_mkdirs(const char *dir)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		r = settings_mkdir(buf);
+		r = settings_mkdir_one(buf);
 		*p = '/';
 		if (r < 0)
 			return r;
 	}
-	return settings_mkdir(buf);
+	return settings_mkdir_one(buf);
 }
 
 static int settings_write_all(int fd, const char *p, size_t n)

@@ -32,6 +32,19 @@ static int trust_save(struct client *c, const char *fp)
 	return r;
 }
 
+/* Save the server in the saved-server list (the default when it is the
+ * first); a failure there costs only the convenience, so it is said, not
+ * fatal. Returns servers_remember's 1 or 2 when the server was added. */
+static int trust_remember(struct client *c, const char *fp)
+{
+	struct settings *s = client_settings(c);
+	int r = servers_remember(s, fp, NULL);
+
+	if (r < 0)
+		out_err("cannot save the server in %s/servers: %s", s->config_dir, strerror(-r));
+	return r;
+}
+
 static void trust_fail_changed(struct client *c, const char *pinned, const char *fp)
 {
 	const struct settings *s = client_settings(c);
@@ -84,6 +97,7 @@ int trust_check(struct client *c, const char *fp)
 	if (trust_save(c, fp) < 0)
 		return 1;
 	fprintf(stderr, "nexus: %s trusted (saved in %s)\n", s->host_port, s->known_path);
+	trust_remember(c, fp);
 	return 0;
 }
 
@@ -131,11 +145,12 @@ static int trust_cert_cb(struct client *c, const char *fp, void *arg)
 	struct trust_cmd *t = arg;
 	const struct settings *s = client_settings(c);
 	char pinned[TLS_FP_LEN];
-	int state = trust_lookup(c, fp, pinned), ok;
+	int state = trust_lookup(c, fp, pinned), ok, added;
 
 	if (state < 0)
 		return 1;
 	if (state == TLS_PIN_MATCH) {
+		trust_remember(c, fp);
 		trust_report(c, fp, NULL, 1, 0);
 		client_done(c, 0);
 		return 1;
@@ -162,10 +177,15 @@ static int trust_cert_cb(struct client *c, const char *fp, void *arg)
 	}
 	if (trust_save(c, fp) < 0)
 		return 1;
+	added = trust_remember(c, fp);
 	if (state == TLS_PIN_MISMATCH || s->json || t->yes)
 		trust_report(c, fp, state == TLS_PIN_MISMATCH ? pinned : NULL, 1, 1);
 	else if (!s->quiet)
 		printf("trusted: saved in %s\n", s->known_path);
+	if (added == 2 && !s->json && !s->quiet)
+		printf("saved as server %s, the default: commands without -s use it\n", s->name);
+	else if (added == 1 && !s->json && !s->quiet)
+		printf("saved as server %s (use it with: nexus -s %s)\n", s->name, s->name);
 	out_flush();
 	client_done(c, 0);
 	return 1;

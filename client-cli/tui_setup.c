@@ -1,8 +1,9 @@
 /* tui_setup: the first run of the full-screen client, on the plain
- * terminal before the screen is taken: which server (saved in the config
- * file when there is none), log in or register, then the core connects,
- * shows the certificate fingerprint and asks to trust it (trust.c). The
- * login is cached (settings.c), so later runs go straight in. */
+ * terminal before the screen is taken: which server, a first connection
+ * that checks it answers and shows its certificate fingerprint to trust
+ * (trust.c), then log in or register. The login is cached (settings.c) and
+ * the server saved as the default (servers.c), so later runs go straight
+ * in. */
 #include "client.h"
 #include "tui.h"
 
@@ -31,78 +32,62 @@ int tui_setup_have_login(struct settings *s)
 	return expiry == 0 || expiry > (uint64_t)time(NULL);
 }
 
-/* "host", "host:port", "[v6]:port" or a bare IPv6 address. */
-static int tui_setup_server(struct settings *s, const char *in)
+/* Save the server (and who logged in) in the saved-server list; the first
+ * one becomes the default, so the next run asks nothing. */
+static void tui_setup_remember(struct tui *t, const char *user)
 {
-	char host[SETTINGS_HOST_MAX];
-	const char *colon = strrchr(in, ':'), *port = NULL;
-	unsigned long p;
-	char *end;
+	int r = servers_remember(t->s, client_fingerprint(t->c), user);
 
-	if (in[0] == '[' && strchr(in, ']')) {
-		snprintf(host, sizeof(host), "%.*s", (int)(strchr(in, ']') - in - 1), in + 1);
-		if (strchr(in, ']')[1] == ':')
-			port = strchr(in, ']') + 2;
-	} else if (colon && colon == strchr(in, ':')) {
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - in), in);
-		port = colon + 1;
-	} else {
-		snprintf(host, sizeof(host), "%s", in);
-	}
-	if (!host[0] || strpbrk(host, " \t/"))
-		return -EINVAL;
-	if (port) {
-		p = strtoul(port, &end, 10);
-		if (*end || p < 1 || p > 65535)
-			return -EINVAL;
-		s->port = (uint16_t)p;
-	}
-	snprintf(s->server, sizeof(s->server), "%s", host);
-	snprintf(s->host_port, sizeof(s->host_port), strchr(s->server, ':') ? "[%s]:%u" : "%s:%u",
-	         s->server, s->port);
-	return 0;
+	if (r < 0)
+		out_err("cannot save the server in %s/servers: %s", t->s->config_dir,
+		        strerror(-r));
+	else if (r == 2)
+		fprintf(stderr, "nexus: saved %s as the default server (see: nexus servers)\n",
+		        t->s->name);
 }
 
-static int tui_setup_mkdirs(const char *dir)
+static void tui_setup_check_ready(struct client *c, void *arg)
 {
-	char buf[SETTINGS_PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	(void)arg;
+	client_done(c, 0);
 }
 
-/* A config file naming the server and user, unless there is one already. */
-static void tui_setup_save_config(struct tui *t, const char *user)
+/* Does the server answer (and is its certificate trusted)? Asked before
+ * the account questions, so that nobody types a password for a server
+ * that is down or mistyped. client_run says what went wrong. */
+static int tui_setup_check(struct settings *s)
 {
-	char path[SETTINGS_PATH_MAX + 16];
-	FILE *f;
-	int fd;
+	struct client_cbs cbs = {.ready = tui_setup_check_ready};
 
-	if (t->s->server_set || tui_setup_mkdirs(t->s->config_dir) < 0)
-		return;
-	snprintf(path, sizeof(path), "%s/config", t->s->config_dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		return;
+	printf("Connecting to %s...\n", s->host_port);
+	fflush(stdout);
+	return client_main(s, CLIENT_PROMPT, &cbs, NULL);
+}
+
+/* The server: asked unless -s, NEXUS_SERVER, the config file or a saved
+ * default names one, then checked; a server that does not answer is asked
+ * for again (3 tries). 0, 1 when a saved login exists there, or an exit
+ * status. */
+static int tui_setup_pick(struct settings *s)
+{
+	char answer[SETTINGS_HOST_MAX], q[SETTINGS_HOST_MAX + 32];
+	int asked = !s->server_set, r = 0;
+
+	for (int tries = 0; tries < 3; tries++) {
+		if (asked) {
+			snprintf(q, sizeof(q), "Server [%s]: ", s->host_port);
+			if (settings_ask(q, answer, sizeof(answer)) < 0)
+				return EXIT_USAGE;
+			if (answer[0] && settings_use_server(s, answer) != 0)
+				continue;
+			if (tui_setup_have_login(s))
+				return 1; /* already logged in there */
+		}
+		r = tui_setup_check(s);
+		if (r != EXIT_NETWORK || !asked)
+			return r;
 	}
-	fprintf(f, "# written by nexus on its first run\nserver = %s\nchat_port = %u\nuser = %s\n",
-	        t->s->server, t->s->port, user);
-	fclose(f);
-	fprintf(stderr, "nexus: saved the server in %s\n", path);
+	return r;
 }
 
 static int tui_setup_password(struct tui *t)
@@ -128,19 +113,12 @@ int tui_setup_ask(struct tui *t)
 	struct settings *s = t->s;
 	char answer[SETTINGS_HOST_MAX], q[SETTINGS_HOST_MAX * 2 + 128];
 	const char *user = s->user;
+	int r;
 
 	printf("Welcome to Shadow Nexus.\n");
-	if (!s->server_set) {
-		snprintf(q, sizeof(q), "Server [%s]: ", s->host_port);
-		if (settings_ask(q, answer, sizeof(answer)) < 0)
-			return EXIT_USAGE;
-		if (answer[0] && tui_setup_server(s, answer) < 0) {
-			out_err("invalid server '%s' (HOST or HOST:PORT)", answer);
-			return EXIT_USAGE;
-		}
-		if (tui_setup_have_login(s))
-			return 0; /* already logged in there */
-	}
+	r = tui_setup_pick(s);
+	if (r)
+		return r == 1 ? 0 : r;
 	snprintf(q, sizeof(q),
 	         "Log in to %s or register a new account? [login/register]: ", s->host_port);
 	if (settings_ask(q, answer, sizeof(answer)) < 0)
@@ -190,7 +168,7 @@ static void tui_setup_reply(struct client *c, const struct msg *m, void *arg)
 	if (r < 0)
 		out_err("logged in, but cannot save the login in %s: %s",
 		        settings_token_path(t->s, path, sizeof(path)), strerror(-r));
-	tui_setup_save_config(t, m->user);
+	tui_setup_remember(t, m->user);
 	t->setup = 0;
 	tui_net_start(t);
 }
@@ -201,8 +179,8 @@ void tui_setup_login(struct tui *t)
 	int r;
 
 	if (!t->setup) {
-		client_fail(t->c, EXIT_AUTH, "%s did not accept the saved login; run: nexus login",
-		            t->s->host_port);
+		client_fail(t->c, EXIT_AUTH, "%s did not accept the saved login; run: %s login",
+		            t->s->host_port, settings_cmd_prefix(t->s));
 		return;
 	}
 	proto_msg_init(&m, t->registering ? MSG_REGISTER : MSG_LOGIN);

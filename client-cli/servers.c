@@ -1,0 +1,446 @@
+/* servers: the saved servers, CONFIGDIR/servers. A server is saved by its
+ * first successful trust, login or register; the first one saved becomes
+ * the default, which commands without -s use. Each entry keeps the pinned
+ * certificate fingerprint beside the address, so that a server can later be
+ * recognised by its identity rather than its address.
+ *
+ * The file is written by nexus, one line per server:
+ *   NAME HOST PORT FINGERPRINT USER     ("-" for an empty field)
+ * and one "default NAME" line. Writers serialise on a lock of the folder
+ * and replace the file through a temporary one and rename. */
+#include "client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "log.h"
+
+#define SERVERS_LINE_MAX 1024
+
+int servers_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > SERVERS_NAME_MAX || name[0] == '-' || name[0] == '#' ||
+	    strcmp(name, "default") == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (name[i] <= ' ' || name[i] >= 127 || name[i] == '/')
+			return 0;
+	return 1;
+}
+
+static void servers_path(const char *config_dir, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/servers", config_dir);
+}
+
+static const char *servers_field(const char *v)
+{
+	return v[0] ? v : "-";
+}
+
+/* One "NAME HOST PORT FP USER" line into e; 0 or -EBADMSG. */
+static int servers_parse_entry(char *line, struct saved_server *e)
+{
+	char *f[5], *save = NULL, *end;
+	unsigned long port;
+	int n = 0;
+
+	for (char *p = strtok_r(line, " \t", &save); p; p = strtok_r(NULL, " \t", &save)) {
+		if (n == 5)
+			return -EBADMSG;
+		f[n++] = p;
+	}
+	if (n != 5 || !servers_name_valid(f[0]) || strlen(f[1]) >= sizeof(e->host) ||
+	    strlen(f[3]) >= sizeof(e->fp))
+		return -EBADMSG;
+	errno = 0;
+	port = strtoul(f[2], &end, 10);
+	if (errno || *end || port < 1 || port > 65535)
+		return -EBADMSG;
+	if (strcmp(f[4], "-") != 0 && !auth_name_valid(f[4]))
+		return -EBADMSG;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->name, f[0], strlen(f[0]) + 1);
+	memcpy(e->host, f[1], strlen(f[1]) + 1);
+	e->port = (uint16_t)port;
+	if (strcmp(f[3], "-") != 0)
+		memcpy(e->fp, f[3], strlen(f[3]) + 1);
+	if (strcmp(f[4], "-") != 0)
+		snprintf(e->user, sizeof(e->user), "%s", f[4]);
+	return 0;
+}
+
+int servers_find_name(const struct server_list *l, const char *name)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int servers_find_addr(const struct server_list *l, const char *host, uint16_t port)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (l->v[i].port == port && strcasecmp(l->v[i].host, host) == 0)
+			return (int)i;
+	return -1;
+}
+
+int servers_load(const char *config_dir, struct server_list **ret, unsigned *ret_line)
+{
+	char path[SETTINGS_PATH_MAX + 16], line[SERVERS_LINE_MAX], def[SERVERS_NAME_MAX + 2] = "";
+	struct server_list *l = xcalloc(1, sizeof(*l));
+	unsigned lineno = 0;
+	FILE *f;
+	int r = 0;
+
+	l->def = -1;
+	servers_path(config_dir, path, sizeof(path));
+	f = fopen(path, "re");
+	if (!f && errno != ENOENT) {
+		r = -errno;
+		free(l);
+		return r;
+	}
+	while (f && r == 0 && fgets(line, sizeof(line), f)) {
+		char *p = line;
+		lineno++;
+		p[strcspn(p, "\r\n")] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (strncmp(p, "default ", 8) == 0) {
+			snprintf(def, sizeof(def), "%s", p + 8);
+			if (!servers_name_valid(def))
+				r = -EBADMSG;
+		} else if (l->n >= SERVERS_MAX) {
+			r = -E2BIG;
+		} else if ((r = servers_parse_entry(p, &l->v[l->n])) == 0) {
+			/* the same name or address twice: the later line is a leftover */
+			if (servers_find_name(l, l->v[l->n].name) < 0 &&
+			    servers_find_addr(l, l->v[l->n].host, l->v[l->n].port) < 0)
+				l->n++;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (r < 0) {
+		*ret_line = lineno;
+		free(l);
+		return r;
+	}
+	l->def = def[0] ? servers_find_name(l, def) : -1;
+	*ret = l;
+	return 0;
+}
+
+void servers_free(struct server_list *l)
+{
+	free(l);
+}
+
+static int servers_write(const char *config_dir, const struct server_list *l)
+{
+	char path[SETTINGS_PATH_MAX + 16], tmp[SETTINGS_PATH_MAX + 32];
+	FILE *f;
+	int fd, r = 0;
+
+	servers_path(config_dir, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	fprintf(f, "# Saved servers, written by nexus (see nexus(1)):\n"
+	           "# NAME HOST PORT FINGERPRINT USER; \"default NAME\" is used without -s.\n");
+	if (l->def >= 0)
+		fprintf(f, "default %s\n", l->v[l->def].name);
+	for (unsigned i = 0; i < l->n; i++) {
+		const struct saved_server *e = &l->v[i];
+		fprintf(f, "%s %s %u %s %s\n", e->name, e->host, e->port, servers_field(e->fp),
+		        servers_field(e->user));
+	}
+	if (fflush(f) != 0 || fsync(fd) < 0)
+		r = -errno;
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* Load, let fn change the list, write it back, all under the folder lock
+ * so that two clients saving at once lose nothing. fn returns 0 to write,
+ * 1 to leave the file alone, or a negative errno. */
+static int servers_update(const char *config_dir,
+                          int (*fn)(struct server_list *l, void *arg), void *arg)
+{
+	struct server_list *l;
+	unsigned line;
+	int dfd, r;
+
+	r = settings_mkdirs(config_dir);
+	if (r < 0)
+		return r;
+	dfd = open(config_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	while (flock(dfd, LOCK_EX) < 0 && errno == EINTR)
+		;
+	r = servers_load(config_dir, &l, &line);
+	if (r == 0) {
+		r = fn(l, arg);
+		if (r == 0)
+			r = servers_write(config_dir, l);
+		else if (r > 0)
+			r = 0;
+		servers_free(l);
+	}
+	flock(dfd, LOCK_UN);
+	close(dfd);
+	return r;
+}
+
+/* A name for a new entry: the address as -s takes it, made unique. */
+static void servers_new_name(const struct server_list *l, const char *host, uint16_t port,
+                             char out[SERVERS_NAME_MAX + 1])
+{
+	char base[SERVERS_NAME_MAX + 1];
+
+	if (port == NEXUS_DEFAULT_CHAT_PORT)
+		snprintf(base, sizeof(base), "%.*s", SERVERS_NAME_MAX, host);
+	else
+		snprintf(base, sizeof(base), strchr(host, ':') ? "[%.50s]:%u" : "%.58s:%u", host,
+		         port);
+	if (!servers_name_valid(base))
+		snprintf(base, sizeof(base), "server");
+	snprintf(out, SERVERS_NAME_MAX + 1, "%s", base);
+	for (unsigned i = 2; servers_find_name(l, out) >= 0 && i < 2 * SERVERS_MAX; i++)
+		snprintf(out, SERVERS_NAME_MAX + 1, "%.56s-%u", base, i);
+}
+
+struct remember {
+	const struct settings *s;
+	const char *fp;
+	const char *user;
+	char name[SERVERS_NAME_MAX + 1];
+	int added;
+};
+
+static int servers_remember_fn(struct server_list *l, void *arg)
+{
+	struct remember *m = arg;
+	int i = servers_find_addr(l, m->s->server, m->s->port);
+	struct saved_server *e;
+
+	if (i < 0) {
+		if (l->n >= SERVERS_MAX)
+			return -E2BIG;
+		e = &l->v[l->n];
+		memset(e, 0, sizeof(*e));
+		servers_new_name(l, m->s->server, m->s->port, e->name);
+		i = (int)l->n++;
+		snprintf(e->host, sizeof(e->host), "%s", m->s->server);
+		e->port = m->s->port;
+		m->added = 1;
+	}
+	e = &l->v[i];
+	if (m->fp && m->fp[0])
+		snprintf(e->fp, sizeof(e->fp), "%s", m->fp);
+	if (m->user && m->user[0])
+		snprintf(e->user, sizeof(e->user), "%s", m->user);
+	if (l->def < 0) {
+		l->def = i;
+		m->added = 2;
+	}
+	snprintf(m->name, sizeof(m->name), "%s", e->name);
+	return 0;
+}
+
+int servers_remember(struct settings *s, const char *fp, const char *user)
+{
+	struct remember m = {.s = s, .fp = fp, .user = user};
+	int r = servers_update(s->config_dir, servers_remember_fn, &m);
+
+	if (r < 0)
+		return r;
+	if (!s->name[0])
+		snprintf(s->name, sizeof(s->name), "%s", m.name);
+	if (fp && fp[0])
+		snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", fp);
+	return m.added;
+}
+
+/* nexus servers [default NAME | rename NAME NEW | forget NAME] */
+
+struct servers_cmd {
+	const char *verb;
+	const char *name;
+	const char *to;
+	const char *config_dir;
+	int found;
+};
+
+static int servers_edit_fn(struct server_list *l, void *arg)
+{
+	struct servers_cmd *c = arg;
+	int i = servers_find_name(l, c->name);
+
+	if (i < 0)
+		return 1;
+	c->found = 1;
+	if (strcmp(c->verb, "default") == 0) {
+		l->def = i;
+	} else if (strcmp(c->verb, "rename") == 0) {
+		if (servers_find_name(l, c->to) >= 0) {
+			c->found = 2;
+			return 1;
+		}
+		snprintf(l->v[i].name, sizeof(l->v[i].name), "%s", c->to);
+	} else {
+		int def = l->def;
+		memmove(&l->v[i], &l->v[i + 1], (l->n - (unsigned)i - 1) * sizeof(l->v[0]));
+		l->n--;
+		l->def = def == i ? (l->n ? 0 : -1) : def > i ? def - 1 : def;
+	}
+	return 0;
+}
+
+/* Whether a saved login exists for the entry and has not expired. */
+static int servers_logged_in(const struct settings *s, const struct saved_server *e)
+{
+	struct settings o = *s;
+	char user[PROTO_NAME_MAX + 1], token[PROTO_SECRET_MAX + 1];
+	uint64_t expiry;
+	int r;
+
+	snprintf(o.server, sizeof(o.server), "%s", e->host);
+	o.port = e->port;
+	r = settings_token_load(&o, user, token, &expiry);
+	explicit_bzero(token, sizeof(token));
+	return r == 0 && (expiry == 0 || expiry > (uint64_t)time(NULL));
+}
+
+static int servers_list(const struct settings *s)
+{
+	struct server_list *l;
+	char addr[SETTINGS_HOST_MAX + 16], path[SETTINGS_PATH_MAX + 16];
+	unsigned line;
+	struct jw w;
+	int def_used = 1, r = servers_load(s->config_dir, &l, &line);
+
+	if (r < 0) {
+		servers_path(s->config_dir, path, sizeof(path));
+		out_err("%s:%u: %s", path, line, r == -EBADMSG ? "damaged line" : strerror(-r));
+		return EXIT_ERROR;
+	}
+	if (!s->json && !s->quiet && l->n == 0)
+		printf("no saved servers; the first trust, login or register saves one\n");
+	else if (!s->json && !s->quiet)
+		printf("  %-20s %-26s %-12s %-9s %s\n", "NAME", "ADDRESS", "USER", "LOGIN",
+		       "FINGERPRINT");
+	for (unsigned i = 0; i < l->n; i++) {
+		const struct saved_server *e = &l->v[i];
+		int in = servers_logged_in(s, e), def = (int)i == l->def;
+		snprintf(addr, sizeof(addr), strchr(e->host, ':') ? "[%s]:%u" : "%s:%u", e->host,
+		         e->port);
+		if (def)
+			def_used = strcmp(addr, s->default_hp) == 0;
+		if (s->json) {
+			jw_begin(&w, stdout);
+			jw_str(&w, "name", e->name);
+			jw_str(&w, "host", e->host);
+			jw_u64(&w, "port", e->port);
+			jw_str(&w, "address", addr);
+			jw_str(&w, "fingerprint", e->fp);
+			jw_str(&w, "user", e->user);
+			jw_bool(&w, "logged_in", in);
+			jw_bool(&w, "default", def);
+			jw_end(&w);
+		} else {
+			printf("%c %-20s %-26s %-12s %-9s %s\n", def ? '*' : ' ', e->name, addr,
+			       e->user[0] ? e->user : "-", in ? "yes" : "no",
+			       e->fp[0] ? e->fp : "-");
+		}
+	}
+	/* NEXUS_SERVER or the config file's server beat the saved default. */
+	if (!s->json && !s->quiet && l->def >= 0 && !def_used)
+		printf("(without -s commands use %s, from NEXUS_SERVER, NEXUS_CHAT_PORT or the "
+		       "config file)\n",
+		       s->default_hp);
+	servers_free(l);
+	return out_flush() < 0 ? EXIT_ERROR : 0;
+}
+
+int cmd_servers(struct settings *s, int argc, char **argv)
+{
+	struct servers_cmd c = {0};
+	int first, r, n;
+
+	r = cli_parse(s, argc, argv, "", NULL, NULL, NULL, &first);
+	if (r)
+		return r < 0 ? 0 : r;
+	n = argc - first;
+	if (n == 0 || (n == 1 && strcmp(argv[first], "list") == 0))
+		return servers_list(s);
+	c.verb = argv[first];
+	if (strcmp(c.verb, "rename") == 0 ? n != 3
+	    : strcmp(c.verb, "default") == 0 || strcmp(c.verb, "forget") == 0 ? n != 2
+	                                                                        : 1)
+		return cli_usage("servers", "expected: list, default NAME, rename NAME NEW or "
+		                            "forget NAME");
+	c.name = argv[first + 1];
+	c.to = n == 3 ? argv[first + 2] : NULL;
+	if (c.to && !servers_name_valid(c.to)) {
+		out_err("invalid name '%s' (1-%d printable characters, no spaces or '/', not "
+		        "starting with - or #, not 'default')",
+		        c.to, SERVERS_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	r = servers_update(s->config_dir, servers_edit_fn, &c);
+	if (r < 0) {
+		out_err("cannot update %s/servers: %s", s->config_dir, strerror(-r));
+		return EXIT_ERROR;
+	}
+	if (!c.found) {
+		out_err("no saved server named '%s'; see: nexus servers", c.name);
+		return EXIT_NOT_FOUND;
+	}
+	if (c.found == 2) {
+		out_err("a saved server is named '%s' already", c.to);
+		return EXIT_ERROR;
+	}
+	if (s->json) {
+		struct jw w;
+		jw_begin(&w, stdout);
+		jw_bool(&w, "ok", 1);
+		jw_end(&w);
+	} else if (!s->quiet) {
+		if (strcmp(c.verb, "default") == 0)
+			printf("%s is the default server\n", c.name);
+		else if (strcmp(c.verb, "rename") == 0)
+			printf("%s is now named %s\n", c.name, c.to);
+		else
+			printf("forgot %s (its certificate pin and saved login stay)\n", c.name);
+	}
+	return out_flush() < 0 ? EXIT_ERROR : 0;
+}
