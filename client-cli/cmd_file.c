@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,34 +55,79 @@ void file_hex_hash(const uint8_t h[PROTO_HASH_LEN], char out[2 * PROTO_HASH_LEN 
 		snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
 
-/* "nexus://HOST:PORT/LINK" for a link token. */
-static const char *file_url(const struct settings *s, const char *link, char *buf, size_t len)
+const char *file_url(const struct settings *s, const char *link, char *buf, size_t len)
 {
 	snprintf(buf, len, strchr(s->server, ':') ? "nexus://[%s]:%u/%s" : "nexus://%s:%u/%s",
 	         s->server, s->file_port, link);
 	return buf;
 }
 
-/* The token of a link given as "nexus://HOST:PORT/TOKEN" or "TOKEN"; a
- * port in the link is used unless one was configured. 0 or EXIT_USAGE. */
+/* HOST and PORT of "nexus://HOST:PORT/..." (HOST may be "[v6]"); port 0
+ * when the link has none. 0, or -EINVAL when there is no host. */
+static int file_link_host(const char *arg, const char *tok, char host[SETTINGS_HOST_MAX],
+                          uint16_t *ret_port)
+{
+	const char *h = arg + 8, *end = tok - 1, *colon = NULL;
+	unsigned long p = 0;
+	size_t n;
+
+	if (h[0] == '[') {
+		const char *close = memchr(h, ']', (size_t)(end - h));
+		if (!close)
+			return -EINVAL;
+		colon = close[1] == ':' ? close + 1 : NULL;
+		h++;
+		n = (size_t)(close - h);
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		n = (size_t)((colon ? colon : end) - h);
+	}
+	if (n == 0 || n >= SETTINGS_HOST_MAX)
+		return -EINVAL;
+	if (colon) {
+		char *pend;
+		p = strtoul(colon + 1, &pend, 10);
+		if (pend != end || p == 0 || p > 65535)
+			return -EINVAL;
+	}
+	memcpy(host, h, n);
+	host[n] = '\0';
+	*ret_port = (uint16_t)p;
+	return 0;
+}
+
+/* The token of a link given as "nexus://HOST:PORT/TOKEN" or "TOKEN". The
+ * file lives on HOST: a link naming another host than s's server points s
+ * at that server (its saved entry, chat port, pin and login, as -s HOST
+ * would) and at the link's file port. For s's own server a configured file
+ * port wins over the link's. 0 or an exit status (message printed). */
 static int file_parse_link(struct settings *s, const char *cmd, const char *arg,
                            char out[FILE_LINK_LEN + 1])
 {
 	const char *tok = strrchr(arg, '/');
+	char host[SETTINGS_HOST_MAX];
+	uint16_t port = 0;
 	size_t n;
+	int r;
 
 	tok = tok ? tok + 1 : arg;
 	n = strlen(tok);
 	if (n != FILE_LINK_LEN || strspn(tok, "abcdefghijklmnopqrstuvwxyz234567") != n)
 		return cli_usage(cmd, "not a file link: '%s'", arg);
 	memcpy(out, tok, n + 1);
-	if (strncmp(arg, "nexus://", 8) == 0 && !getenv("NEXUS_FILE_PORT")) {
-		const char *colon = strrchr(arg + 8, ':');
-		if (colon && colon < tok) {
-			unsigned long p = strtoul(colon + 1, NULL, 10);
-			if (p > 0 && p < 65536)
-				s->file_port = (uint16_t)p;
-		}
+	if (strncmp(arg, "nexus://", 8) != 0)
+		return 0;
+	if (file_link_host(arg, tok, host, &port) < 0)
+		return cli_usage(cmd, "not a file link: '%s' (nexus://HOST:PORT/LINK)", arg);
+	if (strcasecmp(host, s->server) != 0) {
+		/* Its chat port: the saved entry for HOST decides, else the default. */
+		s->port = NEXUS_DEFAULT_CHAT_PORT;
+		s->port_set = 0;
+		if ((r = settings_use_server(s, host)))
+			return r;
+		s->file_port = port ? port : NEXUS_DEFAULT_FILE_PORT;
+	} else if (port && !getenv("NEXUS_FILE_PORT")) {
+		s->file_port = port;
 	}
 	return 0;
 }
@@ -495,38 +541,6 @@ static void share_reply(struct client *c, const struct msg *m, void *arg)
 
 /* ---- files, rm, unshare ---- */
 
-static void list_print(struct job *j, const struct msg *m)
-{
-	char url[512], hex[2 * PROTO_HASH_LEN + 1], sz[24], when[32];
-	struct jw w;
-
-	file_url(j->s, m->secret, url, sizeof(url));
-	file_hex_hash(m->hash, hex);
-	if (j->s->json) {
-		jw_begin(&w, stdout);
-		jw_u64(&w, "id", m->id);
-		jw_str(&w, "name", m->text);
-		jw_u64(&w, "size", m->size);
-		jw_str(&w, "sha256", hex);
-		jw_str(&w, "owner", m->user);
-		jw_u64(&w, "ts", m->ts);
-		jw_str(&w, "link", url);
-		jw_bool(&w, "shared", (m->flags & MF_SHARED) != 0);
-		jw_end(&w);
-		return;
-	}
-	fprintf(stdout, "%-6" PRIu64 " %10s  %s  ", m->id, progress_bytes(m->size, sz, sizeof(sz)),
-	        out_time(m->ts, 1, when, sizeof(when)));
-	out_clean(stdout, m->text);
-	if (m->flags & MF_SHARED) {
-		fputs("  (from ", stdout);
-		out_clean(stdout, m->user);
-		fputc(')', stdout);
-	}
-	fprintf(stdout, "  %s\n", url);
-	out_flush();
-}
-
 static void simple_file_reply(struct client *c, const struct msg *m, void *arg)
 {
 	struct job *j = arg;
@@ -537,12 +551,7 @@ static void simple_file_reply(struct client *c, const struct msg *m, void *arg)
 	if (m->type == MSG_ERROR) {
 		client_fail_msg(c, m, j->label);
 	} else if (m->type == MSG_FILE_INFO) {
-		if (j->op == OP_LIST) {
-			list_print(j, m);
-			j->list_count++;
-		} else {
-			file_keep_info(j, m);
-		}
+		file_keep_info(j, m);
 	} else if (m->type == MSG_OK) {
 		if (j->op == OP_RM && j->info && j->req == 0) {
 			/* rm LINK: the id is known now */
@@ -552,7 +561,7 @@ static void simple_file_reply(struct client *c, const struct msg *m, void *arg)
 			file_request(j, &d, simple_file_reply);
 			return;
 		}
-		if (j->op != OP_LIST && !j->s->quiet) {
+		if (!j->s->quiet) {
 			if (j->s->json) {
 				struct jw w;
 				jw_begin(&w, stdout);
@@ -605,8 +614,8 @@ static void file_ready(struct client *c, void *arg)
 		file_request(j, &m, pull_info_reply);
 		return;
 	case OP_LIST:
-		proto_msg_init(&m, MSG_FILE_LIST);
-		break;
+		file_list_start(j);
+		return;
 	case OP_RM:
 		if (j->args[0][0] >= '0' && j->args[0][0] <= '9') {
 			proto_msg_init(&m, MSG_FILE_DELETE);
@@ -795,21 +804,27 @@ int cmd_pull(struct settings *s, int argc, char **argv)
 int cmd_files(struct settings *s, int argc, char **argv)
 {
 	struct job j = {.op = OP_LIST};
+	int status;
 
 	FILE_ARGS(&j, s, argc, argv, 0, 0);
-	return file_run(&j);
+	status = file_list_rooms(&j);
+	if (status == 0)
+		status = file_run(&j);
+	file_list_rooms_free(&j);
+	return status;
 }
 
 /* ID or LINK: ids are decimal, links are parsed to their token. */
 static int file_id_or_link(struct settings *s, const char *cmd, struct job *j, char *buf)
 {
 	uint64_t id;
+	int r;
 
 	snprintf(j->label, sizeof(j->label), "%s", j->args[0]);
 	if (cli_u64(j->args[0], UINT64_MAX, &id) == 0)
 		return 0;
-	if (file_parse_link(s, cmd, j->args[0], buf))
-		return EXIT_USAGE;
+	if ((r = file_parse_link(s, cmd, j->args[0], buf)))
+		return r;
 	j->args[0] = buf;
 	snprintf(j->label, sizeof(j->label), "%s", buf);
 	return 0;
@@ -819,10 +834,11 @@ int cmd_rm(struct settings *s, int argc, char **argv)
 {
 	struct job j = {.op = OP_RM};
 	char link[FILE_LINK_LEN + 1];
+	int r;
 
 	FILE_ARGS(&j, s, argc, argv, 1, 1);
-	if (file_id_or_link(s, "rm", &j, link))
-		return EXIT_USAGE;
+	if ((r = file_id_or_link(s, "rm", &j, link)))
+		return r;
 	return file_run(&j);
 }
 
@@ -849,8 +865,8 @@ int cmd_share(struct settings *s, int argc, char **argv)
 	FILE_ARGS(&j, s, argc, argv, 1, 1);
 	if (cli_u64(j.args[0], UINT64_MAX, &(uint64_t){0}) == 0)
 		return cli_usage("share", "give the file's LINK (nexus files shows it)");
-	if (file_parse_link(s, "share", j.args[0], link))
-		return EXIT_USAGE;
+	if ((status = file_parse_link(s, "share", j.args[0], link)))
+		return status;
 	snprintf(j.label, sizeof(j.label), "%s", link);
 	status = file_run(&j);
 	if (status == 0) {

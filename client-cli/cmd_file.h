@@ -54,6 +54,8 @@ struct job {
 	char path[4096], part[4200];
 	int direct; /* pull into stdout or a device/FIFO: no .part, no rename */
 	int list_count;
+	unsigned list_pending;     /* files: replies still to come */
+	struct list_rooms *rooms; /* files: the joined rooms and their passes */
 	/* results */
 	struct pushed *pushed;
 	int npushed;
@@ -66,6 +68,14 @@ void file_hex_hash(const uint8_t h[PROTO_HASH_LEN], char out[2 * PROTO_HASH_LEN 
 int file_request(struct job *j, struct msg *m, client_reply_fn fn);
 /* Keep the last FILE_INFO of j. */
 void file_keep_info(struct job *j, const struct msg *m);
+/* "nexus://HOST:PORT/LINK" of a link token on s's server. */
+const char *file_url(const struct settings *s, const char *link, char *buf, size_t len);
+/* cmd_file_list.c: nexus files. The joined rooms' passes from chatd (0, or
+ * the exit status that filed would give too), then the listing on j's
+ * filed connection. */
+int file_list_rooms(struct job *j);
+void file_list_start(struct job *j);
+void file_list_rooms_free(struct job *j);
 /* cmd_file_pull.c: the FILE_INFO reply that starts a pull. */
 void pull_info_reply(struct client *c, const struct msg *m, void *arg);
 

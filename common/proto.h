@@ -70,6 +70,7 @@ enum proto_type {
 	MSG_FILE_DELETE = 0x0208,
 	MSG_FILE_SHARE = 0x0209,
 	MSG_FILE_UNSHARE = 0x020a,
+	MSG_FILE_ROOM_LIST = 0x020b, /* files shared with a room: chatd's room pass */
 
 	MSG_VOICE_JOIN = 0x0301,
 	MSG_VOICE_LEAVE = 0x0302,

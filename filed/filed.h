@@ -109,6 +109,9 @@ int store_file_by_id(uint64_t id, struct file_rec *ret);
 int store_file_by_link(const char *link, struct file_rec *ret);
 int store_file_delete(const struct file_rec *f);
 int store_list(const char *user, store_list_cb cb, void *arg);
+/* The live shares with room (a chat room, not "@user") of files user does
+ * not own. */
+int store_list_room(const char *room, const char *user, store_list_cb cb, void *arg);
 
 int store_upload_find(const char *owner, uint64_t size, const uint8_t hash[PROTO_HASH_LEN],
 		      struct upload_rec *ret);
@@ -193,6 +196,7 @@ void share_send_info(struct session *s, uint32_t req, const struct file_rec *f,
 int share_resolve(const char *user, const char *link, struct file_rec *ret_file,
 		  struct share_rec *ret_share, char *why, size_t whylen);
 void share_handle_list(struct session *s, const struct msg *m);
+void share_handle_list_room(struct session *s, const struct msg *m);
 void share_handle_delete(struct session *s, const struct msg *m);
 void share_handle_share(struct session *s, const struct msg *m);
 void share_handle_unshare(struct session *s, const struct msg *m);

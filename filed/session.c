@@ -208,6 +208,9 @@ static void session_dispatch(struct session *s, const struct msg *m)
 	case MSG_FILE_LIST:
 		share_handle_list(s, m);
 		break;
+	case MSG_FILE_ROOM_LIST:
+		share_handle_list_room(s, m);
+		break;
 	case MSG_FILE_DELETE:
 		share_handle_delete(s, m);
 		break;

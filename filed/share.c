@@ -2,11 +2,13 @@
  * owner's own link (only the owner may pull through it; anyone else is
  * told it is not shared with them); sharing with a room or a user makes a
  * new unguessable link that any logged-in user who holds it may pull
- * through until the owner revokes it. A file is listed
- * to its owner and to the users it was shared with by name; a room learns
- * of a file through the notice the client posts there. */
+ * through until the owner revokes it. A file is listed to its owner, to
+ * the users it was shared with by name, and to those who show a room pass
+ * for a room it was shared with; the room also learns of it through the
+ * notice the client posts there. */
 #include "filed.h"
 #include "log.h"
+#include "ratelimit.h"
 
 #include <inttypes.h>
 #include <errno.h>
@@ -122,6 +124,32 @@ void share_handle_list(struct session *s, const struct msg *m)
 	struct list_ctx ctx = {s, m->req, 0};
 
 	if (store_list(s->user, share_list_cb, &ctx) < 0) {
+		session_error(s, m->req, ERR_INTERNAL, "cannot read the file database");
+		return;
+	}
+	session_ok(s, m->req, 0, ctx.count);
+}
+
+/* Files shared with a room. filed has no chat database: the client shows
+ * a room pass from chatd (ROOM_PASS), signed with the shared token key for
+ * this user and room, that says the user may read the room, where the
+ * notices with these links are anyway. */
+void share_handle_list_room(struct session *s, const struct msg *m)
+{
+	struct list_ctx ctx = {s, m->req, 0};
+	bool admin;
+	int r = auth_pass_verify(filed.token_key, m->secret, s->user, m->room,
+	                         limits_wall_ms() / 1000, &admin);
+
+	if (r == -EKEYEXPIRED) {
+		session_error(s, m->req, ERR_TOKEN_EXPIRED, "the room pass for #%s expired", m->room);
+		return;
+	}
+	if (r < 0 || m->room[0] == '@' || m->room[0] == '#') {
+		session_error(s, m->req, ERR_FORBIDDEN, "no valid room pass for #%s", m->room);
+		return;
+	}
+	if (store_list_room(m->room, s->user, share_list_cb, &ctx) < 0) {
 		session_error(s, m->req, ERR_INTERNAL, "cannot read the file database");
 		return;
 	}

@@ -43,7 +43,8 @@ static const char *const schema_sql =
     " room TEXT NOT NULL, user TEXT NOT NULL, ts INTEGER NOT NULL,"
     " revoked INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS shares_user ON shares(user);"
-    "CREATE INDEX IF NOT EXISTS shares_file ON shares(file);";
+    "CREATE INDEX IF NOT EXISTS shares_file ON shares(file);"
+    "CREATE INDEX IF NOT EXISTS shares_room ON shares(room);";
 
 static int store_errno(int rc)
 {
@@ -330,6 +331,34 @@ int store_list(const char *user, store_list_cb cb, void *arg)
 		store_text(sh.link, sizeof(sh.link), st, 8);
 		store_text(sh.room, sizeof(sh.room), st, 9);
 		store_text(sh.user, sizeof(sh.user), st, 10);
+		sh.file = f.id;
+		cb(arg, &f, &sh);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_list_room(const char *room, const char *user, store_list_cb cb, void *arg)
+{
+	/* A share for "#ops" is one for "ops": chat room names may carry it. */
+	sqlite3_stmt *st = store_prepare(
+	    "SELECT f.id, f.owner, f.name, f.size, f.hash, f.ts, f.blob, f.link,"
+	    " s.link, s.room, s.user FROM shares s JOIN files f ON f.id = s.file"
+	    " WHERE s.room IN (?1, '#' || ?1) AND s.user = '' AND s.revoked=0"
+	    " AND f.owner<>?2 ORDER BY 1");
+	int rc;
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct file_rec f;
+		struct share_rec sh = {0};
+
+		store_file_row(st, 0, &f);
+		store_text(sh.link, sizeof(sh.link), st, 8);
+		store_text(sh.room, sizeof(sh.room), st, 9);
 		sh.file = f.id;
 		cb(arg, &f, &sh);
 	}

@@ -4,10 +4,11 @@
 # how to share it; someone else's pull of that link says "not shared with
 # you" (6), not "no such file"; a pull never replaces a local file of the
 # sender's chosen name (1) unless -o names the target or --force is given;
-# the progress bar on a terminal shows the file's name.
+# the progress bar on a terminal shows the file's name; files shared with
+# a room (public or private) are listed to its members and to nobody else.
 . test/lib/common.sh
 nx_need_bins
-[ -x "$BUILD/filed" ] || { echo "skip: $BUILD/filed not built"; exit 77; }
+[ -x "$BUILD/filed" ] || { echo "FAIL: $BUILD/filed not built (make builds every daemon)"; exit 1; }
 
 say "start chatd and filed; alice and bob"
 nx_start_chatd
@@ -75,5 +76,72 @@ grep -aq '%' "$T/typescript" || { cat -v "$T/typescript"; fail "no progress bar 
 grep -aq 'bar-name-shown\.bin *[0-9]*%' "$T/typescript" ||
 	{ cat -v "$T/typescript"; fail "the progress bar does not show the file name"; }
 ok "bar: $(tr '\r' '\n' <"$T/typescript" | grep -a '%' | head -n 1 | cat -v)"
+say "files shared with a room are listed to its members"
+nx_account carol
+nx_expect 0 "bob: join ops" nexus_as bob join ops
+nx_expect 0 "alice: create the private room inner" nexus_as alice create inner --private
+nx_expect 0 "alice: invite bob to inner" nexus_as alice invite inner bob
+nx_expect 0 "bob: join inner" nexus_as bob join inner
+printf 'for the room\n' >"$T/room-file.txt"
+printf 'for the inner room\n' >"$T/inner-file.txt"
+nx_expect 0 "alice: push room-file.txt --room ops" nexus_as alice push "$T/room-file.txt" --room ops -q
+RLINK=$(cat "$T/out")
+nx_expect 0 "alice: push inner-file.txt --room #inner" nexus_as alice push "$T/inner-file.txt" --room "#inner" -q
+nx_expect 0 "bob: files" nexus_as bob files
+grep -q "room-file\.txt  (from alice in #ops)  $RLINK" "$T/out" ||
+	{ nx_show; fail "bob's files lack the file shared with ops"; }
+grep -q "inner-file\.txt  (from alice in #inner)" "$T/out" ||
+	{ nx_show; fail "bob's files lack the file shared with the private room inner"; }
+ok "bob sees: $(grep -c 'from alice in' "$T/out") room files"
+nx_expect 0 "bob: files --json" nexus_as bob files --json
+python3 - "$T/out" "$RLINK" <<'EOF2' || { nx_show; fail "files --json: room shares"; }
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+r = [o for o in rows if o["name"] == "room-file.txt"]
+assert len(r) == 1 and r[0]["room"] == "ops" and r[0]["shared"] and r[0]["link"] == sys.argv[2], rows
+assert [o["room"] for o in rows if o["name"] == "inner-file.txt"] == ["inner"], rows
+EOF2
+nx_expect 0 "bob: pull the room link from his list" nexus_as bob pull "$RLINK" -o "$T/room.back"
+cmp -s "$T/room-file.txt" "$T/room.back" || fail "bob's copy of the room file differs"
+nx_expect 0 "carol (no member of ops or inner): files" nexus_as carol files
+! grep -q "room-file\|inner-file" "$T/out" || { nx_show; fail "carol sees files of rooms she is not in"; }
+nx_expect 0 "alice: files lists her own files once, as hers" nexus_as alice files
+[ "$(grep -c "room-file\.txt" "$T/out")" = 1 ] && ! grep -q "from alice" "$T/out" ||
+	{ nx_show; fail "alice's own file listed as a room share"; }
+nx_expect 0 "bob: leave inner" nexus_as bob leave inner
+nx_expect 0 "alice: unshare the ops link" nexus_as alice unshare "$RLINK"
+nx_expect 0 "bob: files" nexus_as bob files
+! grep -q "room-file\|inner-file" "$T/out" || { nx_show; fail "a revoked or left room's file is still listed"; }
+ok "left room and revoked link: no longer listed"
+say "a forged or someone else's room pass is refused by filed"
+python3 - "$FILE_PORT" "$(cat "$T/cfg/carol/tokens/"*)" <<'EOF2' || fail "raw FILE_ROOM_LIST with a forged pass"
+import socket, ssl, struct, sys
+port, tok = int(sys.argv[1]), sys.argv[2].split()[1].encode()
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+def frame(t, p): return struct.pack(">IHH", len(p), t, 0) + p
+def sstr(b): return struct.pack(">I", len(b)) + b
+s.sendall(frame(0x0001, struct.pack(">H", 1) + sstr(b"file") + sstr(tok) + sstr(b"raw")))
+s.sendall(frame(0x020b, struct.pack(">I", 7) + sstr(b"inner") + sstr(b"p1.9999999999.0." + b"0" * 64)))
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+    i, errs = 0, []
+    while i + 8 <= len(data):
+        n, t = struct.unpack(">IH", data[i:i + 6])
+        if t == 3: errs.append(struct.unpack(">IH", data[i + 8:i + 14]))
+        i += 8 + n
+    if errs: break
+assert errs and errs[0] == (7, 10), (errs, data)
+EOF2
+ok "FILE_ROOM_LIST with a forged pass: ERR_FORBIDDEN"
+
+say "without chatd, files lists what filed alone knows and says so"
+nx_stop_chatd
+nx_expect 0 "alice: files with chatd down" nexus_as alice files
+grep -q "a\.bin" "$T/out" || { nx_show; fail "alice's own files not listed without chatd"; }
+nx_err_has "listing only your files" "stderr says the room files are missing"
 kill -0 "$FILED_PID" || fail "filed died"
 echo PASS

@@ -361,6 +361,7 @@ static const struct layout layouts[] = {
     {MSG_FILE_DELETE, "FILE_DELETE", "req id"},
     {MSG_FILE_SHARE, "FILE_SHARE", "req id room"},
     {MSG_FILE_UNSHARE, "FILE_UNSHARE", "req secret"},
+    {MSG_FILE_ROOM_LIST, "FILE_ROOM_LIST", "req room secret"},
     {MSG_VOICE_JOIN, "VOICE_JOIN", "req room secret flags"},
     {MSG_VOICE_LEAVE, "VOICE_LEAVE", "req"},
     {MSG_AUDIO, "AUDIO", "id ts ref size flags data"},
@@ -865,7 +866,7 @@ static void test_refused_vectors(void **state)
 static void test_unknown_type(void **state)
 {
 	static const uint16_t unknown[] = {0x0000, 0x0007, 0x00ff, 0x0100, 0x0118,
-	                                   0x0200, 0x020b, 0x0308, 0x0fff, 0xffff};
+	                                   0x0200, 0x020c, 0x0308, 0x0fff, 0xffff};
 	uint8_t buf[64];
 	struct msg m;
 
@@ -1001,6 +1002,7 @@ static void test_stable_numbers(void **state)
 	assert_int_equal(ERR_MAX_, 21);
 	assert_int_equal(MSG_FILE_PUSH, 0x0201);
 	assert_int_equal(MSG_FILE_UNSHARE, 0x020a);
+	assert_int_equal(MSG_FILE_ROOM_LIST, 0x020b);
 	assert_int_equal(MSG_ROOM_PASS, 0x0117);
 	assert_int_equal(MSG_VOICE_JOIN, 0x0301);
 	assert_int_equal(MSG_AUDIO, 0x0303);
