@@ -93,7 +93,7 @@ void *conn_data(const struct conn *c);
 
 /* Listening sockets. conn_listen binds host:port (host NULL or "::" = all),
  * non-blocking, SO_REUSEADDR; returns the fd or a negative errno with a
- * sentence ("address already in use: another chatd?") in err. */
+ * sentence in err (for -EADDRINUSE, portuse_explain says more). */
 int conn_listen(const char *host, uint16_t port, char *err, size_t errlen);
 
 struct listener;

@@ -74,12 +74,7 @@ int conn_listen(const char *host, uint16_t port, char *err, size_t errlen)
 		fd = listen_bind(res->ai_addr, res->ai_addrlen, res->ai_family);
 		freeaddrinfo(res);
 	}
-	if (fd == -EADDRINUSE)
-		snprintf(err, errlen,
-			 "cannot listen on %s port %u: address already in use (another server "
-			 "running? check with: nexus ports)",
-			 host, port);
-	else if (fd < 0)
+	if (fd < 0)
 		snprintf(err, errlen, "cannot listen on %s port %u: %s", host, port, strerror(-fd));
 	return fd;
 }

@@ -2,6 +2,7 @@
 #include "svc.h"
 #include "conn.h"
 #include "log.h"
+#include "portuse.h"
 #include "revoke.h"
 #include "sd.h"
 
@@ -346,6 +347,8 @@ int svc_listen(struct svc *s, const char *bind, uint16_t port, char *err, size_t
 
 	if (fd < 0) {
 		fd = conn_listen(bind, port, err, errlen);
+		if (fd == -EADDRINUSE)
+			portuse_explain(err, errlen, s->name, PORTUSE_TCP, bind, port, "-p", "port");
 		if (fd < 0)
 			return fd;
 	}

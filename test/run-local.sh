@@ -18,6 +18,17 @@ if [ ! -x "$BUILD/chatd" ] || [ ! -x "$BUILD/nexus" ]; then
 	exit 1
 fi
 mkdir -p run/state || exit 1
+# One suite per folder: a second make run here would truncate the first
+# one's logs and print its errors into the first one's terminal. The lock
+# is held by this script (fd 9, closed for the daemons) until it ends.
+exec 9>>run/.lock
+if ! flock -n 9; then
+	other=$(cat run/run.pid 2>/dev/null)
+	echo "run-local: a suite is already running from this folder (make run, pid ${other:-?}; logs in run/*.log)." >&2
+	echo "run-local: stop it with Ctrl-C in its terminal, or: kill ${other:-PID}; nothing was changed." >&2
+	exit 1
+fi
+echo $$ >run/run.pid
 if [ ! -f "$conf" ]; then
 	cat >"$conf" <<EOF
 # Written by make run (test/run-local.sh) for local daemons; kept between
@@ -52,7 +63,7 @@ start() {
 	shift
 	log=run/$name.log
 	: >"$log"
-	setsid "$BUILD/$name" -d -f "$conf" "$@" </dev/null >>"$log" 2>&1 &
+	setsid "$BUILD/$name" -d -f "$conf" "$@" </dev/null >>"$log" 2>&1 9>&- &
 	pid=$!
 	eval "pid_$name=$pid"
 	pids="$pids $pid"
@@ -125,6 +136,7 @@ for p in $pids; do
 done
 kill "$tailpid" 2>/dev/null
 wait "$tailpid" 2>/dev/null
+rm -f run/run.pid
 if [ $rc -eq 0 ]; then
 	echo "run-local: all stopped"
 else

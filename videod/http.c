@@ -7,6 +7,7 @@
 #include "videod.h"
 #include "conn.h"
 #include "log.h"
+#include "portuse.h"
 #include "sd.h"
 #include "svc.h"
 
@@ -633,6 +634,9 @@ int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
 	fd = sd_listen_socket();
 	if (fd < 0) {
 		fd = conn_listen(videod.cfg.common.bind, videod.cfg.port, err, errlen);
+		if (fd == -EADDRINUSE)
+			portuse_explain(err, errlen, "videod", PORTUSE_TCP, videod.cfg.common.bind,
+					videod.cfg.port, "-p", "port");
 		if (fd < 0)
 			return fd;
 		snprintf(ret_name, namelen, "port %u", videod.cfg.port);

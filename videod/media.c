@@ -6,6 +6,7 @@
  * subscriber. */
 #include "videod.h"
 #include "log.h"
+#include "portuse.h"
 
 #include <errno.h>
 #include <ifaddrs.h>
@@ -555,8 +556,12 @@ int media_open(char *err, size_t errlen)
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "cannot bind UDP port %u: %s%s", videod.cfg.media_port,
-		         strerror(e), e == EADDRINUSE ? " (another videod?)" : "");
+		if (e == EADDRINUSE)
+			portuse_explain(err, errlen, "videod", PORTUSE_UDP, bind_addr,
+					videod.cfg.media_port, "-m", "media_port");
+		else
+			snprintf(err, errlen, "cannot bind UDP port %u: %s", videod.cfg.media_port,
+				 strerror(e));
 		close(fd);
 		fd = -1;
 		return -e;

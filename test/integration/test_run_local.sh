@@ -2,9 +2,11 @@
 # make run (test/run-local.sh): in a private network namespace (so the
 # default ports are ours), start it in a tmux terminal from an empty folder,
 # wait for the banner, check that all four ports answer (nexus ports) and
-# that the printed fingerprint is the one served; a second run beside it
-# fails with "address already in use" naming the port and leaves the first
-# running; Ctrl-C in the terminal stops all four daemons cleanly.
+# that the printed fingerprint is the one served; a second run in the same
+# folder refuses at once and touches nothing; a second run in another folder
+# fails with "in use by chatd (pid N)" naming the port, the flag and the
+# config key, and leaves the first running; Ctrl-C in the terminal stops all
+# four daemons cleanly.
 if [ -z "${NX_NETNS:-}" ]; then
 	command -v unshare >/dev/null || { echo "unshare is missing (util-linux)"; exit 1; }
 	NX_NETNS=1 exec unshare -n sh "$0" "$@"
@@ -62,13 +64,29 @@ fpr=$(sed -n 's/^ *certificate: \(SHA256:[0-9a-f]*\)$/\1/p' "$W/out")
 grep -qi "${fpr#SHA256:}" "$T/trust.out" || fail "nexus trust saw another fingerprint: $(cat "$T/trust.out")"
 ok "nexus trust pinned $fpr"
 
-say "a second make run beside the first says which address is in use"
+say "a second make run in the same folder refuses at once and touches nothing"
+logsum=$(cat "$W"/run/*.log | sha256sum)
+outlen=$(wc -c <"$W/out")
+(cd "$W" && BUILD="$B" timeout 20 sh "$ROOT/test/run-local.sh") >"$T/same.out" 2>&1
+rcs=$?
+cat "$T/same.out"
+[ $rcs -ne 0 ] && [ $rcs -ne 124 ] || fail "the second run-local.sh in the same folder exited $rcs"
+grep -q "already running from this folder (make run, pid [0-9]" "$T/same.out" || fail "no \"already running\" message with a pid"
+grep -q "Ctrl-C in its terminal, or: kill [0-9]" "$T/same.out" || fail "the message does not say how to stop it"
+sleep 1
+[ "$(cat "$W"/run/*.log | sha256sum)" = "$logsum" ] || fail "the second run changed the first one's logs"
+[ "$(wc -c <"$W/out")" = "$outlen" ] || fail "the second run printed into the first one's terminal: $(tail -c +$((outlen + 1)) "$W/out")"
+for p in $pids; do kill -0 "$p" 2>/dev/null || fail "the first run lost pid $p"; done
+ok "refused with exit $rcs; logs and the first terminal unchanged"
+
+say "a second make run in another folder says which port is in use, by whom, and how to change it"
 (cd "$W/second" && BUILD="$B" timeout 120 sh "$ROOT/test/run-local.sh") >"$T/second.out" 2>&1
 rc2=$?
 cat "$T/second.out"
 [ $rc2 -ne 0 ] || fail "the second run-local.sh exited 0"
-grep -q "address already in use" "$T/second.out" || fail "no \"address already in use\" message"
-grep -q "port 5555" "$T/second.out" || fail "the message does not name port 5555"
+chat_pid=$(echo $pids | cut -d' ' -f1)
+grep -q "cannot listen on TCP port 5555 (all addresses): it is in use by chatd (pid $chat_pid); stop that, or choose another port with -p PORT or 'port = PORT' in \[chatd\] of nexus.conf" "$T/second.out" ||
+	fail "the message does not name port 5555, chatd (pid $chat_pid), -p and [chatd] port"
 for p in $pids; do kill -0 "$p" 2>/dev/null || fail "the first run lost pid $p"; done
 "$B/nexus" ports 127.0.0.1 | grep -q "^5555/tcp .*chatd [0-9.]* answers" || fail "first chatd stopped answering"
 ok "second run: exit $rc2, names port 5555; the first still runs"
