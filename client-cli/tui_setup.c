@@ -8,11 +8,9 @@
 #include "tui.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,15 +69,19 @@ static int tui_setup_check(struct settings *s)
 static int tui_setup_pick(struct settings *s)
 {
 	char answer[SETTINGS_HOST_MAX], q[SETTINGS_HOST_MAX + 32];
-	int asked = !s->server_set, r = 0;
+	int asked = !s->server_set, r = 0, port_set = s->port_set;
+	uint16_t port = s->port;
 
 	for (int tries = 0; tries < 3; tries++) {
 		if (asked) {
 			snprintf(q, sizeof(q), "Server [%s]: ", s->host_port);
 			if (settings_ask(q, answer, sizeof(answer)) < 0)
 				return EXIT_USAGE;
-			if (answer[0] && settings_use_server(s, answer) != 0)
-				continue;
+			/* each answer on its own: a port typed before does not stick */
+			s->port = port;
+			s->port_set = port_set;
+			if (answer[0] && (r = settings_use_server(s, answer)) != 0)
+				continue; /* said why; ask again */
 			if (tui_setup_have_login(s))
 				return 1; /* already logged in there */
 		}
