@@ -32,6 +32,8 @@ struct user;
 #define CHATD_RATE_SLOTS 4096    /* users or addresses tracked per rate table */
 #define CHATD_REFUSE_SLACK 64    /* connections past max_sessions told "full" */
 #define CHATD_PASS_SECS 60       /* life of a voice room pass (ROOM_PASS) */
+#define CHATD_LIST_PAGE 100      /* rooms in one ROOM_LIST reply */
+#define CHATD_LIST_SCAN 2000     /* rooms one ROOM_LIST request looks at */
 
 /* ---- chatd.c: configuration, server state, start-up, signals ---- */
 
@@ -295,6 +297,7 @@ void room_event(struct room *r, const struct user *u, uint32_t kind, const char 
 /* Drop a removed user from every room (memory only). */
 void room_forget_user(struct user *u);
 void room_handle_create(struct session *s, const struct msg *m);
+/* ROOM_LIST: one page of the rooms the user may see, by ascending id. */
 void room_handle_list(struct session *s, const struct msg *m);
 void room_handle_join(struct session *s, const struct msg *m);
 void room_handle_leave(struct session *s, const struct msg *m);

@@ -81,7 +81,15 @@ struct room *room_by_id(int64_t id)
 
 bool room_is_member(const struct room *r, const struct user *u)
 {
-	/* Users are in few rooms; rooms may have thousands of members. */
+	/* The shorter list: most users are in few rooms, but a room may have
+	 * thousands of members and a user may be in thousands of small rooms
+	 * (ROOM_LIST asks this of every room it looks at). */
+	if (r->nmembers < u->nrooms) {
+		for (size_t i = 0; i < r->nmembers; i++)
+			if (r->members[i] == u)
+				return true;
+		return false;
+	}
 	for (size_t i = 0; i < u->nrooms; i++)
 		if (u->rooms[i] == r)
 			return true;
@@ -447,19 +455,48 @@ void room_handle_create(struct session *s, const struct msg *m)
 	session_ok(s, m->req, (uint64_t)r->id, 1);
 }
 
+/* Index of the first room whose id is above id. */
+static size_t room_index_after(uint64_t id)
+{
+	size_t lo = 0, hi = chatd.nrooms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((uint64_t)chatd.room_list[mid]->id <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A page of rooms after the id in ref: at most CHATD_LIST_PAGE (or count)
+ * sent and CHATD_LIST_SCAN looked at, so that a reply stays far below the
+ * output queue's limit and a request costs a bounded time however many
+ * rooms there are. MF_JOINED in flags: only the user's rooms. OK.id is the
+ * ref of the next page, 0 when the list is complete. */
 void room_handle_list(struct session *s, const struct msg *m)
 {
-	uint32_t n = 0;
+	uint32_t want = m->count && m->count < CHATD_LIST_PAGE ? m->count : CHATD_LIST_PAGE;
+	uint32_t n = 0, scanned = 0;
+	uint64_t next = 0;
 
-	for (size_t i = 0; i < chatd.nrooms; i++) {
+	for (size_t i = room_index_after(m->ref); i < chatd.nrooms; i++) {
 		struct room *r = chatd.room_list[i];
 
-		if (!room_can_read(r, s->user))
+		if (n == want || scanned == CHATD_LIST_SCAN) {
+			next = (uint64_t)chatd.room_list[i - 1]->id;
+			break;
+		}
+		scanned++;
+		if (!room_can_read(r, s->user) ||
+		    ((m->flags & MF_JOINED) && !room_is_member(r, s->user)))
 			continue;
 		room_info(s, m->req, r);
 		n++;
 	}
-	session_ok(s, m->req, 0, n);
+	session_ok(s, m->req, next, n);
 }
 
 /* 0 when u may become a member of r, else an ERR_* code with why. */

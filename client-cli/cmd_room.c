@@ -118,27 +118,66 @@ static void rooms_print(const struct settings *s, const struct msg *m)
 	out_flush();
 }
 
+/* The pages of one listing: the next page starts after the last room id
+ * the server looked at. Rooms are never deleted, so the cursor only grows;
+ * a server that sent it back unchanged would make us loop, so stop then. */
+struct rooms_list {
+	struct msg m;
+	unsigned pages;
+};
+
+#define ROOMS_PAGES_MAX 10000 /* pages of one listing (a server has at most that many rooms) */
+
 static void rooms_reply(struct client *c, const struct msg *m, void *arg)
 {
-	(void)arg;
+	struct rooms_list *rl = arg;
+	int r;
+
 	if (!m)
 		return;
-	if (m->type == MSG_ROOM_INFO)
+	if (m->type == MSG_ROOM_INFO) {
 		rooms_print(client_settings(c), m);
-	else if (m->type == MSG_ERROR)
+	} else if (m->type == MSG_ERROR) {
 		client_fail_msg(c, m, NULL);
-	else if (m->type == MSG_OK)
-		client_done(c, 0);
+	} else if (m->type == MSG_OK) {
+		if (m->id == 0) {
+			client_done(c, 0);
+			return;
+		}
+		if (m->id <= rl->m.ref || ++rl->pages >= ROOMS_PAGES_MAX) {
+			client_fail(c, EXIT_ERROR, "the server's room list does not end");
+			return;
+		}
+		rl->m.ref = m->id;
+		if ((r = client_request(c, &rl->m, rooms_reply, rl)) < 0)
+			client_fail(c, EXIT_ERROR, "cannot send the request: %s", strerror(-r));
+	}
 }
 
+static int rooms_opt(int key, const char *arg, void *ctx)
+{
+	(void)arg;
+	if (key != 'a')
+		return EXIT_USAGE;
+	*(int *)ctx = 1;
+	return 0;
+}
+
+/* nexus rooms [--all]: the user's rooms, or every room they may see. */
 int cmd_rooms(struct settings *s, int argc, char **argv)
 {
-	struct msg m;
-	int first;
+	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
+	struct rooms_list rl = {0};
+	int first, all = 0, r;
 
-	ROOM_ARGS(s, argc, argv, 0, 0, first);
-	proto_msg_init(&m, MSG_ROOM_LIST);
-	return request_main(s, &m, rooms_reply, NULL);
+	r = cli_parse(s, argc, argv, "", opts, rooms_opt, &all, &first);
+	if (r)
+		return r < 0 ? 0 : r;
+	if (first < argc)
+		return cli_usage("rooms", "unexpected argument '%s'", argv[first]);
+	proto_msg_init(&rl.m, MSG_ROOM_LIST);
+	rl.m.flags = all ? 0 : MF_JOINED;
+	return request_main(s, &rl.m, rooms_reply, &rl);
 }
 
 /* nexus create ROOM [--private] [--topic TEXT] */

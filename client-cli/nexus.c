@@ -19,7 +19,7 @@ static const struct command commands[] = {
     {"login", "[USER] [--password-stdin]", "log in and save the login for this server", cmd_login},
     {"logout", "", "forget the saved login for this server", cmd_logout},
     {"whoami", "", "show who the saved login is for", cmd_whoami},
-    {"rooms", "", "list rooms (public ones and those you belong to)", cmd_rooms},
+    {"rooms", "[--all]", "list your rooms; --all: every room you may see or join", cmd_rooms},
     {"create", "ROOM [--private] [--topic TEXT]", "create a room and join it", cmd_create},
     {"join", "ROOM", "become a member of a room", cmd_join},
     {"leave", "ROOM", "stop being a member of a room", cmd_leave},

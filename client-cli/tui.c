@@ -138,7 +138,7 @@ static void tui_switch(struct tui *t, size_t i)
 
 static void tui_scroll(struct tui *t, int pages)
 {
-	struct tui_room *r = tui_room_current(&t->st);
+	struct tui_room *r = tui_room_shown(&t->st);
 	size_t page = LINES > 8 ? (size_t)LINES - 5 : 3;
 
 	if (!r)
@@ -161,7 +161,7 @@ static void tui_enter(struct tui *t)
 	if (!text)
 		return;
 	if (tui_line_utf8(&t->line, text, TUI_LINE_MAX * 4 + 1) > 0) {
-		struct tui_room *r = tui_room_current(&t->st);
+		struct tui_room *r = tui_room_shown(&t->st);
 		tui_line_remember(&t->line);
 		tui_line_clear(&t->line);
 		if (r && r->scroll) {

@@ -103,6 +103,7 @@ struct tui_state {
 	char call_room[PROTO_ROOM_MAX + 1]; /* the room whose call is watched */
 	struct tui_av call[TUI_AV_MAX];
 	size_t ncall;
+	struct tui_room *home; /* what was said while no room was open */
 };
 
 void tui_state_init(struct tui_state *st);
@@ -113,6 +114,12 @@ struct tui_room *tui_room_find(struct tui_state *st, const char *name);
 struct tui_room *tui_room_add(struct tui_state *st, const char *name, uint32_t flags);
 void tui_room_remove(struct tui_state *st, struct tui_room *r);
 struct tui_room *tui_room_current(struct tui_state *st);
+/* Where notes go while no room is open (help, /list, errors): a room of
+ * its own, outside the list, shown in the conversation's place. NULL when
+ * out of memory. */
+struct tui_room *tui_state_home(struct tui_state *st);
+/* The room shown: the current one, else the home view (NULL when none). */
+struct tui_room *tui_room_shown(struct tui_state *st);
 size_t tui_room_index(const struct tui_state *st, const struct tui_room *r);
 void tui_room_select(struct tui_state *st, size_t i);
 /* Next room after the current one with unread messages (mentions first);
@@ -270,6 +277,7 @@ enum tui_cmd_id {
 	TUI_CMD_TALK,
 	TUI_CMD_HANGUP,
 	TUI_CMD_MUTE,
+	TUI_CMD_LIST,
 	TUI_CMD_MAX_,
 };
 
@@ -429,6 +437,14 @@ void tui_net_tick(struct tui *t);
 void tui_net_start(struct tui *t);
 /* Open a room (join it when needed) and make it current. */
 void tui_net_open(struct tui *t, const char *room);
+/* A line in the current room, or in the home view when none is open. */
+void tui_note(struct tui *t, enum tui_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* tui_list.c */
+/* /list [WORD]: the rooms there are (those matching WORD), with members
+ * and topics, page by page from the server. */
+void tui_list_start(struct tui *t, const char *word);
 
 /* tui_xfer.c */
 /* /send PATH: push it and share it to room r. */

@@ -19,6 +19,7 @@ struct tui_cmd_def {
 };
 
 static const struct tui_cmd_def tui_cmds[] = {
+    {"list", TUI_CMD_LIST, "[WORD]", "the rooms you may join (names or topics with WORD)"},
     {"join", TUI_CMD_JOIN, "ROOM", "become a member of ROOM and open it"},
     {"leave", TUI_CMD_LEAVE, "[ROOM]", "leave ROOM (the current one)"},
     {"create", TUI_CMD_CREATE, "ROOM [--private] [TOPIC]", "create a room and open it"},
@@ -244,6 +245,7 @@ static int tui_cmd_args(const struct tui_cmd_def *d, const char *p, struct tui_c
 		return tui_no_args(p, d, err, errlen);
 	case TUI_CMD_TOPIC:
 	case TUI_CMD_HELP:
+	case TUI_CMD_LIST:
 	case TUI_CMD_AWAY:
 		cmd->text = tui_rest(p);
 		return 0;

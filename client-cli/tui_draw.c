@@ -187,6 +187,8 @@ static size_t tui_wrap(const struct tui_buf *b, size_t width, size_t indent, siz
 		lines++;
 		pos = next;
 	}
+	if (!lines) /* nothing to show (a reply's empty text): one blank line */
+		starts[0] = ends[0] = 0;
 	return lines ? lines : 1;
 }
 
@@ -201,38 +203,48 @@ static void tui_put_time(struct tui_buf *b, uint64_t ts)
 	tui_buf_put(b, buf, ST_TIME);
 }
 
-/* The one-line quote above a reply: "↪ bob: what was said". */
+/* The quote that heads a reply, after its author's nick: "↪ bob: what
+ * was said", one line, cut with an ellipsis to width columns in all. On
+ * the reply's own first line (not above it, where it read as the end of
+ * the message before), so it plainly belongs to the reply. */
 static void tui_build_quote(const struct tui *t, const struct tui_room *r, const struct tui_msg *m,
-                            struct tui_buf *q)
+                            struct tui_buf *q, size_t width)
 {
-	const struct tui_msg *o = tui_room_by_id(r, m->ref);
+	const struct tui_msg *o = r ? tui_room_by_id(r, m->ref) : NULL;
 	char line[TUI_QUOTE_MAX * 4 + 64];
-	size_t i;
 
-	q->n = 0;
-	tui_buf_put(q, t->utf8 ? "      \xe2\x86\xaa " : "      ^ ", ST_REPLY);
+	tui_buf_put(q, t->utf8 ? "\xe2\x86\xaa " : "^ ", ST_REPLY);
 	if (!o) {
 		snprintf(line, sizeof(line), "#%" PRIu64, m->ref);
 		tui_buf_put(q, line, ST_REPLY);
-		return;
+	} else {
+		tui_buf_put(q, o->user, tui_nick_style(o->user));
+		snprintf(line, sizeof(line), ": %.*s", TUI_QUOTE_MAX * 3,
+		         o->flags & MF_DELETED ? "(deleted)" : o->text);
+		tui_buf_put(q, line, ST_REPLY);
 	}
-	tui_buf_put(q, o->user, tui_nick_style(o->user));
-	snprintf(line, sizeof(line), ": %.*s", TUI_QUOTE_MAX * 3,
-	         o->flags & MF_DELETED ? "(deleted)" : o->text);
-	tui_buf_put(q, line, ST_REPLY);
-	for (i = 0; i < q->n; i++)
+	for (size_t i = 0; i < q->n; i++)
 		if (q->w[i] == '\n')
 			q->w[i] = ' ';
+	if (width > 1 && tui_buf_width(q) > width) {
+		q->n = tui_fit(q->w, q->n, width - 1);
+		q->w[q->n] = t->utf8 ? 0x2026 : '>';
+		q->st[q->n++] = ST_REPLY;
+	}
 }
 
-/* Lay out one entry; returns the indent of continuation lines. */
-static size_t tui_build(const struct tui *t, const struct tui_msg *m, struct tui_buf *b)
+/* Lay out one entry; returns the indent of continuation lines. For a
+ * reply, head gets its first line (time, nick, quote) and b only its text,
+ * which goes on the lines below at the indent. */
+static size_t tui_build(const struct tui *t, const struct tui_room *r, const struct tui_msg *m,
+                        struct tui_buf *b, struct tui_buf *head, size_t width)
 {
 	char idbuf[96], name[256], size[32], link[128];
 	size_t indent;
 	int me_action = m->kind == TUI_CHAT && strncmp(m->text, "/me ", 4) == 0;
 
 	b->n = 0;
+	head->n = 0;
 	tui_put_time(b, m->ts);
 	if (m->kind != TUI_CHAT) {
 		tui_buf_put(b, m->kind == TUI_ERROR ? "!! " : "-- ",
@@ -255,6 +267,11 @@ static size_t tui_build(const struct tui *t, const struct tui_msg *m, struct tui
 		tui_buf_put(b, "> ", ST_DIM);
 	}
 	indent = tui_buf_width(b);
+	if (m->ref) {
+		*head = *b;
+		b->n = 0;
+		tui_build_quote(t, r, m, head, width);
+	}
 	if (m->flags & MF_DELETED) {
 		tui_buf_put(b, "(deleted)", ST_DIM);
 		return indent;
@@ -303,22 +320,34 @@ static void tui_put_run(const struct tui *t, int y, int x, const struct tui_buf 
 	attrset(A_NORMAL);
 }
 
+/* Wrap an entry built by tui_build: the lines of b, and where they start
+ * on the screen (a reply's text sits at the indent under its head). */
+static size_t tui_layout(const struct tui_buf *b, const struct tui_buf *head, size_t width,
+                         size_t indent, size_t *starts, size_t *ends, size_t *ret_x)
+{
+	if (indent + 8 > width)
+		indent = 0;
+	*ret_x = indent;
+	if (!head->n)
+		return tui_wrap(b, width, indent, starts, ends, TUI_LINES_MAX);
+	return tui_wrap(b, width - indent, 0, starts, ends, TUI_LINES_MAX);
+}
+
 size_t tui_draw_lines(struct tui *t, const struct tui_room *r, const struct tui_msg *m)
 {
-	static struct tui_buf b;
+	static struct tui_buf b, head;
 	static size_t starts[TUI_LINES_MAX], ends[TUI_LINES_MAX];
-	size_t width = t->text_width > 8 ? (size_t)t->text_width : 80;
-	size_t indent = tui_build(t, m, &b);
+	size_t width = t->text_width > 8 ? (size_t)t->text_width : 80, x;
+	size_t indent = tui_build(t, r, m, &b, &head, width);
 
-	(void)r;
-	return tui_wrap(&b, width, indent, starts, ends, TUI_LINES_MAX) + (m->ref ? 1 : 0);
+	return tui_layout(&b, &head, width, indent, starts, ends, &x) + (head.n ? 1 : 0);
 }
 
 /* The conversation, bottom up, skipping r->scroll lines. */
 static void tui_draw_messages(struct tui *t, struct tui_room *r, int top, int bottom, int x,
                               int width)
 {
-	static struct tui_buf b, q;
+	static struct tui_buf b, head;
 	static size_t starts[TUI_LINES_MAX], ends[TUI_LINES_MAX];
 	size_t skip = r->scroll, i = r->count, total = 0;
 	int y = bottom;
@@ -326,9 +355,9 @@ static void tui_draw_messages(struct tui *t, struct tui_room *r, int top, int bo
 	t->hit_top = 0;
 	while (i > 0 && y >= top) {
 		const struct tui_msg *m = tui_room_at(r, --i);
-		size_t indent = tui_build(t, m, &b);
-		size_t n = tui_wrap(&b, (size_t)width, indent, starts, ends, TUI_LINES_MAX);
-		size_t all = n + (m->ref ? 1 : 0);
+		size_t indent = tui_build(t, r, m, &b, &head, (size_t)width), bx;
+		size_t n = tui_layout(&b, &head, (size_t)width, indent, starts, ends, &bx);
+		size_t all = n + (head.n ? 1 : 0);
 
 		total += all;
 		if (skip >= all) {
@@ -337,13 +366,12 @@ static void tui_draw_messages(struct tui *t, struct tui_room *r, int top, int bo
 		}
 		/* Lines all-1-skip down to 0 of this entry, bottom up. */
 		for (size_t k = all - skip; k-- > 0 && y >= top; y--) {
-			if (m->ref && k == 0) {
-				tui_build_quote(t, r, m, &q);
-				tui_put_run(t, y, x, &q, 0, q.n, width);
+			if (head.n && k == 0) {
+				tui_put_run(t, y, x, &head, 0, head.n, width);
 				continue;
 			}
-			size_t li = m->ref ? k - 1 : k;
-			size_t ind = li ? (indent + 8 > (size_t)width ? 0 : indent) : 0;
+			size_t li = head.n ? k - 1 : k;
+			size_t ind = head.n || li ? bx : 0;
 			tui_put_run(t, y, x + (int)ind, &b, starts[li], ends[li], width - (int)ind);
 		}
 		skip = 0;
@@ -481,7 +509,7 @@ static void tui_draw_title(struct tui *t, struct tui_room *r, int cols)
 	tui_fill(t, 0, 0, cols, ST_BAR);
 	if (!r) {
 		tui_put_str(t, 0, 0, cols,
-		            " Shadow Nexus: no rooms yet; /join ROOM or /create ROOM", ST_BAR);
+		            " Shadow Nexus: no rooms yet; /list, /join ROOM or /create ROOM", ST_BAR);
 		return;
 	}
 	snprintf(line, sizeof(line), " %s%s%s%s", (r->flags & MF_DM) ? "" : "#", r->label,
@@ -635,7 +663,8 @@ void tui_draw(struct tui *t)
 		lw = 16;
 	else if (cols >= 40)
 		lw = 12;
-	if (t->show_members < 0 ? cols >= TUI_MEMBERS_AUTO_COLS : t->show_members && cols >= 60)
+	if (r && (t->show_members < 0 ? cols >= TUI_MEMBERS_AUTO_COLS
+	                              : t->show_members && cols >= 60)) /* no room: no members */
 		rw = cols >= 120 ? 22 : 18;
 	x = lw ? lw + 1 : 0;
 	mw = cols - x - (rw ? rw + 1 : 0);
@@ -658,6 +687,8 @@ void tui_draw(struct tui *t)
 	}
 	if (r)
 		tui_draw_messages(t, r, 1, bottom, x, mw);
+	else if (t->st.home && t->st.home->count) /* notes said before any room */
+		tui_draw_messages(t, t->st.home, 1, bottom, x, mw);
 	for (int i = 0, y = bottom + 1; i < TUI_XFERS_MAX && y < rows - 2; i++) {
 		const struct tui_xfer *xf = &t->xfers[i];
 		if (xf->state == TUI_XFER_FREE)
@@ -666,7 +697,7 @@ void tui_draw(struct tui *t)
 		            xf->state == TUI_XFER_FAILED ? ST_ERROR : ST_INFO);
 		y++;
 	}
-	tui_draw_status(t, r, rows - 2, cols);
+	tui_draw_status(t, r ? r : t->st.home, rows - 2, cols);
 	tui_draw_input(t, r, rows - 1, cols);
 	refresh();
 	tui_draw_title_escape(t);

@@ -62,10 +62,10 @@ static struct tui_room *tui_cur(struct tui *t)
 	return tui_room_current(&t->st);
 }
 
-/* A line in the current room (or only the status line when there is none). */
-static void tui_note(struct tui *t, enum tui_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void tui_note(struct tui *t, enum tui_kind kind, const char *fmt, ...)
+/* Before any room is open the notes go to a view of their own, drawn
+ * where the conversation goes and wrapped like it: on the one status line
+ * only the last of several showed, cut at the screen's edge. */
+void tui_note(struct tui *t, enum tui_kind kind, const char *fmt, ...)
 {
 	struct tui_room *r = tui_cur(t);
 	char buf[1024];
@@ -74,6 +74,8 @@ static void tui_note(struct tui *t, enum tui_kind kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if (!r && (r = tui_state_home(&t->st)))
+		tui_room_trim(&t->st, r);
 	if (r)
 		tui_room_note(r, kind, tui_now_ms(), NULL, "%s", buf);
 	else
@@ -133,6 +135,22 @@ static void tui_room_name(struct tui *t, const char *in, char out[PROTO_ROOM_MAX
 		snprintf(out, PROTO_ROOM_MAX + 1, "@%.32s:%.32s", t->st.me, peer);
 	else
 		snprintf(out, PROTO_ROOM_MAX + 1, "@%.32s:%.32s", peer, t->st.me);
+}
+
+/* A page of the rooms we belong to, after room id after (0: the first);
+ * the last page's OK joins them all. */
+static int tui_list_mine(struct tui *t, uint64_t after)
+{
+	struct tui_req *q;
+	struct msg m;
+	int r;
+
+	proto_msg_init(&m, MSG_ROOM_LIST);
+	m.ref = after;
+	m.flags = MF_JOINED;
+	if ((r = tui_send(t, &m, REQ_LIST, NULL, &q)) == 0)
+		q->since = after;
+	return r;
 }
 
 static void tui_members_request(struct tui *t, struct tui_room *r)
@@ -291,8 +309,11 @@ static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)
 		tui_note(t, TUI_INFO, "%u member%s", q->n, q->n == 1 ? "" : "s");
 		break;
 	case REQ_LIST:
+		if (m->id > q->since && tui_list_mine(t, m->id) == 0)
+			break; /* the next page of our rooms */
 		if (t->st.nrooms == 0)
-			tui_note(t, TUI_INFO, "no rooms yet: /join ROOM or /create ROOM");
+			tui_note(t, TUI_INFO, "no rooms yet: /list shows the rooms there are; "
+			                      "/join ROOM or /create ROOM");
 		for (size_t i = 0; i < t->st.nrooms; i++)
 			tui_join(t, t->st.rooms[i], 0, 0);
 		break;
@@ -561,8 +582,7 @@ void tui_net_start(struct tui *t)
 			tui_send(t, &m, REQ_PING, NULL, NULL);
 		}
 	} else {
-		proto_msg_init(&m, MSG_ROOM_LIST);
-		tui_send(t, &m, REQ_LIST, NULL, NULL);
+		tui_list_mine(t, 0);
 	}
 	t->was_online = 1;
 	tui_call_follow(t); /* online: the room shown may have a call */
@@ -921,6 +941,9 @@ static void tui_cmd_run(struct tui *t, const struct tui_cmd *cmd)
 		break;
 	case TUI_CMD_MUTE:
 		tui_voice_mute(t);
+		break;
+	case TUI_CMD_LIST:
+		tui_list_start(t, cmd->text);
 		break;
 	case TUI_CMD_LEAVE:
 	case TUI_CMD_CREATE:

@@ -35,6 +35,7 @@ static void tui_room_free(struct tui_room *r)
 
 void tui_state_free(struct tui_state *st)
 {
+	tui_room_free(st->home);
 	for (size_t i = 0; i < st->nrooms; i++)
 		tui_room_free(st->rooms[i]);
 	free(st->rooms);
@@ -272,6 +273,22 @@ void tui_room_remove(struct tui_state *st, struct tui_room *r)
 struct tui_room *tui_room_current(struct tui_state *st)
 {
 	return st->nrooms ? st->rooms[st->cur < st->nrooms ? st->cur : 0] : NULL;
+}
+
+struct tui_room *tui_state_home(struct tui_state *st)
+{
+	if (!st->home && (st->home = calloc(1, sizeof(*st->home)))) {
+		snprintf(st->home->name, sizeof(st->home->name), "%s", "");
+		snprintf(st->home->label, sizeof(st->home->label), "%s", "nexus");
+	}
+	return st->home;
+}
+
+struct tui_room *tui_room_shown(struct tui_state *st)
+{
+	struct tui_room *r = tui_room_current(st);
+
+	return r ? r : st->home;
 }
 
 void tui_room_select(struct tui_state *st, size_t i)

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Rooms through the real client: listing, private rooms and invitations,
-# topics, leave, unknown rooms, and member presence.
+# Rooms through the real client: listing (your rooms; --all: every room you
+# may join, in pages of at most 100 from chatd), private rooms and
+# invitations, topics, leave, unknown rooms, and member presence.
 . test/lib/common.sh
 nx_need_bins
 
@@ -25,17 +26,29 @@ nx_expect 0 "alice: create lobby" nexus_as alice create lobby
 nx_expect 0 "alice: create games --topic" nexus_as alice create games --topic "Board games on Friday"
 nx_expect nonzero "creating lobby twice is refused" nexus_as bob create lobby
 nx_err_has "exist|taken" "duplicate room refusal says it exists"
-nx_expect 0 "bob: rooms" nexus_as bob rooms
+nx_expect 0 "bob: rooms --all" nexus_as bob rooms --all
 grep -qw lobby "$T/out" && grep -qw games "$T/out" || { nx_show; fail "bob's room list lacks lobby or games"; }
 grep -q "Board games on Friday" "$T/out" || { nx_show; fail "room list lacks the topic given at create"; }
 ok "bob sees lobby and games with its topic"
+nx_expect 0 "bob: rooms (his own: none yet)" nexus_as bob rooms
+[ -s "$T/out" ] && { nx_show; fail "bob's own rooms list rooms he never joined"; }
+ok "rooms without --all lists only bob's rooms (none)"
+nx_expect 0 "alice: rooms (she created both)" nexus_as alice rooms
+grep -qw lobby "$T/out" && grep -qw games "$T/out" || { nx_show; fail "alice's rooms lack lobby or games"; }
+grep -w lobby "$T/out" | grep -qw joined || { nx_show; fail "alice's lobby line does not say joined"; }
+ok "alice's rooms: lobby and games, joined"
+nx_expect 0 "bob: rooms --all --json" nexus_as bob rooms --all --json
+jsonl "$T/out" count "j['room'] == 'games' and j['members'] == 1 and j['topic'] == 'Board games on Friday' and not j['joined'] and not j['private']" ||
+	{ nx_show; fail "rooms --all --json lacks games with 1 member and its topic"; }
+ok "rooms --all --json: one object per room with members and topic"
+nx_expect 2 "rooms with an operand is a usage error" nexus_as bob rooms lobby
 
 say "private room: hidden from non-members, join refused until invited"
 nx_expect 0 "alice: create hideout --private" nexus_as alice create hideout --private
 nx_expect 0 "alice: rooms" nexus_as alice rooms
 grep -qw hideout "$T/out" || { nx_show; fail "alice (creator) does not see her private room"; }
 ok "alice sees hideout"
-nx_expect 0 "bob: rooms" nexus_as bob rooms
+nx_expect 0 "bob: rooms --all" nexus_as bob rooms --all
 grep -qw hideout "$T/out" && { nx_show; fail "bob (not a member) sees the private room hideout"; }
 ok "bob does not see hideout"
 nx_expect 6 "bob: join hideout (not invited)" nexus_as bob join hideout
@@ -50,7 +63,7 @@ grep -qw hideout "$T/out" || { nx_show; fail "bob (now a member) does not see hi
 ok "bob sees hideout now"
 nx_say_id bob say hideout "thanks for the invite"
 ok "bob can say in hideout"
-nx_expect 0 "carol: rooms" nexus_as carol rooms
+nx_expect 0 "carol: rooms --all" nexus_as carol rooms --all
 grep -qw hideout "$T/out" && { nx_show; fail "carol sees the private room"; }
 nx_expect 6 "carol: join hideout (still not invited)" nexus_as carol join hideout
 nx_expect "5 6" "carol: members hideout (not a member)" nexus_as carol members hideout
@@ -63,7 +76,7 @@ nx_expect 0 "carol (not a member) reads the public room games" nexus_as carol hi
 
 say "topic"
 nx_expect 0 "alice: topic lobby" nexus_as alice topic lobby "Weekly planning at 10"
-nx_expect 0 "bob: rooms" nexus_as bob rooms
+nx_expect 0 "bob: rooms --all" nexus_as bob rooms --all
 grep -w lobby "$T/out" | grep -q "Weekly planning at 10" || { nx_show; fail "rooms does not show lobby's new topic"; }
 ok "rooms shows the new topic on lobby's line"
 nx_expect "5 6" "carol (not a member of hideout) cannot set its topic" nexus_as carol topic hideout "pwned"
@@ -71,12 +84,12 @@ nx_expect "5 6" "carol (not a member of hideout) cannot set its topic" nexus_as 
 say "rooms, topics, memberships and invitations survive a restart"
 nx_stop_chatd TERM
 nx_start_chatd
-nx_expect 0 "bob: rooms" nexus_as bob rooms
+nx_expect 0 "bob: rooms --all" nexus_as bob rooms --all
 grep -w lobby "$T/out" | grep -q "Weekly planning at 10" || { nx_show; fail "lobby's topic lost in the restart"; }
 grep -qw hideout "$T/out" || { nx_show; fail "bob's membership of hideout lost in the restart"; }
 ok "bob still sees hideout and lobby's topic"
 nx_say_id bob say hideout "still a member"
-nx_expect 0 "carol: rooms" nexus_as carol rooms
+nx_expect 0 "carol: rooms --all" nexus_as carol rooms --all
 grep -qw hideout "$T/out" && { nx_show; fail "carol sees hideout after the restart"; }
 nx_expect 6 "carol: join hideout after the restart" nexus_as carol join hideout
 
@@ -121,6 +134,33 @@ nx_expect 0 "bob: leave hideout" nexus_as bob leave hideout
 nx_expect 0 "bob: rooms" nexus_as bob rooms
 grep -qw hideout "$T/out" && { nx_show; fail "bob still sees hideout after leaving it"; }
 ok "bob no longer sees hideout after leaving it"
+
+say "many rooms: ROOM_LIST replies hold at most 100; the client fetches every page"
+nx_account dave
+nx_expect 0 "dave creates 250 rooms, every 10th private" rawclient create-many dave pw-dave-secret r 250 10
+nx_expect 0 "carol: rooms --all --json" nexus_as carol rooms --all --json
+n=$(grep -c '"room":"r[0-9]*"' "$T/out")
+[ "$n" -eq 225 ] || { head -n 5 "$T/out"; fail "carol's rooms --all lists $n of dave's rooms, not the 225 public ones"; }
+grep -q '"room":"r10"\|"room":"r250"' "$T/out" && { nx_show; fail "carol sees dave's private rooms"; }
+grep -q '"room":"lobby"' "$T/out" && grep -q '"room":"r249"' "$T/out" || { nx_show; fail "the first or the last page is missing"; }
+ok "carol's rooms --all: all 225 public ones over 3 pages, no private one"
+nx_expect 0 "dave: rooms (his own 250)" nexus_as dave rooms --json
+n=$(grep -c '"joined":true' "$T/out")
+[ "$n" -eq 250 ] || { head -n 5 "$T/out"; fail "dave's own rooms: $n joined, not 250"; }
+ok "dave's rooms: his 250, private ones included"
+nx_expect 0 "raw ROOM_LIST asking for 1000 rooms" rawclient req carol pw-carol-secret ROOM_LIST count=1000
+n=$(grep -c '"ROOM_INFO"' "$T/out")
+next=$(tail -n 1 "$T/out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+[ "$n" -eq 100 ] && [ "$next" -gt 0 ] || { tail -n 2 "$T/out"; fail "one ROOM_LIST reply held $n rooms (next page $next), not 100 and more to come"; }
+ok "one reply holds 100 rooms and names the next page (after room id $next)"
+nx_expect 0 "raw ROOM_LIST: the page after it, 5 rooms" rawclient req carol pw-carol-secret ROOM_LIST ref="$next" count=5
+n=$(grep -c '"ROOM_INFO"' "$T/out")
+[ "$n" -eq 5 ] || { nx_show; fail "ROOM_LIST count=5 gave $n rooms"; }
+ok "ROOM_LIST count=5 after $next: 5 rooms"
+nx_expect 0 "raw ROOM_LIST MF_JOINED for bob (in lobby only)" rawclient req bob pw-bob-secret ROOM_LIST flags=0x80
+n=$(grep -c '"ROOM_INFO"' "$T/out")
+[ "$n" -eq 1 ] && grep -q '"room": *"lobby"' "$T/out" || { nx_show; fail "ROOM_LIST MF_JOINED for bob: $n rooms, not lobby alone"; }
+ok "ROOM_LIST MF_JOINED: only bob's own room"
 
 kill -0 "$CHATD_PID" || fail "chatd died"
 say "all room checks passed"

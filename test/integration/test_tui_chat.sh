@@ -87,17 +87,25 @@ nx_say_id bob say news "which day suits you?"
 Q=$ID
 tui_wait 10 '<bob> which day suits you\?' "bob's question on screen"
 tui_type "/reply $Q tuesday"
-tui_wait 10 '↪ bob: which day suits you\?' "alice's screen shows the answered message above the reply"
-tui_wait 10 '<alice> tuesday$|<alice> tuesday +│' "alice's reply on screen"
+# The quote is the reply's own first line, after alice's nick: alone on the
+# line below bob's question it read as the end of his message.
+tui_wait 10 '[0-9]{2}:[0-9]{2} <alice> ↪ bob: which day suits you\?' \
+	"alice's reply starts with her nick and the answered message"
+tui_wait 10 '│ {6,}tuesday *(│|$)' "alice's reply text on the line below, at the indent"
+reply_lines() { # the line after the quote is the reply's text
+	tui_screen | awk '/<alice> ↪ bob: which day suits you/ { q = NR } q && NR == q + 1 && /│ +tuesday/ { f = 1 } END { exit !f }'
+}
+wait_for 5 reply_lines || { tui_screen; fail "the reply's text is not on the line right below its quote"; }
+ok "quote and text of the reply are one entry"
 nx_wait_json 15 "$T/bobtail.out" "j['text'] == 'tuesday' and j['reply_to'] == $Q" \
 	"bob's tail got the reply with reply_to $Q"
 tui_type "/edit wednesday"
-tui_wait 10 '<alice> wednesday \(edited\)' "alice's screen marks her edit"
+tui_wait 10 '│ +wednesday \(edited\)' "alice's screen marks her edit"
 nx_wait_json 15 "$T/bobtail.out" "j['text'] == 'wednesday' and j['edited'] is True" \
 	"bob's tail got the edit"
 nx_expect 0 "bob edits his question" nexus_as bob edit "$Q" "which day suits you best?"
 tui_wait 10 '<bob> which day suits you best\? \(edited\)' "bob's edit shows on alice's screen"
-tui_wait 10 '↪ bob: which day suits you best\?' "the quote above the reply follows the edit"
+tui_wait 10 '<alice> ↪ bob: which day suits you best\?' "the quote in the reply follows the edit"
 nx_say_id bob say news "to be deleted"
 D=$ID
 tui_wait 10 '<bob> to be deleted' "message to delete on screen"

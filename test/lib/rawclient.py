@@ -29,6 +29,9 @@ expected, 1 when not (with a line saying why), 2 on usage errors.
                               strings is a newline), print the frames of the
                               reply as JSON lines; exit 0 unless it is an ERROR
   burst USER PASS ROOM N      pipeline N SAYs: some must be rate limited (8)
+  create-many USER PASS PREFIX N [PRIVATE_EVERY]  create rooms PREFIX1..PREFIXN
+                              on one connection (every K-th private); exit 0
+                              when all were created
   hello VERSION SERVICE       HELLO with these values: must get ERROR + close
   idle plain|tls SECS         connect, send nothing; exit 0 once the server
                               closes, 1 if it is still open after SECS
@@ -64,7 +67,7 @@ TYPES = {
     0x0102: ("LOGIN", ["req", "user", "secret"]),
     0x0103: ("TOKEN", ["req", "user", "secret", "ts", "flags"]),
     0x0104: ("ROOM_CREATE", ["req", "room", "flags", "text"]),
-    0x0105: ("ROOM_LIST", ["req"]),
+    0x0105: ("ROOM_LIST", ["req", "ref", "count", "flags"]),
     0x0106: ("ROOM_INFO", ["req", "room", "flags", "count", "id", "text"]),
     0x0107: ("JOIN", ["req", "room", "count"]),
     0x0108: ("LEAVE", ["req", "room"]),
@@ -534,6 +537,20 @@ def sc_req(port, user, password, type_, *assignments):
     sys.exit(1 if m["type"] == "ERROR" else 0)
 
 
+def sc_create_many(port, user, password, prefix, n, private_every="0"):
+    p = Peer(port)
+    m = p.login(user, password)
+    if m["type"] != "TOKEN":
+        die("login failed:", m)
+    k = int(private_every)
+    for i in range(1, int(n) + 1):
+        flags = 0x0001 if k and i % k == 0 else 0
+        _, m = p.call("ROOM_CREATE", room="%s%d" % (prefix, i), flags=flags, text="")
+        if m["type"] != "OK":
+            die("ROOM_CREATE %s%d:" % (prefix, i), m)
+    say("created %s rooms %s1..%s%s" % (n, prefix, prefix, n))
+
+
 def sc_burst(port, user, password, room, n):
     """Pipeline N SAYs, then count ACKs and ERROR 8s; exit 0 if some were
     rate limited and the connection stayed usable."""
@@ -590,6 +607,7 @@ def sc_idle(port, mode, secs):
 SCENARIOS = {
     "req": sc_req,
     "burst": sc_burst,
+    "create-many": sc_create_many,
     "hello": sc_hello,
     "idle": sc_idle,
     "plain-garbage": sc_plain_garbage,

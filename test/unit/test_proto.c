@@ -87,6 +87,15 @@ static void build_ack(struct msg *m)
 	strcpy(m->room, "lobby");
 }
 
+static void build_room_list(struct msg *m)
+{
+	proto_msg_init(m, MSG_ROOM_LIST);
+	m->req = 3;
+	m->ref = 17;
+	m->count = 50;
+	m->flags = MF_JOINED;
+}
+
 /* The hex dumps of PROTOCOL.md section 10, copied verbatim. */
 static const uint8_t vec_hello[] = {
     0x00, 0x00, 0x00, 0x1b, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
@@ -124,6 +133,10 @@ static const uint8_t vec_ack[] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0xd2, 0x00, 0x00, 0x01, 0x8b, 0xcf, 0xe5,
     0x68, 0x7b, 0x00, 0x00, 0x00, 0x05, 0x6c, 0x6f, 0x62, 0x62, 0x79,
 };
+static const uint8_t vec_room_list[] = {
+    0x00, 0x00, 0x00, 0x14, 0x01, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x32, 0x00, 0x00, 0x00, 0x80,
+};
 
 #define VEC(n, b, v)                                                                               \
 	{                                                                                          \
@@ -133,7 +146,7 @@ static const struct vector vectors[] = {
     VEC("HELLO", build_hello, vec_hello), VEC("WELCOME", build_welcome, vec_welcome),
     VEC("ERROR", build_error, vec_error), VEC("SAY", build_say, vec_say),
     VEC("CHAT", build_chat, vec_chat),    VEC("PING", build_ping, vec_ping),
-    VEC("ACK", build_ack, vec_ack),
+    VEC("ACK", build_ack, vec_ack),       VEC("ROOM_LIST", build_room_list, vec_room_list),
 };
 #define N_VECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
@@ -332,7 +345,7 @@ static const struct layout layouts[] = {
     {MSG_LOGIN, "LOGIN", "req user secret"},
     {MSG_TOKEN, "TOKEN", "req user secret ts flags"},
     {MSG_ROOM_CREATE, "ROOM_CREATE", "req room flags text"},
-    {MSG_ROOM_LIST, "ROOM_LIST", "req"},
+    {MSG_ROOM_LIST, "ROOM_LIST", "req ref count flags"},
     {MSG_ROOM_INFO, "ROOM_INFO", "req room flags count id text"},
     {MSG_JOIN, "JOIN", "req room count"},
     {MSG_LEAVE, "LEAVE", "req room"},

@@ -284,6 +284,40 @@ static void test_cmd_parse(void **state)
 	assert_string_equal(err, "unknown command '/frob'; /help lists them");
 	assert_non_null(tui_cmd_help(0));
 	assert_null(tui_cmd_help(1000));
+
+	assert_int_equal(tui_cmd_parse("/list", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.id, TUI_CMD_LIST);
+	assert_string_equal(c.text, "");
+	assert_int_equal(tui_cmd_parse("/list  board games", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.text, "board games");
+}
+
+/* Notes said before any room go to the home view, which is not a room of
+ * the list and shows only while no room is open. */
+static void test_state_home(void **state)
+{
+	struct tui_state st;
+	struct tui_room *home, *r;
+
+	(void)state;
+	tui_state_init(&st);
+	assert_null(tui_room_shown(&st));
+	home = tui_state_home(&st);
+	assert_non_null(home);
+	assert_ptr_equal(tui_state_home(&st), home);
+	assert_ptr_equal(tui_room_shown(&st), home);
+	tui_room_note(home, TUI_INFO, 0, NULL, "%s", "no rooms yet");
+	assert_int_equal(home->count, 1);
+	assert_int_equal(st.nrooms, 0);
+	assert_null(tui_room_current(&st));
+	r = tui_room_add(&st, "lobby", 0);
+	assert_non_null(r);
+	assert_int_equal(st.nrooms, 1);
+	assert_ptr_equal(tui_room_shown(&st), r);
+	tui_room_remove(&st, r);
+	assert_ptr_equal(tui_room_shown(&st), home);
+	assert_int_equal(home->count, 1);
+	tui_state_free(&st);
 }
 
 static void chat(struct msg *m, const char *room, uint64_t id, const char *user, const char *txt,
@@ -598,6 +632,7 @@ int main(void)
 	    cmocka_unit_test(test_utf8_width),    cmocka_unit_test(test_line_view),
 	    cmocka_unit_test(test_history),       cmocka_unit_test(test_completion),
 	    cmocka_unit_test(test_cmd_parse),     cmocka_unit_test(test_state_order_dedupe),
+	    cmocka_unit_test(test_state_home),
 	    cmocka_unit_test(test_state_bounded), cmocka_unit_test(test_state_unread),
 	    cmocka_unit_test(test_state_people),  cmocka_unit_test(test_clean),
 	    cmocka_unit_test(test_voice_events),  cmocka_unit_test(test_call_events),
