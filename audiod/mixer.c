@@ -461,8 +461,17 @@ int mixer_start(void)
 	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (timer_fd < 0)
 		return -errno;
+	/* The first tick one period from now, not later: frames that come
+	 * before the clock runs pile up in the talker's jitter buffer, and the
+	 * first talker after a start (socket activation: the very client that
+	 * started us) played a third of a second late, then lost a frame of
+	 * speech each second while the buffer shrank back (issue 11). */
 	clock_gettime(CLOCK_MONOTONIC, &its.it_value);
-	its.it_value.tv_sec += 1;
+	its.it_value.tv_nsec += AUDIO_TICK_NS;
+	if (its.it_value.tv_nsec >= 1000000000) {
+		its.it_value.tv_sec++;
+		its.it_value.tv_nsec -= 1000000000;
+	}
 	if (timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 		return -errno;
 	timer_ev = event_new(audiod.base, timer_fd, EV_READ | EV_PERSIST, mixer_timer_cb, NULL);

@@ -13,13 +13,18 @@ nx_speech c "Seven silver swans swam silently across the frozen lake at dawn." e
 nx_speech long "Once upon a time there was a little cottage at the edge of a dark forest, \
 and an old clockmaker lived there with his three cats and a very noisy parrot."
 
-say "start chatd and audiod; alice, bob, carol in the public room lobby"
+say "start chatd; alice, bob, carol in the public room lobby"
 nx_start_chatd
-nx_start_audiod
 for u in alice bob carol; do nx_account "$u"; done
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby
 
-say "alice talks a sentence, bob listens"
+# audiod starts just before: the first talker after a start (as with
+# socket activation, where that talker's connection starts audiod) must
+# sound like any other. audiod's clock once began a second after start;
+# frames that came before piled up in the jitter buffer, and the talk was a
+# third of a second late and lost a frame of speech each second after.
+say "audiod starts; at once alice talks a sentence, bob listens"
+nx_start_audiod
 nx_talk bob1 bob lobby --out "$T/bob1.wav" --duration 7
 B=$TALK_PID
 nx_talk_joined bob1

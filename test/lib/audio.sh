@@ -71,8 +71,8 @@ nx_talk_wait() {
 	[ $w_rc -eq 0 ] || { cat "$T/$2.json" "$T/$2.err"; fail "talk $2 exited $w_rc"; }
 }
 
-# nx_sim [--tail S] [--chunks] REF REC: prints "SCORE LAG_MS"
-# (test/lib/audio_sim.py).
+# nx_sim [--tail S] [--chunks] REF REC: prints "SCORE LAG_MS"; with
+# --chunk-report instead a line per half second of REF (test/lib/audio_sim.py).
 nx_sim() {
 	$AUDIO_PY "$ROOT/test/lib/audio_sim.py" "$@"
 }
@@ -101,8 +101,13 @@ nx_expect_sim() {
 		x_out=$(nx_sim "$@" --chunks "$x_ref" "$x_rec") || fail "$x_desc: similarity helper failed"
 		x_score=${x_out% *}
 		x_glob=$(nx_sim "$@" "$x_ref" "$x_rec")
-		awk "BEGIN { exit !($x_score >= $x_lim) }" ||
+		if ! awk "BEGIN { exit !($x_score >= $x_lim) }"; then
+			# where the audio went missing: each half second of REF,
+			# where it was found in REC and by how much that moved
+			echo "$x_desc: each half second of $(basename "$x_ref") in $(basename "$x_rec"):"
+			nx_sim "$@" --chunk-report "$x_ref" "$x_rec" | sed 's/^/    /'
 			fail "$x_desc: similarity $x_score below $x_lim (one alignment: ${x_glob% *})"
+		fi
 		ok "$x_desc: similarity $x_score (>= $x_lim; one alignment: ${x_glob% *}, lag ${x_glob#* } ms)"
 		;;
 	esac

@@ -3,6 +3,7 @@
 48 kHz s16le), for the audio tests.
 
 usage: audio_sim.py [--tail S] [--chunks] REF REC  -> prints "SCORE LAG_MS"
+       audio_sim.py [--tail S] --chunk-report REF REC -> one line per chunk
        audio_sim.py --rms FILE       -> prints the RMS level in dBFS
 
 REF is the shorter sound (what was said); it is slid over REC (what was
@@ -15,7 +16,11 @@ lives there, and an Opus codec's phase freedom above it would otherwise
 lower the score of a faithful transmission.
 With --tail SECONDS only the last SECONDS of REF are used (a listener who
 joined late heard only the end). With --chunks each half second of REF is
-aligned on its own (a stream that lost frames on the way)."""
+aligned on its own (a stream that lost frames on the way). --chunk-report
+prints, for each half second of REF, its score and where it was found in REC
+and how far that moved from the chunk before: a stream that lost (or
+gained) audio shows as a step, and where the step is says where it
+happened."""
 import sys
 import wave
 
@@ -66,20 +71,43 @@ def ncc(ref, rec, pad=4000):
     return float(score[best]), best - pad
 
 
-def chunked(ref, rec, size=4000):
-    """Energy-weighted mean of the best score of each 0.5 s piece of REF,
-    each aligned on its own: tolerant of a stream that lost or skipped a few
-    frames on the way (each loss shifts the rest by 20 ms)."""
-    total = weight = 0.0
+def chunks(ref, rec, size=4000):
+    """(start, energy, score, lag) of each 0.5 s piece of REF that is not
+    silent, each aligned on its own (lag in 8 kHz samples)."""
+    out = []
     for i in range(0, len(ref) - size // 2, size):
         piece = ref[i:i + size]
         e = float(np.sum(piece * piece))
         if e < 1e-4 * len(piece) * 1e-2:
             continue
-        score, _ = ncc(piece, rec)
-        total += e * score
-        weight += e
-    return total / weight if weight else 0.0
+        score, lag = ncc(piece, rec)
+        out.append((i, e, score, lag))
+    return out
+
+
+def chunked(ref, rec):
+    """Energy-weighted mean of the best score of each 0.5 s piece of REF,
+    each aligned on its own: tolerant of a stream that lost or skipped a few
+    frames on the way (each loss shifts the rest by 20 ms)."""
+    found = chunks(ref, rec)
+    weight = sum(e for _, e, _, _ in found)
+    return sum(e * s for _, e, s, _ in found) / weight if weight else 0.0
+
+
+def chunk_report(ref, rec):
+    # the offset of REF's chunk in REC, minus where it starts in REF: the
+    # same for every chunk of a faithful stream; a step down is audio lost
+    # before that chunk, a step up audio added (concealment, a stretch)
+    prev = prev_t = None
+    for i, _, score, lag in chunks(ref, rec):
+        off = lag - i
+        step = ""
+        if prev is not None and off != prev:
+            step = "  (%.1f ms %s since %.1f s)" % (abs(off - prev) / 8.0,
+                                                "lost" if off < prev else "added", prev_t / 8000)
+        print("%5.1f-%.1f s: score %.3f at %.1f ms%s" % (i / 8000, (i + 4000) / 8000, score,
+                                                          off / 8.0, step))
+        prev, prev_t = off, i
 
 
 def main():
@@ -89,13 +117,13 @@ def main():
         e = float(np.mean(x * x)) if len(x) else 0.0
         print("%.1f" % (10 * np.log10(e) if e > 1e-12 else -120.0))
         return
-    tail, chunks = None, False
+    tail, mode = None, None
     while args and args[0].startswith("--"):
         if args[0] == "--tail":
             tail = float(args[1])
             args = args[2:]
-        elif args[0] == "--chunks":
-            chunks = True
+        elif args[0] in ("--chunks", "--chunk-report"):
+            mode = args[0]
             args = args[1:]
         else:
             sys.exit(__doc__)
@@ -105,8 +133,11 @@ def main():
     if tail:
         ref = ref[-int(tail * 48000):]
     ref, rec = decimate(ref), decimate(rec)
-    if chunks:
+    if mode == "--chunks":
         print("%.3f 0" % chunked(ref, rec))
+        return
+    if mode == "--chunk-report":
+        chunk_report(ref, rec)
         return
     score, lag = ncc(ref, rec)
     print("%.3f %d" % (score, lag * 1000 // 8000))
