@@ -74,10 +74,17 @@ def which(prog):
 def script_programs(paths):
     """Programs run by shell scripts, skipping here-documents, comments,
     quoted text and the scripts' own functions."""
-    found, funcs = {}, set()
+    found, funcs, wrappers = {}, set(), set()
     for f in paths:
-        funcs.update(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\)",
-                                open(f, errors="replace").read(), re.M))
+        text = open(f, errors="replace").read()
+        funcs.update(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\)", text, re.M))
+        # a wrapper runs its arguments as a command ("$@" in its body)
+        for m in re.finditer(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\(\)\s*\{(.*?)^\}", text, re.M | re.S):
+            if '"$@"' in m.group(2):
+                wrappers.add(m.group(1))
+        for m in re.finditer(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\)\s*\{([^\n]*)\}\s*$", text, re.M):
+            if '"$@"' in m.group(2):
+                wrappers.add(m.group(1))
     for f in paths:
         heredoc_end, in_quote = None, False
         for n, line in enumerate(open(f, errors="replace"), 1):
@@ -99,7 +106,7 @@ def script_programs(paths):
             words = [m.group(1) for m in CMD.finditer(text)]
             # a wrapper function's first argument: `in_ns curl ...`
             words += re.findall(r"\b(?:%s)\s+([A-Za-z][A-Za-z0-9_.+-]*)(?=\s|$)" %
-                                "|".join(sorted(funcs)), text) if funcs else []
+                                "|".join(sorted(wrappers)), text) if wrappers else []
             for w in words:
                 if w not in funcs and which(w):
                     found.setdefault(w, "%s:%d" % (f, n))
