@@ -90,7 +90,7 @@ done
 fpr=$(grep -o 'SHA256:[0-9a-f]*' run/chatd.log | head -n 1)
 port_of() { sed -n 's/.*listening on [^0-9]*\([0-9][0-9]*\)\( \|$\).*/\1/p; s/.*listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "run/$1.log" | head -n 1; }
 lan=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -v -e '^$' -e '^127\.' -e ':' | head -n 1)
-nx="$BUILD/nexus -s 127.0.0.1"
+nx="$BUILD/nexus"
 
 echo
 echo "================================================================"
@@ -104,16 +104,17 @@ done
 echo " certificate: $fpr"
 echo
 echo " In another terminal:"
-cmd() { printf '   %-40s # %s\n' "$nx $1" "$2"; }
-cmd "trust" "compare the fingerprint above, answer yes"
-cmd "register alice" "asks for a password"
-cmd "create lobby" "the first time; later: join lobby"
+cmd() { printf '   %-46s # %s\n' "$nx $1" "$2"; }
+cmd "-s 127.0.0.1 trust" "compare the fingerprint above, answer yes"
+cmd "-s 127.0.0.1 register alice" "asks for a password; 127.0.0.1 is the default now"
+cmd "create lobby" "the first time; others: join lobby"
 cmd "say lobby hello" "post a message"
 cmd "" "the full-screen client"
 case "$daemons" in *filed*) cmd "push FILE --room lobby" "share a file" ;; esac
 case "$daemons" in *audiod*) cmd "talk lobby --in speech.wav" "talk in the voice room" ;; esac
 case "$daemons" in *videod*) cmd "call lobby" "a link for a browser video call" ;; esac
 echo
+printf ' To type nexus instead of %s/nexus:  export PATH="%s:$PATH"\n' "$BUILD" "$(cd "$BUILD" && pwd)"
 echo " Ctrl-C here stops them all."
 echo "================================================================"
 echo
