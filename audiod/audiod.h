@@ -57,6 +57,7 @@ struct audiod_stats {
 	uint64_t cpu_ns_sum;           /* CPU time of the ticks (a busy machine inflates wall time) */
 	uint32_t hist[64];             /* tick cost in 100 us buckets (last: more) */
 	uint64_t frames_in, frames_out, frames_skipped, plc, fec, encodes;
+	uint64_t shed;                 /* frames dropped to shrink a jitter buffer */
 	uint64_t delay_us_sum, delay_n; /* arrival of a talker frame to its mix sent */
 };
 
@@ -92,12 +93,13 @@ struct jitter {
 	uint64_t next_seq;  /* the frame the next tick plays */
 	bool playing, started;
 	unsigned target;    /* frames buffered before and while playing */
+	unsigned want;      /* what the jitter estimate asks for now */
 	unsigned max;       /* grows up to this */
 	unsigned lost_run;  /* ticks in a row without a frame */
 	unsigned calm;      /* ticks with more buffered than needed */
 	double jitter_us;   /* RFC 3550 interarrival jitter estimate */
 	int64_t last_transit;
-	uint64_t late, dropped;
+	uint64_t late, dropped; /* dropped: shed to shrink the delay */
 };
 
 void jitter_init(struct jitter *j, unsigned max);
@@ -108,6 +110,11 @@ int jitter_put(struct jitter *j, uint64_t seq, const uint8_t *data, size_t len, 
  * (for FEC: the next packet, to decode with decode_fec) is returned in
  * ret_slot; for JITTER_LOST nothing (conceal); JITTER_NONE: not playing. */
 enum jitter_kind jitter_pop(struct jitter *j, const struct jitter_slot **ret_slot);
+/* Right after a JITTER_DATA pop whose frame decoded quiet (or not): when the
+ * buffer has held more than needed for long enough, that frame is to be
+ * dropped and the returned next one played in its place; else NULL. The
+ * delay shrinks in pauses, not in words. */
+const struct jitter_slot *jitter_shed(struct jitter *j, bool quiet);
 unsigned jitter_buffered(const struct jitter *j);
 
 /* ---- session.c: one connection ---- */

@@ -3,14 +3,17 @@
  * Frames are 20 ms apart at the sender. The buffer starts playing once it
  * holds `target` frames; target follows the RFC 3550 interarrival jitter
  * estimate (two frames, since the sender's clock and ours tick at unrelated
- * phases, plus twice the jitter in frames, capped by max): it
- * grows at once when arrivals spread, and shrinks by dropping a frame only
- * after a calm second with more buffered than needed. A missing frame is
- * concealed (the mixer runs Opus PLC) or recovered from the next packet's
- * in-band FEC. A frame that is merely late (nothing newer has come either)
- * is concealed without losing its place, so a burst of late arrivals costs
- * delay, not speech; a talker who sent nothing for a while stops playing
- * and starts afresh on the next frame. */
+ * phases, plus twice the jitter in frames, capped by max): it grows at once
+ * when arrivals spread, and comes down after a calm second with more
+ * buffered than the estimate asks for. The surplus is then dropped only
+ * where the mixer found a frame quiet (jitter_shed): a pause between words
+ * gets shorter, a word never loses 20 ms. A talker who is never quiet loses
+ * one frame after JITTER_LOUD_TICKS of surplus, so the delay stays bounded.
+ * A missing frame is concealed (the mixer runs Opus PLC) or recovered from
+ * the next packet's in-band FEC. A frame that is merely late (nothing newer
+ * has come either) is concealed without losing its place, so a burst of
+ * late arrivals costs delay, not speech; a talker who sent nothing for a
+ * while stops playing and starts afresh on the next frame. */
 #include "audiod.h"
 
 #include <errno.h>
@@ -20,12 +23,14 @@
 #define JITTER_FRAME_US 20000
 #define JITTER_STOP_AFTER 8  /* lost ticks in a row that end a talk spurt */
 #define JITTER_CALM_TICKS 50 /* one second of surplus before shrinking */
+#define JITTER_LOUD_TICKS 250 /* five: then even a loud frame goes */
 
 void jitter_init(struct jitter *j, unsigned max)
 {
 	memset(j, 0, sizeof(*j));
 	j->max = max < 1 ? 1 : max > AUDIO_JITTER_SLOTS - 2 ? AUDIO_JITTER_SLOTS - 2 : max;
 	j->target = j->max < 2 ? j->max : 2;
+	j->want = j->target;
 }
 
 unsigned jitter_buffered(const struct jitter *j)
@@ -62,10 +67,9 @@ static void jitter_estimate(struct jitter *j, uint64_t seq, uint64_t now_us)
 	want = 2 + (unsigned)(2.0 * j->jitter_us / JITTER_FRAME_US);
 	if (want > j->max)
 		want = j->max;
+	j->want = want;
 	if (want > j->target)
 		j->target = want;
-	else if (want < j->target && j->calm >= JITTER_CALM_TICKS)
-		j->target--;
 }
 
 int jitter_put(struct jitter *j, uint64_t seq, const uint8_t *data, size_t len, bool fec,
@@ -127,14 +131,14 @@ enum jitter_kind jitter_pop(struct jitter *j, const struct jitter_slot **ret_slo
 		while (!jitter_at(j, j->next_seq))
 			j->next_seq++;
 	}
-	/* calm: more than needed for a second, play one frame less */
-	j->calm = n > j->target + 1 ? j->calm + 1 : 0;
-	if (j->calm >= JITTER_CALM_TICKS && jitter_at(j, j->next_seq)) {
-		jitter_at(j, j->next_seq)->used = false;
-		j->next_seq++;
-		j->dropped++;
-		j->calm = 0;
-	}
+	/* calm: more than the jitter now asks for. Measured against want,
+	 * not target: the buffer holds about target frames, so against target
+	 * a target grown by one burst could never come down again. After a
+	 * calm second the target falls to want and jitter_shed plays the
+	 * surplus away in pauses. */
+	j->calm = n > j->want + 1 ? j->calm + 1 : 0;
+	if (j->calm >= JITTER_CALM_TICKS && j->target > j->want)
+		j->target = j->want;
 	s = jitter_at(j, j->next_seq);
 	if (s) {
 		s->used = false;
@@ -161,4 +165,20 @@ enum jitter_kind jitter_pop(struct jitter *j, const struct jitter_slot **ret_slo
 		return JITTER_FEC;
 	}
 	return JITTER_LOST;
+}
+
+const struct jitter_slot *jitter_shed(struct jitter *j, bool quiet)
+{
+	struct jitter_slot *s = jitter_at(j, j->next_seq);
+
+	if (!s || j->calm < (quiet ? JITTER_CALM_TICKS : JITTER_LOUD_TICKS))
+		return NULL;
+	s->used = false;
+	j->next_seq++;
+	j->dropped++;
+	/* quiet frames may go one a tick while the surplus lasts; a loud one
+	 * waits for another long calm */
+	if (!quiet)
+		j->calm = 0;
+	return s;
 }

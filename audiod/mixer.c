@@ -154,6 +154,14 @@ static void mix_decode(struct talker *t)
 	case JITTER_DATA:
 		n = opus_decode_float(t->dec, s->data, s->len, t->pcm, AUDIO_FRAME, 0);
 		t->arrival_us = s->arrival_us;
+		/* too much buffered: drop this frame if it is a pause (decoded,
+		 * so the decoder's state runs on without a gap) */
+		if (n == AUDIO_FRAME &&
+		    (s = jitter_shed(&t->jb, mix_level_db(t->pcm) < MIX_VAD_DB)) != NULL) {
+			n = opus_decode_float(t->dec, s->data, s->len, t->pcm, AUDIO_FRAME, 0);
+			t->arrival_us = s->arrival_us;
+			audiod.stats.shed++;
+		}
 		break;
 	case JITTER_FEC:
 		n = opus_decode_float(t->dec, s->data, s->len, t->pcm, AUDIO_FRAME, 1);
@@ -505,7 +513,7 @@ void mixer_stats_text(char *out, size_t outlen)
 	snprintf(out, outlen,
 	         "ticks=%llu late=%llu missed=%llu avg_us=%llu cpu_us=%llu p99_us=%llu max_us=%llu "
 	         "frames_in=%llu frames_out=%llu skipped=%llu plc=%llu fec=%llu encodes=%llu "
-	         "delay_avg_us=%llu rooms=%u sessions=%u",
+	         "delay_avg_us=%llu rooms=%u sessions=%u shed=%llu",
 	         (unsigned long long)st->ticks, (unsigned long long)st->late,
 	         (unsigned long long)st->missed,
 	         (unsigned long long)(st->ticks ? st->cost_ns_sum / st->ticks / 1000 : 0),
@@ -515,5 +523,5 @@ void mixer_stats_text(char *out, size_t outlen)
 	         (unsigned long long)st->frames_skipped, (unsigned long long)st->plc,
 	         (unsigned long long)st->fec, (unsigned long long)st->encodes,
 	         (unsigned long long)(st->delay_n ? st->delay_us_sum / st->delay_n : 0),
-	         audiod.nrooms, audiod.nsessions);
+	         audiod.nrooms, audiod.nsessions, (unsigned long long)st->shed);
 }

@@ -134,22 +134,88 @@ static void test_target_grows(void **state)
 	assert_true(j.target <= 6);
 }
 
-/* A second of surplus sheds one frame. */
-static void test_calm_sheds(void **state)
+/* Pops a frame, and sheds it as the mixer does when it may (the frame is
+ * as quiet as told). Returns the frames shed. */
+static unsigned pop_shed(struct jitter *j, bool quiet)
+{
+	const struct jitter_slot *s = NULL;
+
+	if (jitter_pop(j, &s) != JITTER_DATA)
+		return 0;
+	return jitter_shed(j, quiet) != NULL;
+}
+
+/* Six frames where two are needed: after a calm second the quiet frames go,
+ * one a tick, until the surplus is gone; nothing before that second. */
+static void test_calm_sheds_quiet(void **state)
 {
 	struct jitter j;
-	uint64_t seq;
+	unsigned shed = 0;
 
 	(void)state;
 	jitter_init(&j, 8);
 	for (uint64_t s = 1; s <= 6; s++)
 		put(&j, s, s * US, false);
 	for (uint64_t s = 7; s < 100; s++) {
-		pop(&j, &seq);
+		shed += pop_shed(&j, true);
+		if (s < 7 + 49)
+			assert_int_equal(shed, 0);
 		put(&j, s, s * US, false);
 	}
-	assert_true(j.dropped >= 1);
-	assert_true(jitter_buffered(&j) < 6); /* one fewer than it started with */
+	assert_int_equal(shed, j.dropped);
+	assert_true(shed >= 2);
+	assert_true(jitter_buffered(&j) <= j.target + 1);
+}
+
+/* Loud frames (a word) are not shed after a calm second: only after five,
+ * one frame, and the delay stays bounded. */
+static void test_calm_spares_speech(void **state)
+{
+	struct jitter j;
+	unsigned shed = 0;
+	uint64_t s;
+
+	(void)state;
+	jitter_init(&j, 8);
+	for (s = 1; s <= 6; s++)
+		put(&j, s, s * US, false);
+	for (s = 7; s < 7 + 240; s++) {
+		shed += pop_shed(&j, false);
+		put(&j, s, s * US, false);
+	}
+	assert_int_equal(shed, 0);
+	for (; s < 7 + 260; s++) {
+		shed += pop_shed(&j, false);
+		put(&j, s, s * US, false);
+	}
+	assert_int_equal(shed, 1);
+	assert_int_equal(j.dropped, 1);
+}
+
+/* A stall (a third of a second of frames at once) raises the target and
+ * leaves a backlog; once arrivals are even again, the target comes back to
+ * two frames within a few seconds and the backlog goes in the pauses. The
+ * target used to stay up for good: "calm" was measured against it. */
+static void test_target_comes_down(void **state)
+{
+	struct jitter j;
+	uint64_t s = 1;
+
+	(void)state;
+	jitter_init(&j, 8);
+	for (; s <= 3; s++) {
+		put(&j, s, s * US, false);
+		pop_shed(&j, true);
+	}
+	for (; s <= 18; s++) /* the stall: 15 frames come at once */
+		put(&j, s, 18 * US, false);
+	assert_true(j.target > 2);
+	for (; s < 18 + 250; s++) {
+		pop_shed(&j, true);
+		put(&j, s, s * US, false);
+	}
+	assert_int_equal(j.target, 2);
+	assert_true(jitter_buffered(&j) <= 3);
 }
 
 int main(void)
@@ -160,7 +226,9 @@ int main(void)
 	    cmocka_unit_test(test_late_keeps_place),
 	    cmocka_unit_test(test_stop_and_restart),
 	    cmocka_unit_test(test_target_grows),
-	    cmocka_unit_test(test_calm_sheds),
+	    cmocka_unit_test(test_calm_sheds_quiet),
+	    cmocka_unit_test(test_calm_spares_speech),
+	    cmocka_unit_test(test_target_comes_down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
