@@ -71,6 +71,8 @@ static int file_link_host(const char *arg, const char *tok, char host[SETTINGS_H
 	unsigned long p = 0;
 	size_t n;
 
+	if (end <= h) /* "nexus://TOKEN": no host */
+		return -EINVAL;
 	if (h[0] == '[') {
 		const char *close = memchr(h, ']', (size_t)(end - h));
 		if (!close)

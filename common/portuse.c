@@ -131,7 +131,7 @@ void portuse_explain(char *err, size_t errlen, const char *prog, enum portuse_pr
 	snprintf(err, errlen,
 		 "cannot listen on %s port %u (%s%s): it is in use by %s; stop that, or choose "
 		 "another port with %s PORT or '%s = PORT' in [%s] of nexus.conf "
-		 "(nexus ports lists the free ones)",
+		 "(nexus ports shows who holds the suite's ports)",
 		 kind, port, all ? "all addresses" : "address ", all ? "" : host, holder, flag, key,
 		 prog);
 }

@@ -122,7 +122,7 @@ echo
 # Keep showing the logs until the daemons exit (tail ignores the terminal's
 # Ctrl-C as a background job of a script).
 # shellcheck disable=SC2046
-tail -q -n 0 -s 0.2 -f $(for d in $daemons; do echo "run/$d.log"; done) &
+tail -q -n 0 -s 0.2 -f $(for d in $daemons; do echo "run/$d.log"; done) 9>&- &
 tailpid=$!
 
 rc=0

@@ -93,6 +93,11 @@ nx_err_has "revoked" "revoked link"
 [ ! -e "$T/revoked" ] && [ ! -e "$T/revoked.part" ] || fail "a revoked pull created a file"
 nx_expect 6 "bob cannot revoke alice's link" nexus_as bob unshare "$ULINK"
 nx_expect 5 "an unknown link (5)" nexus_as bob pull "nexus://127.0.0.1:$FILE_PORT/aaaaaaaaaaaaaaaaaaaaaaaaaa"
+for bad in "nexus://aaaaaaaaaaaaaaaaaaaaaaaaaa" "nexus:///aaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"nexus://127.0.0.1:0/aaaaaaaaaaaaaaaaaaaaaaaaaa" "nexus://[::1/aaaaaaaaaaaaaaaaaaaaaaaaaa"; do
+	nx_expect 2 "a link with no usable host: $bad" nexus_as bob pull "$bad" -o "$T/nope"
+	nx_err_has "not a file link" "says it is not a file link"
+done
 
 say "limits: file too large, quota (10), nothing created"
 n0=$(blobs)

@@ -24,7 +24,7 @@ second() {
 	s_rc=$?
 	cat "$T/second.out"
 	[ $s_rc -eq 1 ] || fail "a second $s_name exited $s_rc (124: still running), not 1"
-	want="$s_name: cannot listen on $s_proto port $s_port (address 127.0.0.1): it is in use by $s_holder; stop that, or choose another port with $s_flag PORT or '$s_key = PORT' in [$s_name] of nexus.conf (nexus ports lists the free ones)"
+	want="$s_name: cannot listen on $s_proto port $s_port (address 127.0.0.1): it is in use by $s_holder; stop that, or choose another port with $s_flag PORT or '$s_key = PORT' in [$s_name] of nexus.conf (nexus ports shows who holds the suite's ports)"
 	grep -qxF "$want" "$T/second.out" || fail "a second $s_name did not say: $want"
 	ok "$s_name: $s_proto $s_port held by $s_holder"
 }
