@@ -240,6 +240,25 @@ int client_reply_final(const struct msg *m);
 /* Requests sent and not yet answered. */
 unsigned client_pending(const struct client *c);
 
+/* ROOM_LIST page after page: the next page starts after the cursor the
+ * server sent (OK.id). A cursor that does not move forward, or more than
+ * CLIENT_ROOM_PAGES_MAX pages, ends the listing (a misbehaving server must
+ * not keep us asking forever). on_room gets each ROOM_INFO; it returns 0
+ * to go on, non-zero to ask for no more pages (the rest of this page is
+ * skipped). on_done ends every listing that started, once: r = 0 after
+ * the last page (or on_room's stop); -ELOOP when the server's list does
+ * not end (the rooms seen so far came through); -EREMOTEIO with err = the
+ * server's ERROR; -ENOTCONN when the connection went (state callbacks
+ * report it); another negative errno when a page could not be asked for.
+ * flags: MF_JOINED for the user's own rooms. Returns 0, or a negative
+ * errno (as client_request) when the first page could not be asked for;
+ * on_done is not called then. */
+#define CLIENT_ROOM_PAGES_MAX 10000
+typedef int (*client_room_fn)(struct client *c, const struct msg *m, void *arg);
+typedef void (*client_rooms_done_fn)(struct client *c, int r, const struct msg *err, void *arg);
+int client_room_pages(struct client *c, uint32_t flags, client_room_fn on_room,
+                      client_rooms_done_fn on_done, void *arg);
+
 enum client_state client_state(const struct client *c);
 const char *client_state_name(enum client_state s);
 struct event_base *client_base(const struct client *c);

@@ -7,6 +7,7 @@
  * the list is the first part only, and stderr says so. */
 #include "cmd_file.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,6 @@
 #include "log.h"
 
 #define LIST_ROOMS_MAX 1000 /* joined rooms whose shares are listed */
-#define LIST_PAGE 100
 
 struct room_pass {
 	struct job *j;
@@ -45,70 +45,66 @@ static void list_pass_reply(struct client *c, const struct msg *m, void *arg)
 		client_done(c, 0);
 }
 
-static int list_rooms_page(struct client *c, struct list_rooms *lr, uint64_t after);
+static int list_rooms_room(struct client *c, const struct msg *m, void *arg)
+{
+	struct list_rooms *lr = arg;
 
-static void list_rooms_reply(struct client *c, const struct msg *m, void *arg)
+	(void)c;
+	if (!(m->flags & MF_JOINED) || (m->flags & MF_DM))
+		return 0;
+	if (lr->n == LIST_ROOMS_MAX) {
+		lr->truncated = 1;
+		return 1;
+	}
+	lr->v = realloc(lr->v, (lr->n + 1) * sizeof(*lr->v));
+	if (!lr->v)
+		fatal("out of memory");
+	memset(&lr->v[lr->n], 0, sizeof(lr->v[lr->n]));
+	lr->v[lr->n].j = lr->j;
+	file_str_set(lr->v[lr->n].room, sizeof(lr->v[lr->n].room), m->room);
+	lr->n++;
+	return 0;
+}
+
+static void list_rooms_done(struct client *c, int r, const struct msg *err, void *arg)
 {
 	struct list_rooms *lr = arg;
 	struct msg *p;
 
-	if (!m)
+	if (r == -EREMOTEIO) {
+		client_fail_msg(c, err, "rooms");
 		return;
-	if (m->type == MSG_ERROR) {
-		client_fail_msg(c, m, "rooms");
-	} else if (m->type == MSG_ROOM_INFO) {
-		if (!(m->flags & MF_JOINED) || (m->flags & MF_DM))
-			return;
-		if (lr->n == LIST_ROOMS_MAX) {
-			lr->truncated = 1;
-			return;
-		}
-		lr->v = realloc(lr->v, (lr->n + 1) * sizeof(*lr->v));
-		if (!lr->v)
-			fatal("out of memory");
-		memset(&lr->v[lr->n], 0, sizeof(lr->v[lr->n]));
-		lr->v[lr->n].j = lr->j;
-		file_str_set(lr->v[lr->n].room, sizeof(lr->v[lr->n].room), m->room);
-		lr->n++;
-	} else if (m->type == MSG_OK && m->id && !lr->truncated) {
-		list_rooms_page(c, lr, m->id);
-	} else if (m->type == MSG_OK) {
-		if (lr->n == 0) {
-			client_done(c, 0);
-			return;
-		}
-		/* All the passes at once: chatd answers them in order. */
-		p = xcalloc(1, sizeof(*p));
-		for (unsigned i = 0; i < lr->n; i++) {
-			proto_msg_init(p, MSG_ROOM_PASS);
-			file_str_set(p->room, sizeof(p->room), lr->v[i].room);
-			if (client_request(c, p, list_pass_reply, &lr->v[i]) < 0) {
-				client_fail(c, EXIT_NETWORK, "connection lost while asking for room passes");
-				break;
-			}
-		}
-		free(p);
 	}
-}
-
-static int list_rooms_page(struct client *c, struct list_rooms *lr, uint64_t after)
-{
-	struct msg m;
-	int r;
-
-	proto_msg_init(&m, MSG_ROOM_LIST);
-	m.ref = after;
-	m.count = LIST_PAGE;
-	m.flags = MF_JOINED;
-	r = client_request(c, &m, list_rooms_reply, lr);
-	if (r < 0)
-		client_fail(c, EXIT_NETWORK, "cannot ask for the rooms: %s", strerror(-r));
-	return r;
+	if (r == -ELOOP) {
+		out_err("the chat server's room list does not end: only the rooms seen so far");
+	} else if (r < 0) {
+		if (r != -ENOTCONN)
+			client_fail(c, EXIT_NETWORK, "cannot ask for the rooms: %s", strerror(-r));
+		return;
+	}
+	if (lr->n == 0) {
+		client_done(c, 0);
+		return;
+	}
+	/* All the passes at once: chatd answers them in order. */
+	p = xcalloc(1, sizeof(*p));
+	for (unsigned i = 0; i < lr->n; i++) {
+		proto_msg_init(p, MSG_ROOM_PASS);
+		file_str_set(p->room, sizeof(p->room), lr->v[i].room);
+		if (client_request(c, p, list_pass_reply, &lr->v[i]) < 0) {
+			client_fail(c, EXIT_NETWORK, "connection lost while asking for room passes");
+			break;
+		}
+	}
+	free(p);
 }
 
 static void list_rooms_ready(struct client *c, void *arg)
 {
-	list_rooms_page(c, arg, 0);
+	int r = client_room_pages(c, MF_JOINED, list_rooms_room, list_rooms_done, arg);
+
+	if (r < 0)
+		client_fail(c, EXIT_NETWORK, "cannot ask for the rooms: %s", strerror(-r));
 }
 
 int file_list_rooms(struct job *j)

@@ -118,40 +118,32 @@ static void rooms_print(const struct settings *s, const struct msg *m)
 	out_flush();
 }
 
-/* The pages of one listing: the next page starts after the last room id
- * the server looked at. Rooms are never deleted, so the cursor only grows;
- * a server that sent it back unchanged would make us loop, so stop then. */
-struct rooms_list {
-	struct msg m;
-	unsigned pages;
-};
-
-#define ROOMS_PAGES_MAX 10000 /* pages of one listing (a server has at most that many rooms) */
-
-static void rooms_reply(struct client *c, const struct msg *m, void *arg)
+static int rooms_room(struct client *c, const struct msg *m, void *arg)
 {
-	struct rooms_list *rl = arg;
-	int r;
+	(void)arg;
+	rooms_print(client_settings(c), m);
+	return 0;
+}
 
-	if (!m)
-		return;
-	if (m->type == MSG_ROOM_INFO) {
-		rooms_print(client_settings(c), m);
-	} else if (m->type == MSG_ERROR) {
-		client_fail_msg(c, m, NULL);
-	} else if (m->type == MSG_OK) {
-		if (m->id == 0) {
-			client_done(c, 0);
-			return;
-		}
-		if (m->id <= rl->m.ref || ++rl->pages >= ROOMS_PAGES_MAX) {
-			client_fail(c, EXIT_ERROR, "the server's room list does not end");
-			return;
-		}
-		rl->m.ref = m->id;
-		if ((r = client_request(c, &rl->m, rooms_reply, rl)) < 0)
-			client_fail(c, EXIT_ERROR, "cannot send the request: %s", strerror(-r));
-	}
+static void rooms_done(struct client *c, int r, const struct msg *err, void *arg)
+{
+	(void)arg;
+	if (r == 0)
+		client_done(c, 0);
+	else if (r == -EREMOTEIO)
+		client_fail_msg(c, err, NULL);
+	else if (r == -ELOOP)
+		client_fail(c, EXIT_ERROR, "the server's room list does not end");
+	else if (r != -ENOTCONN)
+		client_fail(c, EXIT_ERROR, "cannot send the request: %s", strerror(-r));
+}
+
+static void rooms_ready(struct client *c, void *arg)
+{
+	int r = client_room_pages(c, *(uint32_t *)arg, rooms_room, rooms_done, NULL);
+
+	if (r < 0)
+		client_fail(c, EXIT_ERROR, "cannot send the request: %s", strerror(-r));
 }
 
 static int rooms_opt(int key, const char *arg, void *ctx)
@@ -167,7 +159,8 @@ static int rooms_opt(int key, const char *arg, void *ctx)
 int cmd_rooms(struct settings *s, int argc, char **argv)
 {
 	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {0}};
-	struct rooms_list rl = {0};
+	struct client_cbs cbs = {.ready = rooms_ready};
+	uint32_t flags;
 	int first, all = 0, r;
 
 	r = cli_parse(s, argc, argv, "", opts, rooms_opt, &all, &first);
@@ -175,9 +168,8 @@ int cmd_rooms(struct settings *s, int argc, char **argv)
 		return r < 0 ? 0 : r;
 	if (first < argc)
 		return cli_usage("rooms", "unexpected argument '%s'", argv[first]);
-	proto_msg_init(&rl.m, MSG_ROOM_LIST);
-	rl.m.flags = all ? 0 : MF_JOINED;
-	return request_main(s, &rl.m, rooms_reply, &rl);
+	flags = all ? 0 : MF_JOINED;
+	return client_main(s, CLIENT_NEED_TOKEN | CLIENT_PROMPT, &cbs, &flags);
 }
 
 /* nexus create ROOM [--private] [--topic TEXT] */

@@ -291,6 +291,82 @@ static void client_fail_pending(struct client *c)
 	c->pending = 0;
 }
 
+/* Room listings, page by page (see client_room_pages). */
+
+#define CLIENT_ROOM_PAGE 100 /* rooms asked for per page (the server's cap) */
+
+struct client_rooms {
+	struct msg m; /* the request, sent again with each page's cursor */
+	client_room_fn on_room;
+	client_rooms_done_fn on_done;
+	void *arg;
+	unsigned pages;
+	int stop; /* on_room wants no more pages */
+};
+
+static void client_rooms_end(struct client *c, struct client_rooms *cr, int r,
+                             const struct msg *err)
+{
+	client_rooms_done_fn done = cr->on_done;
+	void *arg = cr->arg;
+
+	free(cr);
+	done(c, r, err, arg);
+}
+
+static void client_rooms_reply(struct client *c, const struct msg *m, void *arg)
+{
+	struct client_rooms *cr = arg;
+	int r;
+
+	if (!m) {
+		client_rooms_end(c, cr, -ENOTCONN, NULL);
+		return;
+	}
+	switch (m->type) {
+	case MSG_ROOM_INFO:
+		if (!cr->stop && cr->on_room(c, m, cr->arg) != 0)
+			cr->stop = 1;
+		return;
+	case MSG_ERROR:
+		client_rooms_end(c, cr, -EREMOTEIO, m);
+		return;
+	case MSG_OK:
+		break;
+	default:
+		return;
+	}
+	if (m->id == 0 || cr->stop) {
+		client_rooms_end(c, cr, 0, NULL);
+		return;
+	}
+	/* Rooms are never deleted, so the cursor only grows. */
+	if (m->id <= cr->m.ref || ++cr->pages >= CLIENT_ROOM_PAGES_MAX) {
+		client_rooms_end(c, cr, -ELOOP, NULL);
+		return;
+	}
+	cr->m.ref = m->id;
+	if ((r = client_request(c, &cr->m, client_rooms_reply, cr)) < 0)
+		client_rooms_end(c, cr, r, NULL);
+}
+
+int client_room_pages(struct client *c, uint32_t flags, client_room_fn on_room,
+                      client_rooms_done_fn on_done, void *arg)
+{
+	struct client_rooms *cr = xcalloc(1, sizeof(*cr));
+	int r;
+
+	proto_msg_init(&cr->m, MSG_ROOM_LIST);
+	cr->m.count = CLIENT_ROOM_PAGE;
+	cr->m.flags = flags;
+	cr->on_room = on_room;
+	cr->on_done = on_done;
+	cr->arg = arg;
+	if ((r = client_request(c, &cr->m, client_rooms_reply, cr)) < 0)
+		free(cr);
+	return r;
+}
+
 /* Pings: a PING still unanswered when the next one is due means the path
  * to the server is dead even if TCP has not noticed. */
 

@@ -13,7 +13,6 @@
 #define TUI_LIST_KEEP 2000  /* rooms one /list collects; more are only counted */
 #define TUI_LIST_SHOW 100   /* rooms it shows */
 #define TUI_LIST_TOPIC 160  /* bytes of a topic shown */
-#define TUI_LIST_PAGES 1000 /* pages it asks for (a server has at most 10000 rooms) */
 #define TUI_LIST_WORD 64    /* bytes of the filter word */
 
 struct tui_list_room {
@@ -24,11 +23,9 @@ struct tui_list_room {
 
 struct tui_list {
 	struct tui *t;
-	struct msg m; /* the request, sent again for each page */
 	char word[TUI_LIST_WORD + 1];
 	struct tui_list_room *rooms;
 	size_t n, cap, more; /* more: matches past TUI_LIST_KEEP */
-	unsigned pages;
 };
 
 static void tui_list_free(struct tui_list *l)
@@ -133,39 +130,33 @@ static void tui_list_show(struct tui_list *l)
 		         l->word[0] ? "'" : "");
 }
 
-static void tui_list_reply(struct client *c, const struct msg *m, void *arg)
+static int tui_list_room(struct client *c, const struct msg *m, void *arg)
+{
+	(void)c;
+	tui_list_add(arg, m);
+	return 0;
+}
+
+static void tui_list_done(struct client *c, int r, const struct msg *err, void *arg)
 {
 	struct tui_list *l = arg;
 	char text[1024];
-	int r;
 
-	if (!m) { /* the connection went: the request ends without a reply */
+	(void)c;
+	if (r == -ENOTCONN) { /* the connection went: the state line says so */
 		tui_list_free(l);
 		return;
 	}
-	switch (m->type) {
-	case MSG_ROOM_INFO:
-		tui_list_add(l, m);
-		return;
-	case MSG_ERROR:
-		client_error_text(m, NULL, text, sizeof(text));
-		tui_note(l->t, TUI_ERROR, "/list: %s", text);
-		break;
-	case MSG_OK:
-		/* The cursor only grows (rooms are never deleted): stop if not. */
-		if (m->id > l->m.ref && ++l->pages < TUI_LIST_PAGES) {
-			l->m.ref = m->id;
-			if ((r = client_request(c, &l->m, tui_list_reply, l)) == 0)
-				return;
-			tui_note(l->t, TUI_ERROR, "/list: %s",
-			         r == -ENOTCONN ? "not connected: wait for the reconnection"
-			                        : strerror(-r));
-			break;
-		}
+	if (r == 0 || r == -ELOOP)
 		tui_list_show(l);
-		break;
-	default:
-		return;
+	if (r == -ELOOP) {
+		tui_note(l->t, TUI_ERROR,
+		         "/list: the server's room list does not end: only the rooms seen so far");
+	} else if (r == -EREMOTEIO) {
+		client_error_text(err, NULL, text, sizeof(text));
+		tui_note(l->t, TUI_ERROR, "/list: %s", text);
+	} else if (r < 0) {
+		tui_note(l->t, TUI_ERROR, "/list: %s", strerror(-r));
 	}
 	tui_dirty(l->t);
 	tui_list_free(l);
@@ -190,8 +181,7 @@ void tui_list_start(struct tui *t, const char *word)
 	snprintf(l->word, sizeof(l->word), "%s", word);
 	for (size_t n = strlen(l->word); n > 0 && l->word[n - 1] == ' ';)
 		l->word[--n] = '\0';
-	proto_msg_init(&l->m, MSG_ROOM_LIST);
-	r = client_request(t->c, &l->m, tui_list_reply, l);
+	r = client_room_pages(t->c, 0, tui_list_room, tui_list_done, l);
 	if (r < 0) {
 		tui_note(t, TUI_ERROR, "/list: %s",
 		         r == -ENOTCONN ? "not connected: wait for the reconnection" : strerror(-r));

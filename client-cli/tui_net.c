@@ -28,7 +28,6 @@
 
 enum tui_req_kind {
 	REQ_SIMPLE,
-	REQ_LIST,
 	REQ_JOIN,
 	REQ_CATCHUP,
 	REQ_OLDER,
@@ -137,22 +136,6 @@ static void tui_room_name(struct tui *t, const char *in, char out[PROTO_ROOM_MAX
 		snprintf(out, PROTO_ROOM_MAX + 1, "@%.32s:%.32s", peer, t->st.me);
 }
 
-/* A page of the rooms we belong to, after room id after (0: the first);
- * the last page's OK joins them all. */
-static int tui_list_mine(struct tui *t, uint64_t after)
-{
-	struct tui_req *q;
-	struct msg m;
-	int r;
-
-	proto_msg_init(&m, MSG_ROOM_LIST);
-	m.ref = after;
-	m.flags = MF_JOINED;
-	if ((r = tui_send(t, &m, REQ_LIST, NULL, &q)) == 0)
-		q->since = after;
-	return r;
-}
-
 static void tui_members_request(struct tui *t, struct tui_room *r)
 {
 	struct msg m;
@@ -241,6 +224,17 @@ void tui_net_open(struct tui *t, const char *name)
 
 /* Replies */
 
+/* A room we are in (JOIN's reply, or the listing of our rooms). */
+static void tui_room_info(struct tui *t, struct tui_room *r, const struct msg *m)
+{
+	if (!r)
+		return;
+	r->joined = 1;
+	r->flags |= m->flags & (MF_PRIVATE | MF_DM);
+	snprintf(r->topic, sizeof(r->topic), "%.200s", m->text);
+	tui_call_follow(t); /* joined: the room shown may have a call */
+}
+
 static void tui_reply_chat(struct tui *t, struct tui_req *q, const struct msg *m)
 {
 	struct tui_room *r = tui_room_find(&t->st, m->room[0] ? m->room : q->room);
@@ -308,15 +302,6 @@ static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)
 	case REQ_WHO:
 		tui_note(t, TUI_INFO, "%u member%s", q->n, q->n == 1 ? "" : "s");
 		break;
-	case REQ_LIST:
-		if (m->id > q->since && tui_list_mine(t, m->id) == 0)
-			break; /* the next page of our rooms */
-		if (t->st.nrooms == 0)
-			tui_note(t, TUI_INFO, "no rooms yet: /list shows the rooms there are; "
-			                      "/join ROOM or /create ROOM");
-		for (size_t i = 0; i < t->st.nrooms; i++)
-			tui_join(t, t->st.rooms[i], 0, 0);
-		break;
 	case REQ_SIMPLE:
 		if (q->note[0])
 			tui_note(t, TUI_INFO, "%s", q->note);
@@ -366,19 +351,7 @@ static void tui_reply(struct client *c, const struct msg *m, void *arg)
 		tui_reply_chat(t, q, m);
 		break;
 	case MSG_ROOM_INFO:
-		if (q->kind == REQ_LIST) {
-			if (!(m->flags & (MF_JOINED | MF_DM)))
-				break;
-			r = tui_room_add(&t->st, m->room, m->flags);
-		} else {
-			r = tui_room_find(&t->st, m->room);
-		}
-		if (r) {
-			r->joined = 1;
-			r->flags |= m->flags & (MF_PRIVATE | MF_DM);
-			snprintf(r->topic, sizeof(r->topic), "%.200s", m->text);
-			tui_call_follow(t); /* joined: the room shown may have a call */
-		}
+		tui_room_info(t, tui_room_find(&t->st, m->room), m);
 		break;
 	case MSG_MEMBER:
 		if ((r = tui_room_find(&t->st, q->room)))
@@ -559,6 +532,49 @@ static void tui_ping(struct tui *t)
 	}
 }
 
+/* The rooms we belong to, page by page; once the last page is in, each
+ * is joined (history, members). */
+static int tui_mine_room(struct client *c, const struct msg *m, void *arg)
+{
+	struct tui *t = arg;
+
+	(void)c;
+	if (m->flags & (MF_JOINED | MF_DM))
+		tui_room_info(t, tui_room_add(&t->st, m->room, m->flags), m);
+	return 0;
+}
+
+static void tui_mine_done(struct client *c, int r, const struct msg *err, void *arg)
+{
+	struct tui *t = arg;
+
+	(void)c;
+	if (r == -ENOTCONN)
+		return; /* the next login lists them again */
+	if (r == -EREMOTEIO)
+		tui_note_error(t, err, NULL);
+	else if (r == -ELOOP)
+		tui_note(t, TUI_ERROR, "the server's list of your rooms does not end: only the "
+		                       "rooms seen so far");
+	else if (r < 0)
+		tui_note(t, TUI_ERROR, "cannot list your rooms: %s", strerror(-r));
+	if (t->st.nrooms == 0 && r == 0)
+		tui_note(t, TUI_INFO, "no rooms yet: /list shows the rooms there are; "
+		                      "/join ROOM or /create ROOM");
+	for (size_t i = 0; i < t->st.nrooms; i++)
+		tui_join(t, t->st.rooms[i], 0, 0);
+	tui_dirty(t);
+}
+
+static void tui_list_mine(struct tui *t)
+{
+	int r = client_room_pages(t->c, MF_JOINED, tui_mine_room, tui_mine_done, t);
+
+	if (r < 0)
+		tui_note(t, TUI_ERROR, "cannot list your rooms: %s",
+		         r == -ENOTCONN ? "not connected: wait for the reconnection" : strerror(-r));
+}
+
 /* Logged in (first time, or again after a loss). */
 void tui_net_start(struct tui *t)
 {
@@ -582,7 +598,7 @@ void tui_net_start(struct tui *t)
 			tui_send(t, &m, REQ_PING, NULL, NULL);
 		}
 	} else {
-		tui_list_mine(t, 0);
+		tui_list_mine(t);
 	}
 	t->was_online = 1;
 	tui_call_follow(t); /* online: the room shown may have a call */
