@@ -54,8 +54,7 @@ struct job {
 	char path[4096], part[4200];
 	int direct; /* pull into stdout or a device/FIFO: no .part, no rename */
 	int list_count;
-	unsigned list_pending;     /* files: replies still to come */
-	struct list_rooms *rooms; /* files: the joined rooms and their passes */
+	struct list_rooms *rooms; /* files: the joined rooms, their passes, ids listed */
 	/* results */
 	struct pushed *pushed;
 	int npushed;

@@ -5,7 +5,8 @@
 # you" (6), not "no such file"; a pull never replaces a local file of the
 # sender's chosen name (1) unless -o names the target or --force is given;
 # the progress bar on a terminal shows the file's name; files shared with
-# a room (public or private) are listed to its members and to nobody else.
+# a room (public or private) are listed to its members and to nobody else,
+# once even when shared with several of the member's rooms or by name.
 . test/lib/common.sh
 nx_need_bins
 [ -x "$BUILD/filed" ] || { echo "FAIL: $BUILD/filed not built (make builds every daemon)"; exit 1; }
@@ -108,6 +109,27 @@ nx_expect 0 "carol (no member of ops or inner): files" nexus_as carol files
 nx_expect 0 "alice: files lists her own files once, as hers" nexus_as alice files
 [ "$(grep -c "room-file\.txt" "$T/out")" = 1 ] && ! grep -q "from alice" "$T/out" ||
 	{ nx_show; fail "alice's own file listed as a room share"; }
+say "a file shared with two of bob's rooms and with bob by name is listed once"
+nx_expect 0 "alice: share room-file.txt with inner too" nexus_as alice share "$RLINK" --room inner -q
+ILINK=$(cat "$T/out")
+nx_expect 0 "alice: share it with bob by name" nexus_as alice share "$RLINK" --to bob -q
+BLINK2=$(cat "$T/out")
+[ -n "$ILINK" ] && [ -n "$BLINK2" ] || { nx_show; fail "share printed no link"; }
+nx_expect 0 "bob: files" nexus_as bob files
+[ "$(grep -c "room-file\.txt" "$T/out")" = 1 ] ||
+	{ nx_show; fail "room-file.txt listed $(grep -c "room-file\.txt" "$T/out") times, not once"; }
+grep -q "inner-file\.txt  (from alice in #inner)" "$T/out" || { nx_show; fail "inner-file.txt gone"; }
+nx_expect 0 "bob: files --json" nexus_as bob files --json
+python3 - "$T/out" <<'EOF2' || { nx_show; fail "files --json lists a file twice"; }
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ids = [o["id"] for o in rows]
+assert len(ids) == len(set(ids)), rows
+assert [o["name"] for o in rows].count("room-file.txt") == 1, rows
+EOF2
+ok "listed once, in text and --json"
+nx_expect 0 "alice: unshare the inner link" nexus_as alice unshare "$ILINK"
+nx_expect 0 "alice: unshare bob's link" nexus_as alice unshare "$BLINK2"
 nx_expect 0 "bob: leave inner" nexus_as bob leave inner
 nx_expect 0 "alice: unshare the ops link" nexus_as alice unshare "$RLINK"
 nx_expect 0 "bob: files" nexus_as bob files
@@ -137,6 +159,34 @@ while True:
 assert errs and errs[0] == (7, 10), (errs, data)
 EOF2
 ok "FILE_ROOM_LIST with a forged pass: ERR_FORBIDDEN"
+
+say "many busy rooms: nexus files asks filed for one room's files at a time"
+# 12 rooms of bob's with 80 shares each, about 150 bytes a FILE_INFO: 140 KiB
+# of replies, more than filed's output queue of 64 KiB at once, 12 KiB per
+# room. The shares go straight into filed's database while it is stopped
+# (960 "nexus share" runs would each post a chat notice).
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	nx_expect 0 "bob: create busy$i" nexus_as bob create "busy$i" -q
+done
+nx_stop_filed
+python3 - "$T/state/files/files.db" <<'EOF2' || fail "cannot add the shares to files.db"
+import random, sqlite3, string, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+fid = db.execute("SELECT id FROM files WHERE name='room-file.txt'").fetchone()[0]
+rnd = random.Random(7)
+for room in range(1, 13):
+    for _ in range(80):
+        link = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz234567") for _ in range(26))
+        db.execute("INSERT INTO shares(link, file, room, user, ts) VALUES(?, ?, ?, '', 0)",
+                   (link, fid, "busy%d" % room))
+db.commit()
+EOF2
+nx_start_filed -o filed.max_outq=65792 -o filed.max_frame=16448 -o filed.chunk_kb=16
+nx_expect 0 "bob: files (12 busy rooms, a 64 KiB queue at filed)" nexus_as bob files
+[ ! -s "$T/err" ] || { nx_show; fail "files with busy rooms wrote to stderr"; }
+[ "$(grep -c "room-file\.txt" "$T/out")" = 1 ] || { nx_show; fail "room-file.txt not listed once"; }
+! grep -qi "slow" "$T/filed.log" || { tail -n 5 "$T/filed.log"; fail "filed dropped bob as a slow reader"; }
+ok "listed, once, without a slow-reader drop"
 
 say "without chatd, files lists what filed alone knows and says so"
 nx_stop_chatd
