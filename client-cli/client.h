@@ -130,12 +130,20 @@ struct saved_server {
 struct server_list {
 	struct saved_server v[SERVERS_MAX];
 	unsigned n;
-	int def; /* index of the default, -1: none */
+	int def;           /* index of the default, -1: none */
+	unsigned nbad;     /* lines skipped: damaged, or entries past SERVERS_MAX */
+	unsigned bad_line; /* the first of them */
+	int bad_why;       /* why: -EBADMSG (damaged) or -E2BIG (too many) */
 };
 
-/* Load the list (empty without a file). 0, or a negative errno with the
- * line number in ret_line (-EBADMSG: a damaged line, -E2BIG: too many). */
-int servers_load(const char *config_dir, struct server_list **ret, unsigned *ret_line);
+/* Load the list (empty without a file). A line that is not an entry (hand
+ * edited, cut, past SERVERS_MAX) is skipped and counted in nbad, so one bad
+ * line costs that entry only; the next write leaves it out. 0, or a
+ * negative errno when the file cannot be read. */
+int servers_load(const char *config_dir, struct server_list **ret);
+/* One "NAME HOST PORT FINGERPRINT USER" line ("-": empty) into e, line
+ * cut into fields in place. 0, or -EBADMSG (e untouched). */
+int servers_parse_entry(char *line, struct saved_server *e);
 void servers_free(struct server_list *l);
 /* Index of the entry with that name, or with that host (any case) and
  * port; -1 when none. */

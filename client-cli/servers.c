@@ -7,7 +7,10 @@
  * The file is written by nexus, one line per server:
  *   NAME HOST PORT FINGERPRINT USER     ("-" for an empty field)
  * and one "default NAME" line. Writers serialise on a lock of the folder
- * and replace the file through a temporary one and rename. */
+ * and replace the file through a temporary one and rename. A line that is
+ * not an entry (edited by hand, past SERVERS_MAX) is skipped, not fatal:
+ * every command reads this file, and one that refused to start could not
+ * repair it either; the next write leaves the line out. */
 #include "client.h"
 
 #include <errno.h>
@@ -48,8 +51,16 @@ static const char *servers_field(const char *v)
 	return v[0] ? v : "-";
 }
 
-/* One "NAME HOST PORT FP USER" line into e; 0 or -EBADMSG. */
-static int servers_parse_entry(char *line, struct saved_server *e)
+/* A host as settings_split takes it: printable, no spaces, '/' or brackets. */
+static int servers_host_valid(const char *host)
+{
+	for (const char *p = host; *p; p++)
+		if (*p <= ' ' || *p >= 127 || strchr("/[]", *p))
+			return 0;
+	return host[0] != '\0';
+}
+
+int servers_parse_entry(char *line, struct saved_server *e)
 {
 	char *f[5], *save = NULL, *end;
 	unsigned long port;
@@ -61,7 +72,7 @@ static int servers_parse_entry(char *line, struct saved_server *e)
 		f[n++] = p;
 	}
 	if (n != 5 || !servers_name_valid(f[0]) || strlen(f[1]) >= sizeof(e->host) ||
-	    strlen(f[3]) >= sizeof(e->fp))
+	    !servers_host_valid(f[1]) || strlen(f[3]) >= sizeof(e->fp))
 		return -EBADMSG;
 	errno = 0;
 	port = strtoul(f[2], &end, 10);
@@ -96,47 +107,70 @@ int servers_find_addr(const struct server_list *l, const char *host, uint16_t po
 	return -1;
 }
 
-int servers_load(const char *config_dir, struct server_list **ret, unsigned *ret_line)
+/* A line that is no entry: counted, its number kept for the warning. */
+static void servers_bad_line(struct server_list *l, unsigned lineno, int why)
+{
+	if (l->nbad++ == 0) {
+		l->bad_line = lineno;
+		l->bad_why = why;
+	}
+}
+
+/* One line of the file (trimmed, not a comment) into l. */
+static void servers_load_line(struct server_list *l, char *p, unsigned lineno,
+                              char def[SERVERS_NAME_MAX + 2])
+{
+	if (strncmp(p, "default ", 8) == 0) {
+		if (servers_name_valid(p + 8))
+			snprintf(def, SERVERS_NAME_MAX + 2, "%s", p + 8);
+		else
+			servers_bad_line(l, lineno, -EBADMSG);
+	} else if (l->n >= SERVERS_MAX) {
+		servers_bad_line(l, lineno, -E2BIG);
+	} else if (servers_parse_entry(p, &l->v[l->n]) < 0) {
+		servers_bad_line(l, lineno, -EBADMSG);
+	} else if (servers_find_name(l, l->v[l->n].name) < 0 &&
+	           servers_find_addr(l, l->v[l->n].host, l->v[l->n].port) < 0) {
+		l->n++; /* the same name or address twice: the later line is a leftover */
+	}
+}
+
+int servers_load(const char *config_dir, struct server_list **ret)
 {
 	char path[SETTINGS_PATH_MAX + 16], line[SERVERS_LINE_MAX], def[SERVERS_NAME_MAX + 2] = "";
-	struct server_list *l = xcalloc(1, sizeof(*l));
+	struct server_list *l;
 	unsigned lineno = 0;
+	int c, r;
 	FILE *f;
-	int r = 0;
 
-	l->def = -1;
 	servers_path(config_dir, path, sizeof(path));
 	f = fopen(path, "re");
-	if (!f && errno != ENOENT) {
-		r = -errno;
-		free(l);
-		return r;
-	}
-	while (f && r == 0 && fgets(line, sizeof(line), f)) {
+	if (!f && errno != ENOENT)
+		return -errno;
+	l = xcalloc(1, sizeof(*l));
+	l->def = -1;
+	while (f && fgets(line, sizeof(line), f)) {
 		char *p = line;
+		size_t n = strlen(line);
+
 		lineno++;
+		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+			/* Longer than any entry: skip the rest of it. */
+			while ((c = getc(f)) != EOF && c != '\n')
+				;
+			servers_bad_line(l, lineno, -EBADMSG);
+			continue;
+		}
 		p[strcspn(p, "\r\n")] = '\0';
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (*p == '\0' || *p == '#')
-			continue;
-		if (strncmp(p, "default ", 8) == 0) {
-			snprintf(def, sizeof(def), "%s", p + 8);
-			if (!servers_name_valid(def))
-				r = -EBADMSG;
-		} else if (l->n >= SERVERS_MAX) {
-			r = -E2BIG;
-		} else if ((r = servers_parse_entry(p, &l->v[l->n])) == 0) {
-			/* the same name or address twice: the later line is a leftover */
-			if (servers_find_name(l, l->v[l->n].name) < 0 &&
-			    servers_find_addr(l, l->v[l->n].host, l->v[l->n].port) < 0)
-				l->n++;
-		}
+		if (*p != '\0' && *p != '#')
+			servers_load_line(l, p, lineno, def);
 	}
+	r = f && ferror(f) ? -EIO : 0;
 	if (f)
 		fclose(f);
 	if (r < 0) {
-		*ret_line = lineno;
 		free(l);
 		return r;
 	}
@@ -195,7 +229,6 @@ static int servers_update(const char *config_dir,
                           int (*fn)(struct server_list *l, void *arg), void *arg)
 {
 	struct server_list *l;
-	unsigned line;
 	int dfd, r;
 
 	r = settings_mkdirs(config_dir);
@@ -206,7 +239,7 @@ static int servers_update(const char *config_dir,
 		return -errno;
 	while (flock(dfd, LOCK_EX) < 0 && errno == EINTR)
 		;
-	r = servers_load(config_dir, &l, &line);
+	r = servers_load(config_dir, &l);
 	if (r == 0) {
 		r = fn(l, arg);
 		if (r == 0)
@@ -343,14 +376,12 @@ static int servers_logged_in(const struct settings *s, const struct saved_server
 static int servers_list(const struct settings *s)
 {
 	struct server_list *l;
-	char addr[SETTINGS_HOST_MAX + 16], path[SETTINGS_PATH_MAX + 16];
-	unsigned line;
+	char addr[SETTINGS_HOST_MAX + 16];
 	struct jw w;
-	int def_used = 1, r = servers_load(s->config_dir, &l, &line);
+	int def_used = 1, r = servers_load(s->config_dir, &l);
 
 	if (r < 0) {
-		servers_path(s->config_dir, path, sizeof(path));
-		out_err("%s:%u: %s", path, line, r == -EBADMSG ? "damaged line" : strerror(-r));
+		out_err("cannot read %s/servers: %s", s->config_dir, strerror(-r));
 		return EXIT_ERROR;
 	}
 	if (!s->json && !s->quiet && l->n == 0)

@@ -330,17 +330,33 @@ static int settings_choose(struct settings *s, const struct server_list *l)
 	return r;
 }
 
+/* The saved servers. Lines skipped as damaged are told once a run (a
+ * command may load the file more than once), with the first one's place. */
 static int settings_servers(const struct settings *s, struct server_list **ret)
 {
-	unsigned line = 0;
-	int r = servers_load(s->config_dir, ret, &line);
+	static int warned;
+	char why[64], more[48] = "";
+	struct server_list *l;
+	int r = servers_load(s->config_dir, &l);
 
-	if (r == -EBADMSG || r == -E2BIG)
-		out_err("%s/servers:%u: %s; fix or remove the line", s->config_dir, line,
-		        r == -E2BIG ? "too many servers" : "damaged line");
-	else if (r < 0)
+	if (r < 0) {
 		out_err("cannot read %s/servers: %s", s->config_dir, strerror(-r));
-	return r < 0 ? EXIT_ERROR : 0;
+		return EXIT_ERROR;
+	}
+	if (l->nbad && !warned) {
+		warned = 1;
+		if (l->nbad > 1)
+			snprintf(more, sizeof(more), " (and %u more bad lines)", l->nbad - 1);
+		if (l->bad_why == -E2BIG)
+			snprintf(why, sizeof(why), "more than %d servers, line skipped",
+			         SERVERS_MAX);
+		else
+			snprintf(why, sizeof(why), "damaged line skipped");
+		out_err("%s/servers:%u: %s%s; the next change to the saved servers drops %s",
+		        s->config_dir, l->bad_line, why, more, l->nbad > 1 ? "them" : "it");
+	}
+	*ret = l;
+	return 0;
 }
 
 int settings_resolve(struct settings *s)

@@ -148,5 +148,35 @@ grep -Eq "^5556/tcp .*needs a login token; run: nexus -s $A login" "$T/out" ||
 grep -Eq "^5557/tcp .*Shadow Nexus, but:" "$T/out" || fail "voice: no login, but it answers"
 ok "without a login: files says how to log in there, with -s"
 
+say "CONFIGDIR/servers: mode 0600; a damaged line costs that line only"
+SF="$T/cfg/ann/servers"
+[ "$(stat -c %a "$SF")" = 600 ] || fail "servers is mode $(stat -c %a "$SF"), not 0600"
+ok "servers is mode 0600"
+BAD=$(($(wc -l <"$SF") + 1))
+printf 'hand edited: three words\n' >>"$SF"
+head -c 3000 /dev/zero | tr '\0' x >>"$SF" && echo >>"$SF"
+printf 'ok2 127.0.0.1 1 - -\n' >>"$SF"
+nx_expect 0 "bare whoami with two bad lines" nx ann whoami
+grep -qx ann "$T/out" || { nx_show; fail "whoami is not ann"; }
+nx_err_has "$T/cfg/ann/servers:$BAD: damaged line skipped \\(and 1 more bad lines\\); the next change to the saved servers drops them" "one warning names file:line"
+[ "$(wc -l <"$T/err")" = 1 ] || { nx_show; fail "more than one line on stderr"; }
+nx_expect 0 "nexus servers with bad lines" nx ann servers
+grep -q "^  lab " "$T/out" && grep -q "^  ok2 " "$T/out" || { nx_show; fail "good entries missing"; }
+nx_expect 0 "servers forget ok2 (a write)" nx ann servers forget ok2
+! grep -q "hand edited\|xxxx\|^ok2 " "$SF" || { cat "$SF"; fail "the write kept the bad lines or ok2"; }
+[ "$(stat -c %a "$SF")" = 600 ] || fail "the rewritten servers is mode $(stat -c %a "$SF")"
+nx_expect 0 "bare whoami after the repair" nx ann whoami
+[ ! -s "$T/err" ] || { nx_show; fail "still a warning after the repair"; }
+ok "repaired by the next write, still 0600"
+FIRST=$(($(wc -l <"$SF") + 63))
+for i in $(seq 1 70); do echo "x$i 10.9.0.$i 5555 - -"; done >>"$SF"
+nx_expect 0 "bare whoami with 72 saved servers" nx ann whoami
+nx_err_has "servers:$FIRST: more than 64 servers, line skipped \\(and 7 more bad lines\\)" "too many: the first line past 64"
+nx_expect 0 "servers forget x1" nx ann servers forget x1
+[ "$(grep -c '^x' "$SF")" = 61 ] || { cat "$SF"; fail "expected 61 x entries after the write"; }
+nx_expect 0 "bare whoami" nx ann whoami
+[ ! -s "$T/err" ] || { nx_show; fail "still a warning after the write"; }
+ok "entries past 64 skipped with one warning, dropped by the next write"
+
 kill -0 $PIDS 2>/dev/null || fail "a daemon died"
 ok "daemons alive"
