@@ -105,6 +105,15 @@ int settings_token_load(const struct settings *s, char ret_user[PROTO_NAME_MAX +
 int settings_token_save(const struct settings *s, const char *user, const char *token,
                         uint64_t expiry);
 int settings_token_remove(const struct settings *s);
+/* Whether there is a usable saved login for s's server: the cache reads,
+ * has not expired, and is -u's user when -u was given. 1 (user and token
+ * copied to ret_user, ret_token unless NULL) or 0. */
+int settings_login_valid(const struct settings *s, char ret_user[PROTO_NAME_MAX + 1],
+                         char ret_token[PROTO_SECRET_MAX + 1]);
+/* Replace path with len bytes of buf, mode 0600: a temporary file beside
+ * it, fsync, rename, fsync of the folder; a crash leaves the old file or
+ * the new one. 0 or a negative errno. */
+int settings_write_atomic(const char *path, const void *buf, size_t len);
 const char *settings_token_path(const struct settings *s, char *buf, size_t len);
 
 /* The password: NEXUS_PASSWORD, else one line of stdin (from_stdin), else
@@ -155,6 +164,9 @@ int servers_name_valid(const char *name);
  * default when there is none. Sets s->name. 0 when updated, 1 when added,
  * 2 when added as the default, or a negative errno. */
 int servers_remember(struct settings *s, const char *fp, const char *user);
+/* "saved as server NAME..." on stdout for servers_remember's 1 or 2
+ * (nothing for 0, with --json or -q). */
+void servers_say_saved(const struct settings *s, int added);
 int cmd_servers(struct settings *s, int argc, char **argv);
 
 /* core.c: the event-driven client. One connection to chatd, a state

@@ -40,10 +40,7 @@ static void account_print(struct client *c, const struct msg *m, int registered,
 	out_clean(stdout, m->user);
 	printf("%s on %s until %s\n", (m->flags & MF_ADMIN) ? " (admin)" : "", s->host_port,
 	       out_time(m->ts * 1000, 1, when, sizeof(when)));
-	if (added == 2)
-		printf("saved as server %s, the default: commands without -s use it\n", s->name);
-	else if (added == 1)
-		printf("saved as server %s (use it with: nexus -s %s)\n", s->name, s->name);
+	servers_say_saved(s, added);
 	out_flush();
 }
 

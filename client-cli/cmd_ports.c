@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -510,13 +509,8 @@ static void ports_print_json(const struct ports *ctx)
 /* The saved login for the server probed, if any and not expired. */
 static void ports_login(struct ports *ctx)
 {
-	uint64_t expiry;
-
-	if (settings_token_load(ctx->s, ctx->user, ctx->token, &expiry) < 0 ||
-	    (expiry && expiry <= (uint64_t)time(NULL))) {
-		explicit_bzero(ctx->token, sizeof(ctx->token));
+	if (!settings_login_valid(ctx->s, ctx->user, ctx->token))
 		ctx->token[0] = ctx->user[0] = '\0';
-	}
 }
 
 int cmd_ports(struct settings *s, int argc, char **argv)

@@ -19,8 +19,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -186,22 +184,13 @@ void servers_free(struct server_list *l)
 
 static int servers_write(const char *config_dir, const struct server_list *l)
 {
-	char path[SETTINGS_PATH_MAX + 16], tmp[SETTINGS_PATH_MAX + 32];
-	FILE *f;
-	int fd, r = 0;
+	char path[SETTINGS_PATH_MAX + 16], *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int r;
 
-	servers_path(config_dir, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
-	if (fd < 0)
+	if (!f)
 		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		unlink(tmp);
-		return r;
-	}
 	fprintf(f, "# Saved servers, written by nexus (see nexus(1)):\n"
 	           "# NAME HOST PORT FINGERPRINT USER; \"default NAME\" is used without -s.\n");
 	if (l->def >= 0)
@@ -211,14 +200,13 @@ static int servers_write(const char *config_dir, const struct server_list *l)
 		fprintf(f, "%s %s %u %s %s\n", e->name, e->host, e->port, servers_field(e->fp),
 		        servers_field(e->user));
 	}
-	if (fflush(f) != 0 || fsync(fd) < 0)
-		r = -errno;
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	servers_path(config_dir, path, sizeof(path));
+	r = settings_write_atomic(path, buf, len);
+	free(buf);
 	return r;
 }
 
@@ -323,6 +311,16 @@ int servers_remember(struct settings *s, const char *fp, const char *user)
 	return m.added;
 }
 
+void servers_say_saved(const struct settings *s, int added)
+{
+	if (s->json || s->quiet)
+		return;
+	if (added == 2)
+		printf("saved as server %s, the default: commands without -s use it\n", s->name);
+	else if (added == 1)
+		printf("saved as server %s (use it with: nexus -s %s)\n", s->name, s->name);
+}
+
 /* nexus servers [default NAME | rename NAME NEW | forget NAME] */
 
 struct servers_cmd {
@@ -358,19 +356,16 @@ static int servers_edit_fn(struct server_list *l, void *arg)
 	return 0;
 }
 
-/* Whether a saved login exists for the entry and has not expired. */
+/* Whether a saved login exists for the entry and has not expired (any
+ * user: -u picks whose login a command uses, not what this list shows). */
 static int servers_logged_in(const struct settings *s, const struct saved_server *e)
 {
 	struct settings o = *s;
-	char user[PROTO_NAME_MAX + 1], token[PROTO_SECRET_MAX + 1];
-	uint64_t expiry;
-	int r;
 
 	snprintf(o.server, sizeof(o.server), "%s", e->host);
 	o.port = e->port;
-	r = settings_token_load(&o, user, token, &expiry);
-	explicit_bzero(token, sizeof(token));
-	return r == 0 && (expiry == 0 || expiry > (uint64_t)time(NULL));
+	o.flag_user = NULL;
+	return settings_login_valid(&o, NULL, NULL);
 }
 
 static int servers_list(const struct settings *s)

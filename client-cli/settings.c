@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -471,6 +472,23 @@ int settings_token_load(const struct settings *s, char ret_user[PROTO_NAME_MAX +
 	return 0;
 }
 
+int settings_login_valid(const struct settings *s, char ret_user[PROTO_NAME_MAX + 1],
+                         char ret_token[PROTO_SECRET_MAX + 1])
+{
+	char user[PROTO_NAME_MAX + 1], token[PROTO_SECRET_MAX + 1];
+	uint64_t expiry;
+	int ok = settings_token_load(s, user, token, &expiry) == 0 &&
+	         (expiry == 0 || expiry > (uint64_t)time(NULL)) &&
+	         (!s->flag_user || strcmp(s->user, user) == 0);
+
+	if (ok && ret_user)
+		memcpy(ret_user, user, sizeof(user));
+	if (ok && ret_token)
+		memcpy(ret_token, token, sizeof(token));
+	explicit_bzero(token, sizeof(token));
+	return ok;
+}
+
 static int settings_mkdir_one(const char *path)
 {
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
@@ -513,24 +531,18 @@ static int settings_write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int settings_token_save(const struct settings *s, const char *user, const char *token,
-                        uint64_t expiry)
+int settings_write_atomic(const char *path, const void *buf, size_t len)
 {
-	char dir[SETTINGS_PATH_MAX + 16], path[SETTINGS_PATH_MAX + 300],
-	    tmp[SETTINGS_PATH_MAX + 320];
-	char line[PROTO_SECRET_MAX + PROTO_NAME_MAX + 64];
-	int fd, r, n;
+	char tmp[SETTINGS_PATH_MAX + 320], dir[SETTINGS_PATH_MAX + 320];
+	const char *slash = strrchr(path, '/');
+	int fd, dfd, r;
 
-	snprintf(dir, sizeof(dir), "%s/tokens", s->config_dir);
-	if ((r = settings_mkdirs(dir)) < 0)
-		return r;
-	settings_token_path(s, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
 	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
 	if (fd < 0)
 		return -errno;
-	n = snprintf(line, sizeof(line), "%s %s %" PRIu64 "\n", user, token, expiry);
-	r = settings_write_all(fd, line, (size_t)n);
+	r = settings_write_all(fd, buf, len);
 	if (r == 0 && fchmod(fd, 0600) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
@@ -539,8 +551,35 @@ int settings_token_save(const struct settings *s, const char *user, const char *
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
-	if (r < 0)
+	if (r < 0) {
 		unlink(tmp);
+		return r;
+	}
+	/* The rename is durable once the folder is. */
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (fsync(dfd) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
+int settings_token_save(const struct settings *s, const char *user, const char *token,
+                        uint64_t expiry)
+{
+	char dir[SETTINGS_PATH_MAX + 16], path[SETTINGS_PATH_MAX + 300];
+	char line[PROTO_SECRET_MAX + PROTO_NAME_MAX + 64];
+	int r, n;
+
+	snprintf(dir, sizeof(dir), "%s/tokens", s->config_dir);
+	if ((r = settings_mkdirs(dir)) < 0)
+		return r;
+	settings_token_path(s, path, sizeof(path));
+	n = snprintf(line, sizeof(line), "%s %s %" PRIu64 "\n", user, token, expiry);
+	r = settings_write_atomic(path, line, (size_t)n);
+	explicit_bzero(line, sizeof(line));
 	return r;
 }
 

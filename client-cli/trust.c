@@ -182,10 +182,7 @@ static int trust_cert_cb(struct client *c, const char *fp, void *arg)
 		trust_report(c, fp, state == TLS_PIN_MISMATCH ? pinned : NULL, 1, 1);
 	else if (!s->quiet)
 		printf("trusted: saved in %s\n", s->known_path);
-	if (added == 2 && !s->json && !s->quiet)
-		printf("saved as server %s, the default: commands without -s use it\n", s->name);
-	else if (added == 1 && !s->json && !s->quiet)
-		printf("saved as server %s (use it with: nexus -s %s)\n", s->name, s->name);
+	servers_say_saved(s, added);
 	out_flush();
 	client_done(c, 0);
 	return 1;

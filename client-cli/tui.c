@@ -617,7 +617,7 @@ int tui_main(struct settings *s, int argc, char **argv)
 	t->voice.err_fd = t->callw.err_fd = -1;
 	tui_state_init(&t->st);
 	tui_line_init(&t->line);
-	if (tui_setup_have_login(s)) {
+	if (settings_login_valid(s, NULL, NULL)) {
 		flags |= CLIENT_NEED_TOKEN;
 	} else {
 		status = tui_setup_ask(t);

@@ -485,8 +485,6 @@ void tui_voice_tick(struct tui *t);
 void tui_voice_end_all(struct tui *t);
 
 /* tui_setup.c: the first run. */
-/* Whether a cached login exists for the server (and user, when given). */
-int tui_setup_have_login(struct settings *s);
 /* Ask for server and account on the terminal; 0 or an exit status. */
 int tui_setup_ask(struct tui *t);
 /* Connected without a login: send LOGIN or REGISTER (then tui_net_start). */

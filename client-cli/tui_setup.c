@@ -11,24 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
-
-int tui_setup_have_login(struct settings *s)
-{
-	char user[PROTO_NAME_MAX + 1], token[PROTO_SECRET_MAX + 1];
-	uint64_t expiry;
-	int r = settings_token_load(s, user, token, &expiry);
-
-	explicit_bzero(token, sizeof(token));
-	if (r < 0)
-		return 0;
-	if (s->flag_user && strcmp(s->user, user) != 0)
-		return 0;
-	return expiry == 0 || expiry > (uint64_t)time(NULL);
-}
 
 /* Save the server (and who logged in) in the saved-server list; the first
  * one becomes the default, so the next run asks nothing. */
@@ -82,7 +67,7 @@ static int tui_setup_pick(struct settings *s)
 			s->port_set = port_set;
 			if (answer[0] && (r = settings_use_server(s, answer)) != 0)
 				continue; /* said why; ask again */
-			if (tui_setup_have_login(s))
+			if (settings_login_valid(s, NULL, NULL))
 				return 1; /* already logged in there */
 		}
 		r = tui_setup_check(s);

@@ -307,18 +307,12 @@ int store_file_delete(const struct file_rec *f)
 	return r;
 }
 
-int store_list(const char *user, store_list_cb cb, void *arg)
+/* The rows of a listing: a file's columns, then its share's link, room
+ * and user (NULL link: the caller's own file, no share). */
+static int store_list_rows(sqlite3_stmt *st, store_list_cb cb, void *arg)
 {
-	sqlite3_stmt *st = store_prepare(
-	    "SELECT " FILE_COLS ", NULL, '', '' FROM files WHERE owner=?1 "
-	    "UNION ALL SELECT f.id, f.owner, f.name, f.size, f.hash, f.ts, f.blob, f.link,"
-	    " s.link, s.room, s.user FROM shares s JOIN files f ON f.id = s.file"
-	    " WHERE s.user=?1 AND s.revoked=0 AND f.owner<>?1 ORDER BY 1");
 	int rc;
 
-	if (!st)
-		return -EIO;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct file_rec f;
 		struct share_rec sh = {0};
@@ -338,6 +332,20 @@ int store_list(const char *user, store_list_cb cb, void *arg)
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+int store_list(const char *user, store_list_cb cb, void *arg)
+{
+	sqlite3_stmt *st = store_prepare(
+	    "SELECT " FILE_COLS ", NULL, '', '' FROM files WHERE owner=?1 "
+	    "UNION ALL SELECT f.id, f.owner, f.name, f.size, f.hash, f.ts, f.blob, f.link,"
+	    " s.link, s.room, s.user FROM shares s JOIN files f ON f.id = s.file"
+	    " WHERE s.user=?1 AND s.revoked=0 AND f.owner<>?1 ORDER BY 1");
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	return store_list_rows(st, cb, arg);
+}
+
 int store_list_room(const char *room, const char *user, store_list_cb cb, void *arg)
 {
 	/* A share for "#ops" is one for "ops": chat room names may carry it. */
@@ -346,24 +354,12 @@ int store_list_room(const char *room, const char *user, store_list_cb cb, void *
 	    " s.link, s.room, s.user FROM shares s JOIN files f ON f.id = s.file"
 	    " WHERE s.room IN (?1, '#' || ?1) AND s.user = '' AND s.revoked=0"
 	    " AND f.owner<>?2 ORDER BY 1");
-	int rc;
 
 	if (!st)
 		return -EIO;
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct file_rec f;
-		struct share_rec sh = {0};
-
-		store_file_row(st, 0, &f);
-		store_text(sh.link, sizeof(sh.link), st, 8);
-		store_text(sh.room, sizeof(sh.room), st, 9);
-		sh.file = f.id;
-		cb(arg, &f, &sh);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return store_list_rows(st, cb, arg);
 }
 
 int store_upload_find(const char *owner, uint64_t size, const uint8_t hash[PROTO_HASH_LEN],
