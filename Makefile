@@ -96,6 +96,12 @@ $(BUILD)/test/test_tui: $(BUILD)/obj/test/unit/test_tui.o $(TUI_UNIT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
+# test_client_settings also links the client's settings and saved servers.
+CLIENT_SETTINGS_UNIT_OBJ := $(patsubst %,$(BUILD)/obj/client-cli/%.o,settings servers output)
+$(BUILD)/test/test_client_settings: $(BUILD)/obj/test/unit/test_client_settings.o $(CLIENT_SETTINGS_UNIT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+
 # The full-screen client's redraw benchmark (make bench runs it).
 TUI_BENCH_OBJ := $(patsubst %,$(BUILD)/obj/client-cli/%.o,tui_input tui_state tui_draw)
 $(BUILD)/bench/tui_bench: $(BUILD)/obj/test/bench/tui_bench.o $(TUI_BENCH_OBJ) $(LIB)

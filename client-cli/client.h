@@ -94,6 +94,9 @@ const char *settings_cmd_prefix(const struct settings *s);
 /* "run: nexus login" in text (a server's sentence or ours) made
  * "run: nexus -s NAME login" when this server is not the default. */
 void settings_login_hint(const struct settings *s, char *text, size_t len);
+/* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address into
+ * host and *ret_port (0 when none is given). 0 or -EINVAL. */
+int settings_split(const char *in, char host[SETTINGS_HOST_MAX], uint16_t *ret_port);
 /* mkdir -p, mode 0700. 0 or a negative errno. */
 int settings_mkdirs(const char *dir);
 

@@ -228,9 +228,7 @@ static void settings_set_host_port(struct settings *s)
 	         s->server, s->port);
 }
 
-/* "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address; port 0
- * when none is given. 0 or -EINVAL. */
-static int settings_split(const char *in, char host[SETTINGS_HOST_MAX], uint16_t *ret_port)
+int settings_split(const char *in, char host[SETTINGS_HOST_MAX], uint16_t *ret_port)
 {
 	const char *colon = strrchr(in, ':'), *port = NULL, *close = strchr(in, ']');
 	unsigned long p = 0;
@@ -252,9 +250,12 @@ static int settings_split(const char *in, char host[SETTINGS_HOST_MAX], uint16_t
 	if (n <= 0 || n >= SETTINGS_HOST_MAX || strpbrk(host, " \t/[]"))
 		return -EINVAL;
 	if (port) {
+		/* strtoul would take " 55", "+55" and "-1" (as a huge number). */
+		if (!isdigit((unsigned char)port[0]))
+			return -EINVAL;
 		errno = 0;
 		p = strtoul(port, &end, 10);
-		if (errno || end == port || *end || p < 1 || p > 65535)
+		if (errno || *end || p < 1 || p > 65535)
 			return -EINVAL;
 	}
 	*ret_port = (uint16_t)p;
