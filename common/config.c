@@ -6,6 +6,7 @@
  * quotes keeps blanks and '#', with \" and \\ as escapes. Every error names
  * the file and line. */
 #include "config.h"
+#include "gate.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -418,6 +419,7 @@ void config_common_defaults(struct config_common *c, const char *state_dir)
 	snprintf(c->bind, sizeof(c->bind), "::");
 	config_hostname(c);
 	c->token_ttl = CONFIG_DEFAULT_TTL;
+	c->max_conns_per_addr = GATE_PER_ADDR_DEFAULT;
 }
 
 /* STATE/name into path when path is empty. A path that would not fit (or an

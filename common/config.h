@@ -38,6 +38,7 @@ struct config_common {
 	char bind[CONFIG_STR_MAX];        /* default: "::" (all addresses) */
 	char hostname[CONFIG_STR_MAX];    /* certificate name; default: gethostname */
 	uint32_t token_ttl;               /* seconds; default 30 days */
+	uint32_t max_conns_per_addr;      /* connections one address may hold; 0 = any */
 };
 
 /* The [common] key table for a program struct with a struct config_common
@@ -57,7 +58,9 @@ struct config_common {
 	{"common", "hostname", CONFIG_STR, offsetof(T, M.hostname), CONFIG_STR_MAX, 0, 0,          \
 	 "name put in a generated certificate"},                                                   \
 	{"common", "token_ttl", CONFIG_U32, offsetof(T, M.token_ttl), 0, 60, 31536000,             \
-	 "seconds a login token stays valid"}
+	 "seconds a login token stays valid"},                                                     \
+	{"common", "max_conns_per_addr", CONFIG_U32, offsetof(T, M.max_conns_per_addr), 0, 0,       \
+	 65535, "connections one client address may hold at a time (0 = no cap)"}
 #define CONFIG_KEYS_END {NULL, NULL, CONFIG_STR, 0, 0, 0, 0, NULL}
 
 /* Fill c with defaults; state_dir is used for the derived paths. */

@@ -1,4 +1,5 @@
 #include "conn.h"
+#include "gate.h"
 #include "ratelimit.h"
 
 #include <arpa/inet.h>
@@ -62,15 +63,17 @@ void conn_limits_default(struct conn_limits *l)
 {
 	l->max_frame = PROTO_FRAME_MAX_DEFAULT;
 	l->max_outq = 4u * 1024u * 1024u;
-	l->handshake_secs = 10;
+	l->handshake_secs = CONN_HANDSHAKE_SECS;
 	l->idle_secs = 120;
 	l->first_chain = 0;
 }
 
 static void conn_release(struct conn *c)
 {
-	if (c->bev)
+	if (c->bev) {
+		gate_leave(bufferevent_getfd(c->bev));
 		bufferevent_free(c->bev);
+	}
 	if (c->close_ev)
 		event_free(c->close_ev);
 	if (c->flush_ev)
@@ -403,6 +406,7 @@ struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
 	int one = 1;
 
 	if (!ssl) {
+		gate_leave(fd);
 		close(fd);
 		return NULL;
 	}
@@ -412,6 +416,7 @@ struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (!bev) {
 		SSL_free(ssl);
+		gate_leave(fd);
 		close(fd);
 		return NULL;
 	}

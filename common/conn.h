@@ -15,10 +15,15 @@
 struct event_base;
 struct conn;
 
+/* A peer that connects must finish its TLS handshake (and here its HELLO)
+ * within this, in every daemon (videod's HTTPS too). */
+#define CONN_HANDSHAKE_SECS 10
+
 struct conn_limits {
 	uint32_t max_frame;       /* largest payload accepted */
 	size_t max_outq;          /* bytes queued for the peer before it is dropped */
-	unsigned handshake_secs;  /* TLS + HELLO must finish within */
+	unsigned handshake_secs;  /* TLS + HELLO must finish within (default
+	                           * CONN_HANDSHAKE_SECS) */
 	unsigned idle_secs;       /* no frame for this long closes; 0 = never */
 	size_t first_chain;       /* bytes of the first output chain of an empty
 	                           * queue; 0 = a full TLS record's worth. Small
@@ -98,7 +103,14 @@ int conn_listen(const char *host, uint16_t port, char *err, size_t errlen);
 
 struct listener;
 typedef void (*listener_cb)(int fd, const char *peer, void *arg);
+/* Accepts on fd: a peer whose address holds gate_max() connections is
+ * closed at once (common/gate.h); out of descriptors, accepting pauses
+ * briefly. The fd given to cb is entered in the gate: conn_free leaves it. */
 struct listener *listener_new(struct event_base *base, int fd, listener_cb cb, void *arg);
+/* The same pause for a listener someone else accepts on (evhttp's); it
+ * stays theirs to free, after listener_free. */
+struct evconnlistener;
+struct listener *listener_wrap(struct event_base *base, struct evconnlistener *evl);
 void listener_free(struct listener *l);
 
 #endif

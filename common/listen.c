@@ -1,8 +1,11 @@
 /* Listening sockets and the accept loop (declared in conn.h). */
 #include "conn.h"
+#include "gate.h"
+#include "log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,9 +23,20 @@
 struct listener {
 	struct evconnlistener *evl;
 	struct event *retry;
-	listener_cb cb;
+	listener_cb cb; /* NULL: evhttp's listener, wrapped (listener_wrap) */
 	void *arg;
 };
+
+/* One spare descriptor per process: out of descriptors, it is closed so
+ * that one waiting peer can be accepted and closed (told at once, instead
+ * of left in the backlog), then opened again. */
+static int listen_reserve = -1;
+
+static void listen_reserve_open(void)
+{
+	if (listen_reserve < 0)
+		listen_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
 static int listen_bind(const struct sockaddr *sa, socklen_t sl, int family)
 {
@@ -85,6 +99,7 @@ static void listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct listener *l = arg;
 	char peer[64] = "?";
 	char host[INET6_ADDRSTRLEN] = "?";
+	int r;
 
 	(void)evl;
 	(void)sl;
@@ -98,6 +113,15 @@ static void listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 			inet_ntop(AF_INET6, a, host, sizeof(host));
 	}
 	snprintf(peer, sizeof(peer), "%s", host);
+	r = gate_enter(fd, sa);
+	if (r < 0) {
+		/* Logged per address: repeats from one flood collapse in log.c. */
+		log_debug("connection from %s refused: %s", peer,
+		          r == -EUSERS ? "too many connections from that address"
+		                       : "out of memory");
+		close(fd);
+		return;
+	}
 	l->cb(fd, peer, l->arg);
 }
 
@@ -110,29 +134,96 @@ static void listener_retry_cb(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(l->evl);
 }
 
-/* Out of descriptors: pause accepting briefly instead of spinning. */
-static void listener_error_cb(struct evconnlistener *evl, void *arg)
+/* Out of descriptors (or another accept error): shed one waiting peer with
+ * the reserve descriptor, then pause accepting briefly instead of spinning
+ * on a socket that stays readable. */
+static void listener_pause(struct listener *l, struct evconnlistener *evl)
 {
-	struct listener *l = arg;
 	struct timeval tv = {0, LISTEN_RETRY_MS * 1000};
+	int e = EVUTIL_SOCKET_ERROR();
 
+	if (e == EMFILE || e == ENFILE) {
+		int fd;
+
+		if (listen_reserve >= 0)
+			close(listen_reserve);
+		listen_reserve = -1;
+		fd = accept(evconnlistener_get_fd(evl), NULL, NULL);
+		if (fd >= 0)
+			close(fd);
+		listen_reserve_open();
+	}
+	/* The daemon's operator must hear of this; log.c collapses repeats. */
+	log_warn("cannot accept connections (%s): pausing for %d ms", strerror(e),
+	         LISTEN_RETRY_MS);
 	evconnlistener_disable(evl);
 	evtimer_add(l->retry, &tv);
 }
 
-struct listener *listener_new(struct event_base *base, int fd, listener_cb cb, void *arg)
+static void listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	listener_pause(arg, evl);
+}
+
+/* A wrapped listener's callbacks get its owner's argument (evhttp's), so
+ * ours is found by the evconnlistener. */
+#define LISTEN_WRAPPED_MAX 4
+static struct listener *listen_wrapped[LISTEN_WRAPPED_MAX];
+
+static void listener_wrapped_error_cb(struct evconnlistener *evl, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < LISTEN_WRAPPED_MAX; i++)
+		if (listen_wrapped[i] && listen_wrapped[i]->evl == evl) {
+			listener_pause(listen_wrapped[i], evl);
+			return;
+		}
+}
+
+static struct listener *listener_alloc(struct event_base *base)
 {
 	struct listener *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	listen_reserve_open();
+	l->retry = evtimer_new(base, listener_retry_cb, l);
+	if (!l->retry) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+struct listener *listener_wrap(struct event_base *base, struct evconnlistener *evl)
+{
+	struct listener *l = listener_alloc(base);
+	int i = 0;
+
+	while (i < LISTEN_WRAPPED_MAX && listen_wrapped[i])
+		i++;
+	if (!l || i == LISTEN_WRAPPED_MAX) {
+		listener_free(l);
+		return NULL;
+	}
+	l->evl = evl;
+	listen_wrapped[i] = l;
+	evconnlistener_set_error_cb(evl, listener_wrapped_error_cb);
+	return l;
+}
+
+struct listener *listener_new(struct event_base *base, int fd, listener_cb cb, void *arg)
+{
+	struct listener *l = listener_alloc(base);
 
 	if (!l)
 		return NULL;
 	l->cb = cb;
 	l->arg = arg;
 	evutil_make_socket_nonblocking(fd);
-	l->retry = evtimer_new(base, listener_retry_cb, l);
 	l->evl = evconnlistener_new(base, listener_accept_cb, l,
 				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (!l->evl || !l->retry) {
+	if (!l->evl) {
 		listener_free(l);
 		return NULL;
 	}
@@ -144,8 +235,11 @@ void listener_free(struct listener *l)
 {
 	if (!l)
 		return;
-	if (l->evl)
+	if (l->evl && l->cb)
 		evconnlistener_free(l->evl);
+	for (int i = 0; i < LISTEN_WRAPPED_MAX; i++)
+		if (listen_wrapped[i] == l)
+			listen_wrapped[i] = NULL;
 	if (l->retry)
 		event_free(l->retry);
 	free(l);

@@ -5,17 +5,25 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <systemd/sd-journal.h>
 
 #define LOG_LINE_MAX 4096
 #define LOG_IDENT_MAX 64
 
+#define LOG_REPEAT_MS 10000
+
 static char log_ident[LOG_IDENT_MAX];
+static char log_last[LOG_LINE_MAX]; /* the last line written, for repeats */
+static int log_last_prio = -1;
+static unsigned long log_repeats;
+static uint64_t log_repeat_since_ms;
 static int log_journal;
 static int log_level;
 
@@ -47,18 +55,67 @@ static void log_stderr(int prio, const char *msg)
 	fprintf(stderr, "%s: %s%s\n", log_name(), prio == LOG_WARNING ? "warning: " : "", msg);
 }
 
-static void log_vemit(int prio, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
-static void log_vemit(int prio, const char *fmt, va_list ap)
+static void log_write(int prio, const char *msg)
 {
-	char msg[LOG_LINE_MAX];
-	int saved = errno; /* callers may log and then look at errno */
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* Without a journal socket (run in the background outside systemd) the
 	 * line would be lost: fall back to stderr. */
 	if (!log_journal || sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio,
 	                                    "SYSLOG_IDENTIFIER=%s", log_name(), NULL) < 0)
 		log_stderr(prio, msg);
+}
+
+static uint64_t log_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* "... repeated N times" for the lines held back since the last one
+ * written. */
+static void log_flush_repeats(void)
+{
+	char msg[96];
+
+	if (log_repeats == 0)
+		return;
+	snprintf(msg, sizeof(msg), "... previous message repeated %lu times", log_repeats);
+	log_write(log_last_prio, msg);
+	log_repeats = 0;
+}
+
+void log_flush(void)
+{
+	log_flush_repeats();
+}
+
+static void log_vemit(int prio, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
+static void log_vemit(int prio, const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX];
+	int saved = errno; /* callers may log and then look at errno */
+	uint64_t now = log_now_ms();
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A line the same as the one before is held back and counted, so that
+	 * a peer repeating one fault cannot fill the disk; the count is written
+	 * before the next different line, or every LOG_REPEAT_MS while the
+	 * repeats go on. */
+	if (prio == log_last_prio && strcmp(msg, log_last) == 0) {
+		log_repeats++;
+		if (now - log_repeat_since_ms >= LOG_REPEAT_MS) {
+			log_flush_repeats();
+			log_repeat_since_ms = now;
+		}
+		errno = saved;
+		return;
+	}
+	log_flush_repeats();
+	log_write(prio, msg);
+	memcpy(log_last, msg, sizeof(log_last));
+	log_last_prio = prio;
+	log_repeat_since_ms = now;
 	errno = saved;
 }
 
@@ -107,6 +164,7 @@ _Noreturn void fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vemit(LOG_ERR, fmt, ap);
 	va_end(ap);
+	log_flush();
 	exit(1);
 }
 

@@ -18,6 +18,11 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* Logs at error priority and exits 1. Start-up, out of memory and broken
  * invariants only: never for what a peer sent. */
 _Noreturn void fatal(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* A line identical to the one before (same priority) is not written again:
+ * "... previous message repeated N times" follows before the next other
+ * line, and every 10 s while the repeats last. log_flush writes a pending
+ * count now (at exit). */
+void log_flush(void);
 
 /* Allocation helpers that call fatal() on out-of-memory. */
 #include <stddef.h>

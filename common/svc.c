@@ -1,6 +1,7 @@
 /* svc: the start-up skeleton the daemons share; see svc.h. */
 #include "svc.h"
 #include "conn.h"
+#include "gate.h"
 #include "log.h"
 #include "portuse.h"
 #include "revoke.h"
@@ -153,6 +154,7 @@ int svc_config_load(const struct svc *s, const struct config_key *keys, void *cf
 		return r;
 	if (o->state_dir)
 		snprintf(cc->state_dir, sizeof(cc->state_dir), "%s", o->state_dir);
+	gate_set_max(cc->max_conns_per_addr);
 	return 0;
 }
 
@@ -186,8 +188,15 @@ void svc_raise_nofile(void)
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		unsigned long long was = (unsigned long long)rl.rlim_cur;
+
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			log_debug("descriptor limit raised from %llu to %llu", was,
+			          (unsigned long long)rl.rlim_max);
+		else
+			log_warn("cannot raise the descriptor limit from %llu: %s", was,
+			         strerror(errno));
 	}
 }
 

@@ -6,6 +6,7 @@
  * application/json, which a foreign page cannot send without CORS. */
 #include "videod.h"
 #include "conn.h"
+#include "gate.h"
 #include "log.h"
 #include "portuse.h"
 #include "sd.h"
@@ -19,6 +20,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <event2/buffer.h>
@@ -603,23 +605,142 @@ static void router_cb(struct evhttp_request *req, void *arg)
 	evhttp_send_error(req, 404, "Not found");
 }
 
+/* An accepted connection, for the limits every daemon keeps (common/gate.h,
+ * CONN_HANDSHAKE_SECS). evhttp calls bev_cb before it gives the bufferevent
+ * its socket, so the connection waits on a list until admit_cb, which runs
+ * once the accept callback has returned. It lives as long as the TLS
+ * session: OpenSSL frees it with the SSL (hc_free_cb). */
+struct http_conn {
+	SSL *ssl;
+	struct bufferevent *bev;
+	struct event *deadline;
+	int fd; /* entered in the gate; -1 before */
+	bool waiting;
+	TAILQ_ENTRY(http_conn) link;
+};
+
+static TAILQ_HEAD(, http_conn) admit_list = TAILQ_HEAD_INITIALIZER(admit_list);
+static struct event *admit_ev;
+static struct listener *http_listener;
+static int hc_index = -1;
+
+/* Closing our side ends the TLS read with end of stream: evhttp then frees
+ * the connection (and with it the SSL and the http_conn) as a peer that
+ * left. */
+static void hc_drop(struct http_conn *hc, int fd)
+{
+	shutdown(fd, SHUT_RDWR);
+	if (hc->bev)
+		bufferevent_enable(hc->bev, EV_READ);
+}
+
+static void hc_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *hc = arg;
+
+	(void)fd;
+	(void)what;
+	if (!SSL_is_init_finished(hc->ssl)) {
+		log_debug("closing a connection that did not finish TLS within %d s",
+		          CONN_HANDSHAKE_SECS);
+		hc_drop(hc, hc->fd);
+	}
+}
+
+static void hc_admit(struct http_conn *hc)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct timeval tv = {CONN_HANDSHAKE_SECS, 0};
+	int fd = bufferevent_getfd(hc->bev);
+	int r;
+
+	if (fd < 0)
+		return;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		hc_drop(hc, fd);
+		return;
+	}
+	r = gate_enter(fd, (struct sockaddr *)&ss);
+	if (r < 0) {
+		char peer[64];
+
+		gate_addr_name((struct sockaddr *)&ss, peer, sizeof(peer));
+		log_debug("connection from %s refused: %s", peer,
+		          r == -EUSERS ? "too many connections from that address"
+		                       : "out of memory");
+		hc_drop(hc, fd);
+		return;
+	}
+	hc->fd = fd;
+	evtimer_add(hc->deadline, &tv);
+}
+
+static void admit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *hc;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((hc = TAILQ_FIRST(&admit_list))) {
+		TAILQ_REMOVE(&admit_list, hc, link);
+		hc->waiting = false;
+		hc_admit(hc);
+	}
+}
+
+static void hc_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                       void *argp)
+{
+	struct http_conn *hc = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (!hc)
+		return;
+	if (hc->waiting)
+		TAILQ_REMOVE(&admit_list, hc, link);
+	gate_leave(hc->fd);
+	event_free(hc->deadline);
+	free(hc);
+}
+
 static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 {
 	SSL *ssl = SSL_new(videod.tls);
+	struct http_conn *hc = calloc(1, sizeof(*hc));
 	struct bufferevent *bev;
 
 	(void)arg;
-	if (!ssl)
+	if (!ssl || !hc || !(hc->deadline = evtimer_new(base, hc_deadline_cb, hc)) ||
+	    !SSL_set_ex_data(ssl, hc_index, hc)) {
+		if (hc && hc->deadline)
+			event_free(hc->deadline);
+		free(hc);
+		SSL_free(ssl);
 		return NULL;
+	}
+	hc->ssl = ssl;
+	hc->fd = -1;
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	                                     BEV_OPT_CLOSE_ON_FREE);
-	if (bev)
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	if (!bev)
+		return NULL; /* its SSL was freed, and hc with it */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	hc->bev = bev;
+	hc->waiting = true;
+	TAILQ_INSERT_TAIL(&admit_list, hc, link);
+	event_active(admit_ev, EV_TIMEOUT, 0);
 	return bev;
 }
 
 int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
 {
+	struct evhttp_bound_socket *bound;
 	int fd;
 
 	for (size_t i = 0; i < NASSETS; i++) {
@@ -644,7 +765,10 @@ int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
 		snprintf(ret_name, namelen, "the socket from systemd");
 	}
 	http = evhttp_new(videod.base);
-	if (!http)
+	admit_ev = event_new(videod.base, -1, 0, admit_cb, NULL);
+	if (hc_index < 0)
+		hc_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, hc_free_cb);
+	if (!http || !admit_ev || hc_index < 0)
 		fatal("out of memory");
 	evhttp_set_bevcb(http, bev_cb, NULL);
 	evhttp_set_gencb(http, router_cb, NULL);
@@ -652,18 +776,27 @@ int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
 	evhttp_set_max_body_size(http, BODY_MAX);
 	evhttp_set_max_headers_size(http, 16 * 1024);
 	evhttp_set_timeout(http, HTTP_TIMEOUT_SECS);
-	if (!evhttp_accept_socket_with_handle(http, fd)) {
+	bound = evhttp_accept_socket_with_handle(http, fd);
+	if (!bound) {
 		snprintf(err, errlen, "cannot serve HTTPS on %s", ret_name);
 		return -EIO;
 	}
+	http_listener = listener_wrap(videod.base, evhttp_bound_socket_get_listener(bound));
+	if (!http_listener)
+		fatal("out of memory");
 	return 0;
 }
 
 void http_stop(void)
 {
+	listener_free(http_listener);
+	http_listener = NULL;
 	if (http)
 		evhttp_free(http);
 	http = NULL;
+	if (admit_ev)
+		event_free(admit_ev);
+	admit_ev = NULL;
 	for (size_t i = 0; i < NASSETS; i++) {
 		bool shared = false;
 

@@ -279,6 +279,7 @@ static int serve(void)
 	const char *cands[8];
 	int r, n;
 
+	svc_raise_nofile();
 	r = setup_state(err, sizeof(err));
 	if (r == 0) {
 		videod.base = event_base_new();
