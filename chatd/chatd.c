@@ -43,6 +43,9 @@ static const struct config_key chatd_keys[] = {
         "messages replayed on join"),
     KEY("msg_rate", CONFIG_U32, msg_rate, 1, 1000000, "messages per second per user"),
     KEY("msg_burst", CONFIG_U32, msg_burst, 1, 1000000, "burst above msg_rate"),
+    KEY("history_rate", CONFIG_U32, history_rate, 1, 1000000,
+        "history requests and searches per second per user"),
+    KEY("history_burst", CONFIG_U32, history_burst, 1, 1000000, "burst above history_rate"),
     KEY("login_rate", CONFIG_U32, login_rate, 1, 100000, "login attempts per minute"),
     KEY("max_outq", CONFIG_U32, max_outq, 65536, 1u << 30, "bytes queued per client"),
     KEY("max_frame", CONFIG_U32, max_frame, 1024, PROTO_FRAME_MAX_HARD, "largest frame"),
@@ -173,6 +176,8 @@ static void chatd_config_defaults(struct chatd_config *c)
 	c->history_on_join = 50;
 	c->msg_rate = 20;
 	c->msg_burst = 40;
+	c->history_rate = 10;
+	c->history_burst = 40;
 	c->login_rate = 10;
 	c->max_outq = 4u * 1024 * 1024;
 	c->max_frame = PROTO_FRAME_MAX_DEFAULT;
@@ -227,9 +232,11 @@ static void chatd_rates_apply(void)
 	const struct chatd_config *c = &chatd.cfg;
 
 	ratetable_free(chatd.msg_rate);
+	ratetable_free(chatd.history_rate);
 	ratetable_free(chatd.login_user);
 	ratetable_free(chatd.login_addr);
 	chatd.msg_rate = ratetable_new(CHATD_RATE_SLOTS, c->msg_rate, c->msg_burst);
+	chatd.history_rate = ratetable_new(CHATD_RATE_SLOTS, c->history_rate, c->history_burst);
 	chatd.login_user = ratetable_new(CHATD_RATE_SLOTS, c->login_rate / 60.0, c->login_rate);
 	chatd.login_addr = ratetable_new(CHATD_RATE_SLOTS, c->login_rate / 60.0, c->login_rate);
 }
@@ -295,6 +302,8 @@ static int chatd_reload(char *err, size_t errlen)
 	if (r < 0)
 		return r;
 	rates = n.msg_rate != chatd.cfg.msg_rate || n.msg_burst != chatd.cfg.msg_burst ||
+	        n.history_rate != chatd.cfg.history_rate ||
+	        n.history_burst != chatd.cfg.history_burst ||
 	        n.login_rate != chatd.cfg.login_rate;
 	chatd_reload_warn(&n);
 	/* Paths and the listening socket stay as they were started. */
@@ -348,6 +357,7 @@ static void chatd_cleanup(void)
 	tls_ctx_free(chatd.tls);
 	revoke_free(chatd.revoke);
 	ratetable_free(chatd.msg_rate);
+	ratetable_free(chatd.history_rate);
 	ratetable_free(chatd.login_user);
 	ratetable_free(chatd.login_addr);
 	if (chatd.base)

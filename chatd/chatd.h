@@ -34,6 +34,9 @@ struct user;
 #define CHATD_PASS_SECS 60       /* life of a voice room pass (ROOM_PASS) */
 #define CHATD_LIST_PAGE 100      /* rooms in one ROOM_LIST reply */
 #define CHATD_LIST_SCAN 2000     /* rooms one ROOM_LIST request looks at */
+#define CHATD_SEARCH_BYTES 256   /* longest search text (HISTORY text) */
+#define CHATD_SEARCH_WORDS 16    /* words in one search */
+#define CHATD_READ_BUDGET_MS 2000 /* one HISTORY's time on the reader thread */
 
 /* ---- chatd.c: configuration, server state, start-up, signals ---- */
 
@@ -45,6 +48,8 @@ struct chatd_config {
 	uint32_t history_on_join;
 	uint32_t msg_rate;
 	uint32_t msg_burst;
+	uint32_t history_rate; /* HISTORY (and search) per second per user */
+	uint32_t history_burst;
 	uint32_t login_rate; /* per minute */
 	uint32_t max_outq;
 	uint32_t max_frame;
@@ -80,6 +85,7 @@ struct chatd {
 	struct revoke *revoke;   /* the token revocation list, see account.c */
 	uint64_t last_issue_ms;  /* issue time of the last token: never repeats */
 	struct ratetable *msg_rate;   /* SAY/EDIT/DELETE per user */
+	struct ratetable *history_rate; /* HISTORY per user */
 	struct ratetable *login_user; /* LOGIN per user name */
 	struct ratetable *login_addr; /* LOGIN/REGISTER per peer address */
 	struct listener *listener;
@@ -168,8 +174,13 @@ int db_msg_add(struct db *db, int64_t room, const char *user, uint64_t ts, uint6
 /* Strings in ret live until the next db call. */
 int db_msg_get(struct db *db, uint64_t id, struct db_msg *ret);
 int db_msg_update(struct db *db, uint64_t id, uint32_t flags, const char *text);
-/* Calls cb oldest first; returns the number of rows or a negative errno. */
+/* Calls cb oldest first; returns the number of rows or a negative errno
+ * (-ETIMEDOUT past a reader's budget). */
 int db_history(struct db *db, const struct db_history *q, db_msg_cb cb, void *arg);
+/* A read-only connection for reader.c's thread, only for db_history and
+ * db_close: never logs, and interrupts a statement after budget_ms. */
+int db_open_reader(const char *path, uint32_t budget_ms, struct db **ret, char *err,
+                   size_t errlen);
 
 /* ---- session.c: one connected client ---- */
 
@@ -260,6 +271,22 @@ int hasher_submit(struct session *s, const char *password, const char *hash, has
 void hasher_forget(const struct session *s);
 /* Whether s waits for a job. */
 bool hasher_busy(const struct session *s);
+
+/* ---- reader.c: HISTORY and search on a worker thread ---- */
+
+/* Runs on the loop thread; s is NULL when the session closed meanwhile.
+ * result: the number of rows, or -ETIMEDOUT, -ECANCELED, another -errno;
+ * rows live until the callback returns. */
+typedef void (*reader_done_fn)(struct session *s, int result, struct db_msg *const *rows,
+                               size_t n, void *arg);
+/* Read q (the thread starts with the first job). 0, -EBUSY (queue full),
+ * -E2BIG or -ENOTCONN; done is called exactly once after 0. */
+int reader_submit(struct session *s, const struct db_history *q, reader_done_fn done,
+                  void *arg);
+/* s is being freed: its jobs complete with s NULL. */
+void reader_forget(const struct session *s);
+/* Waits for the running job; jobs left complete with s NULL, -ECANCELED. */
+void reader_stop(void);
 
 /* ---- room.c: rooms, membership, invites, topics, DMs, fan-out ---- */
 

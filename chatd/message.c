@@ -259,6 +259,7 @@ void message_batch_flush(void)
 
 void message_batch_free(void)
 {
+	reader_stop();
 	if (chatd.commit_ev)
 		event_free(chatd.commit_ev);
 	chatd.commit_ev = NULL;
@@ -443,15 +444,84 @@ static bool message_blank(const char *s)
 	return true;
 }
 
+/* A search is at most CHATD_SEARCH_WORDS words in CHATD_SEARCH_BYTES: each
+ * word is one more FTS5 phrase to merge. false after replying. */
+static bool message_search_ok(struct session *s, uint32_t req, const char *text)
+{
+	size_t words = 0;
+
+	if (strlen(text) > CHATD_SEARCH_BYTES) {
+		session_error(s, req, ERR_TOO_LARGE, "search longer than %d bytes",
+		              CHATD_SEARCH_BYTES);
+		return false;
+	}
+	for (const char *p = text; *p; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' &&
+		    (p == text || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n'))
+			words++;
+	if (words > CHATD_SEARCH_WORDS) {
+		session_error(s, req, ERR_TOO_LARGE, "search of more than %d words",
+		              CHATD_SEARCH_WORDS);
+		return false;
+	}
+	return true;
+}
+
+/* What a HISTORY job needs back on the loop: rooms are never freed while
+ * chatd runs, and reader_stop ends the jobs before rooms go. */
+struct history_job {
+	uint32_t req;
+	struct room *room;
+};
+
+static void message_history_done(struct session *s, int result, struct db_msg *const *rows,
+                                 size_t n, void *arg)
+{
+	struct history_job *hj = arg;
+	struct history_ctx h = {.s = s, .room = hj->room};
+
+	if (!s || s->state != SESSION_USER || !s->user)
+		goto out;
+	if (result == -ETIMEDOUT) {
+		session_error(s, hj->req, ERR_TOO_LARGE,
+		              "search took longer than %d ms: use fewer or rarer words",
+		              CHATD_READ_BUDGET_MS);
+		goto out;
+	}
+	if (result == -EINVAL) {
+		session_error(s, hj->req, ERR_INVALID, "cannot search for that");
+		goto out;
+	}
+	if (result < 0) {
+		log_warn("%s: history of %s: %s", session_name(s), hj->room->name,
+		         strerror(-result));
+		session_error(s, hj->req, ERR_INTERNAL, "cannot read the history");
+		goto out;
+	}
+	proto_msg_init(&h.chat, MSG_CHAT);
+	h.chat.req = hj->req;
+	snprintf(h.chat.room, sizeof(h.chat.room), "%s", hj->room->name);
+	for (size_t i = 0; i < n && !h.stop; i++)
+		message_history_cb(&h, rows[i]);
+	session_ok(s, hj->req, hj->room->last_id, (uint32_t)n);
+out:
+	free(hj);
+}
+
+/* HISTORY and search: checked here, read on the reader thread (reader.c),
+ * answered in message_history_done. */
 void message_handle_history(struct session *s, const struct msg *m)
 {
 	struct db_history q = {.since = m->ref, .before = m->id};
+	struct history_job *hj;
 	char why[160];
 	struct room *r = NULL;
-	int code, n;
+	int code, rc;
 
-	/* Reads see committed messages only: commit what waits first. */
-	message_batch_flush();
+	if (!ratetable_take(chatd.history_rate, s->user->name, limits_now_ms(), 1)) {
+		session_error(s, m->req, ERR_RATE_LIMITED, "too many history requests; slow down");
+		return;
+	}
 	code = room_lookup(s, m->room, ROOM_OPEN, &r, why, sizeof(why));
 	if (!code && !room_can_read(r, s->user)) {
 		snprintf(why, sizeof(why), "%s is private", r->name);
@@ -461,19 +531,25 @@ void message_handle_history(struct session *s, const struct msg *m)
 		session_error(s, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
+	q.search = message_blank(m->text) ? NULL : m->text;
+	if (q.search && !message_search_ok(s, m->req, q.search))
+		return;
 	q.room = r->id;
 	q.limit = m->count == 0                  ? CHATD_HISTORY_DEFAULT
 	          : m->count > CHATD_HISTORY_MAX ? CHATD_HISTORY_MAX
 	                                         : m->count;
-	q.search = message_blank(m->text) ? NULL : m->text;
-	n = message_history(s, m->req, r, &q);
-	if (n == -EINVAL) {
-		session_error(s, m->req, ERR_INVALID, "cannot search for that");
-		return;
+	/* Reads see committed messages only: commit what waits first. */
+	message_batch_flush();
+	hj = xcalloc(1, sizeof(*hj));
+	hj->req = m->req;
+	hj->room = r;
+	rc = reader_submit(s, &q, message_history_done, hj);
+	if (rc < 0) {
+		free(hj);
+		if (rc == -EBUSY)
+			session_error(s, m->req, ERR_RATE_LIMITED,
+			              "server busy reading history; try again");
+		else
+			session_error(s, m->req, ERR_INTERNAL, "cannot read the history");
 	}
-	if (n < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot read the history");
-		return;
-	}
-	session_ok(s, m->req, r->last_id, (uint32_t)n);
 }

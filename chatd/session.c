@@ -323,6 +323,7 @@ static void session_free(struct session *s)
 {
 	message_forget_session(s);
 	hasher_forget(s);
+	reader_forget(s);
 	session_detach(s);
 	if (s->prev)
 		s->prev->next = s->next;
