@@ -10,6 +10,7 @@
 #include "revoke.h"
 #include "svc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,16 +51,34 @@ static struct user *account_new(int64_t id, const char *name, bool admin, uint64
 
 static void account_free(struct user *u)
 {
+	presence_forget_user(u);
 	name_table_remove(&chatd.users, &u->link);
 	free(u->rooms);
 	free(u);
 }
 
+/* Users load oldest first. A database from before names were unique
+ * whatever their case may hold "alice" and a newer "Alice": the older keeps
+ * the name (logins and lookups by any spelling reach it), the newer is left
+ * out, and each such pair is told once per start. */
 static int account_load_cb(void *arg, int64_t id, const char *name, bool admin, uint64_t last_seen)
 {
+	struct user *old;
+
 	(void)arg;
-	if (strlen(name) <= PROTO_NAME_MAX && !account_find(name))
+	if (strlen(name) > PROTO_NAME_MAX)
+		return 0;
+	old = account_find(name);
+	if (!old) {
 		account_new(id, name, admin, last_seen);
+		return 0;
+	}
+	log_warn("user %s (id %lld) has the name of the older user %s (id %lld) in another case: "
+	         "logins as %s now reach %s, and %s cannot log in; to give it a name of its own, "
+	         "stop chatd and run: sqlite3 %s/%s \"UPDATE users SET name = 'NEWNAME' WHERE id "
+	         "= %lld\" (its messages stay signed %s)",
+	         name, (long long)id, old->name, (long long)old->id, name, old->name, name,
+	         chatd.cfg.common.state_dir, CHATD_DB_NAME, (long long)id, name);
 	return 0;
 }
 
@@ -81,22 +100,26 @@ void account_free_all(void)
  * while we run); hash gets the password hash when not NULL. */
 static struct user *account_fetch(const char *name, char *hash, int *ret_err)
 {
+	char stored[PROTO_NAME_MAX + 1];
 	struct user *u;
 	int64_t id;
 	bool admin;
-	int r = db_user_get(chatd.db, name, &id, hash, &admin);
+	int r = db_user_get(chatd.db, name, &id, stored, hash, &admin);
 
 	*ret_err = r;
 	if (r < 0)
 		return NULL;
-	u = account_find(name);
+	/* by the name as stored, not as typed: "ALICE" logs in alice */
+	u = account_find(stored);
 	if (u && u->id != id) {
-		/* Removed and added again offline: a different account. */
+		/* Removed and added again offline: a different account (the
+		 * table finds it under either case, so the name may change). */
 		room_forget_user(u);
 		u->id = id;
+		snprintf(u->name, sizeof(u->name), "%s", stored);
 	}
 	if (!u)
-		u = account_new(id, name, admin, 0);
+		u = account_new(id, stored, admin, 0);
 	u->admin = admin;
 	return u;
 }
@@ -136,7 +159,9 @@ int account_token_check(const char *token, struct user **ret, uint64_t *ret_issu
 	u = account_find(name);
 	if (!u)
 		u = account_fetch(name, NULL, &r);
-	if (!u)
+	/* Tokens carry the name as stored: one for "Alice" is not alice's
+	 * (an account that lost a name clash, see account_load_cb). */
+	if (!u || strcmp(u->name, name) != 0)
 		return ERR_TOKEN_INVALID;
 	*ret = u;
 	return 0;
@@ -193,11 +218,18 @@ static int account_check_new(const char *name, const char *password, char *why, 
 static int account_check_create(const char *name, const char *password, char *why, size_t len)
 {
 	int code = account_check_new(name, password, why, len);
+	struct user *u;
 
 	if (code)
 		return code;
-	if (account_find(name)) {
-		snprintf(why, len, "user name %s is taken", name);
+	if ((u = account_find(name))) {
+		if (strcmp(u->name, name) == 0)
+			snprintf(why, len, "user name %s is taken", name);
+		else
+			snprintf(why, len,
+			         "user name %s is taken (by %s: names are the same whatever their "
+			         "case)",
+			         name, u->name);
 		return ERR_EXISTS;
 	}
 	return 0;
@@ -407,13 +439,17 @@ void account_handle_register(struct session *s, const struct msg *m)
 
 void account_handle_login(struct session *s, const struct msg *m)
 {
-	char hash[AUTH_HASH_MAX];
+	char hash[AUTH_HASH_MAX], key[PROTO_NAME_MAX + 1];
 	uint64_t now = limits_now_ms();
 	struct user *u;
 	int r;
 
+	/* every spelling of a name shares one budget of attempts */
+	str_copy(key, sizeof(key), m->user);
+	for (char *c = key; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
 	if (!ratetable_take(chatd.login_addr, s->addr, now, 1) ||
-	    !ratetable_take(chatd.login_user, m->user, now, 1)) {
+	    !ratetable_take(chatd.login_user, key, now, 1)) {
 		log_info("login rate limit hit for %s from %s", m->user, s->addr);
 		session_error(s, m->req, ERR_RATE_LIMITED,
 		              "too many login attempts; wait a minute");

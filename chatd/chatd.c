@@ -8,12 +8,14 @@
 #include "sd.h"
 #include "svc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <termios.h>
 #include <time.h>
@@ -49,7 +51,15 @@ static const struct config_key chatd_keys[] = {
     KEY("login_rate", CONFIG_U32, login_rate, 1, 100000, "login attempts per minute"),
     KEY("max_outq", CONFIG_U32, max_outq, 65536, 1u << 30, "bytes queued per client"),
     KEY("max_frame", CONFIG_U32, max_frame, 1024, PROTO_FRAME_MAX_HARD, "largest frame"),
-    KEY("max_rooms", CONFIG_U32, max_rooms, 1, 10000000, "rooms on the server"),
+    KEY("max_rooms", CONFIG_U32, max_rooms, 1, 10000000,
+        "rooms on the server (direct conversations not counted)"),
+    KEY("max_dms", CONFIG_U32, max_dms, 1, 100000000, "direct conversations on the server"),
+    KEY("user_rooms", CONFIG_U32, user_rooms, 0, 10000000, "rooms one user may create"),
+    KEY("user_dms", CONFIG_U32, user_dms, 0, 10000000,
+        "direct conversations one user may start"),
+    KEY("room_rate", CONFIG_U32, room_rate, 1, 1000000, "rooms one user may create per minute"),
+    KEY("dm_rate", CONFIG_U32, dm_rate, 1, 1000000,
+        "direct conversations one user may start per minute"),
     KEY("max_members", CONFIG_U32, max_members, 2, 10000000, "members per room"),
     KEY("idle_timeout", CONFIG_U32, idle_timeout, 0, 86400, "seconds before idle drop"),
     KEY("max_sessions", CONFIG_U32, max_sessions, 1, 1000000, "connections at once"),
@@ -77,7 +87,7 @@ static size_t name_hash(const struct name_table *t, const char *s)
 	uint32_t h = 2166136261u ^ name_seed;
 
 	for (; *s; s++) {
-		h ^= (unsigned char)*s;
+		h ^= (unsigned char)tolower((unsigned char)*s);
 		h *= 16777619u;
 	}
 	return h & (t->nbuckets - 1);
@@ -88,7 +98,7 @@ struct name_link *name_table_find(const struct name_table *t, const char *name)
 	if (!t->nbuckets)
 		return NULL;
 	for (struct name_link *l = t->buckets[name_hash(t, name)]; l; l = l->next)
-		if (strcmp(l->name, name) == 0)
+		if (strcasecmp(l->name, name) == 0)
 			return l;
 	return NULL;
 }
@@ -182,6 +192,11 @@ static void chatd_config_defaults(struct chatd_config *c)
 	c->max_outq = 4u * 1024 * 1024;
 	c->max_frame = PROTO_FRAME_MAX_DEFAULT;
 	c->max_rooms = 10000;
+	c->max_dms = 1000000;
+	c->user_rooms = 50;
+	c->user_dms = 1000;
+	c->room_rate = 10;
+	c->dm_rate = 60;
 	c->max_members = 10000;
 	c->idle_timeout = 120;
 	c->max_sessions = 10000;
@@ -235,10 +250,14 @@ static void chatd_rates_apply(void)
 	ratetable_free(chatd.history_rate);
 	ratetable_free(chatd.login_user);
 	ratetable_free(chatd.login_addr);
+	ratetable_free(chatd.room_rate);
+	ratetable_free(chatd.dm_rate);
 	chatd.msg_rate = ratetable_new(CHATD_RATE_SLOTS, c->msg_rate, c->msg_burst);
 	chatd.history_rate = ratetable_new(CHATD_RATE_SLOTS, c->history_rate, c->history_burst);
 	chatd.login_user = ratetable_new(CHATD_RATE_SLOTS, c->login_rate / 60.0, c->login_rate);
 	chatd.login_addr = ratetable_new(CHATD_RATE_SLOTS, c->login_rate / 60.0, c->login_rate);
+	chatd.room_rate = ratetable_new(CHATD_RATE_SLOTS, c->room_rate / 60.0, c->room_rate);
+	chatd.dm_rate = ratetable_new(CHATD_RATE_SLOTS, c->dm_rate / 60.0, c->dm_rate);
 }
 
 /* State folder, certificate, token key and database; a sentence on error. */
@@ -304,7 +323,8 @@ static int chatd_reload(char *err, size_t errlen)
 	rates = n.msg_rate != chatd.cfg.msg_rate || n.msg_burst != chatd.cfg.msg_burst ||
 	        n.history_rate != chatd.cfg.history_rate ||
 	        n.history_burst != chatd.cfg.history_burst ||
-	        n.login_rate != chatd.cfg.login_rate;
+	        n.login_rate != chatd.cfg.login_rate || n.room_rate != chatd.cfg.room_rate ||
+	        n.dm_rate != chatd.cfg.dm_rate;
 	chatd_reload_warn(&n);
 	/* Paths and the listening socket stay as they were started. */
 	n.common = chatd.cfg.common;
@@ -351,6 +371,7 @@ static void chatd_cleanup(void)
 	message_batch_free();
 	svc_cleanup(&svc);
 	listener_free(chatd.listener);
+	presence_free();
 	room_free_all();
 	account_free_all();
 	db_close(chatd.db);
@@ -360,6 +381,8 @@ static void chatd_cleanup(void)
 	ratetable_free(chatd.history_rate);
 	ratetable_free(chatd.login_user);
 	ratetable_free(chatd.login_addr);
+	ratetable_free(chatd.room_rate);
+	ratetable_free(chatd.dm_rate);
 	if (chatd.base)
 		event_base_free(chatd.base);
 }
@@ -498,11 +521,17 @@ static int offline_revoke(const char *name)
 
 static int offline_apply(struct db *db, bool add, const char *name, bool admin, const char *hash)
 {
+	char stored[PROTO_NAME_MAX + 1];
 	int64_t id;
 	int r;
 
 	if (add) {
 		r = db_user_add(db, name, hash, admin, &id);
+		if (r == -EEXIST && db_user_get(db, name, NULL, stored, NULL, NULL) == 0 &&
+		    strcmp(stored, name) != 0)
+			return offline_fail("user %s already exists (as %s: names are the same "
+			                    "whatever their case)",
+			                    name, stored);
 		if (r == -EEXIST)
 			return offline_fail("user %s already exists", name);
 		if (r < 0)
@@ -510,16 +539,17 @@ static int offline_apply(struct db *db, bool add, const char *name, bool admin, 
 		printf("chatd: added user %s%s\n", name, admin ? " (admin)" : "");
 		return 0;
 	}
-	r = db_user_get(db, name, &id, NULL, NULL);
+	/* "passwd ALICE" changes alice's: her tokens carry the name as stored */
+	r = db_user_get(db, name, &id, stored, NULL, NULL);
 	if (r == -ENOENT)
 		return offline_fail("no such user %s", name);
-	if (r == 0 && offline_revoke(name) < 0)
+	if (r == 0 && offline_revoke(stored) < 0)
 		return 1;
 	if (r == 0)
 		r = db_user_set_hash(db, id, hash);
 	if (r < 0)
 		return offline_fail("cannot change the password of %s: %s", name, strerror(-r));
-	printf("chatd: changed the password of %s\n", name);
+	printf("chatd: changed the password of %s\n", stored);
 	return 0;
 }
 

@@ -37,6 +37,8 @@ struct user;
 #define CHATD_SEARCH_BYTES 256   /* longest search text (HISTORY text) */
 #define CHATD_SEARCH_WORDS 16    /* words in one search */
 #define CHATD_READ_BUDGET_MS 2000 /* one HISTORY's time on the reader thread */
+#define CHATD_PRESENCE_RATE 1    /* presence pushes per second per user... */
+#define CHATD_PRESENCE_BURST 4   /* ...after a burst of this many */
 
 /* ---- chatd.c: configuration, server state, start-up, signals ---- */
 
@@ -53,14 +55,20 @@ struct chatd_config {
 	uint32_t login_rate; /* per minute */
 	uint32_t max_outq;
 	uint32_t max_frame;
-	uint32_t max_rooms;
+	uint32_t max_rooms;  /* rooms, direct conversations not counted */
+	uint32_t max_dms;    /* direct conversations */
+	uint32_t user_rooms; /* rooms one user created and owns */
+	uint32_t user_dms;   /* direct conversations one user started */
+	uint32_t room_rate;  /* rooms one user may create per minute */
+	uint32_t dm_rate;    /* direct conversations one user may start per minute */
 	uint32_t max_members;
 	uint32_t idle_timeout;
 	uint32_t max_sessions;
 	int power_safe; /* synchronous=FULL rather than NORMAL */
 };
 
-/* A table of objects keyed by name (users, rooms): chained, grows. */
+/* A table of objects keyed by name (users, rooms): chained, grows. Names
+ * are ASCII and found whatever their case ("Alice" finds "alice"). */
 struct name_link {
 	struct name_link *next;
 	const char *name;
@@ -88,6 +96,8 @@ struct chatd {
 	struct ratetable *history_rate; /* HISTORY per user */
 	struct ratetable *login_user; /* LOGIN per user name */
 	struct ratetable *login_addr; /* LOGIN/REGISTER per peer address */
+	struct ratetable *room_rate;  /* ROOM_CREATE per user */
+	struct ratetable *dm_rate;    /* new direct conversations per user */
 	struct listener *listener;
 	struct event *commit_ev; /* group commit, see message.c */
 	struct session *sessions;
@@ -97,6 +107,7 @@ struct chatd {
 	struct name_table rooms;
 	struct room **room_list; /* by ascending id (rooms are never deleted) */
 	size_t nrooms, room_cap;
+	size_t ndms; /* of nrooms, direct conversations */
 	uint64_t mark; /* generation for "each session once" walks */
 	bool stopping;
 };
@@ -127,6 +138,7 @@ typedef int (*db_room_cb)(void *arg, int64_t id, const char *name, uint32_t flag
                           const char *topic);
 typedef int (*db_member_cb)(void *arg, int64_t room, const char *user);
 typedef int (*db_last_cb)(void *arg, int64_t room, uint64_t last_id);
+typedef int (*db_creator_cb)(void *arg, const char *creator, bool dm, uint32_t n);
 
 struct db_history {
 	int64_t room;
@@ -150,10 +162,14 @@ int db_load_users(struct db *db, db_user_cb cb, void *arg);
 int db_load_rooms(struct db *db, db_room_cb cb, void *arg);
 int db_load_members(struct db *db, db_member_cb cb, void *arg);
 int db_load_last_ids(struct db *db, db_last_cb cb, void *arg);
+/* How many rooms, and direct conversations (dm), each user name created. */
+int db_load_creators(struct db *db, db_creator_cb cb, void *arg);
 
 int db_user_add(struct db *db, const char *name, const char *hash, bool admin, int64_t *ret_id);
-/* ret_hash has AUTH_HASH_MAX bytes. */
-int db_user_get(struct db *db, const char *name, int64_t *ret_id, char *ret_hash, bool *ret_admin);
+/* The oldest account whose name is name in any case; ret_name (the name as
+ * stored) has PROTO_NAME_MAX + 1 bytes, ret_hash AUTH_HASH_MAX. */
+int db_user_get(struct db *db, const char *name, int64_t *ret_id, char *ret_name, char *ret_hash,
+                bool *ret_admin);
 int db_user_set_hash(struct db *db, int64_t id, const char *hash);
 int db_user_set_admin(struct db *db, int64_t id, bool admin);
 int db_user_set_seen(struct db *db, int64_t id, uint64_t ts);
@@ -234,6 +250,12 @@ struct user {
 	unsigned nsessions;
 	struct room **rooms;
 	size_t nrooms, room_cap;
+	uint32_t rooms_made;          /* rooms this user created (user_rooms) */
+	uint32_t dms_made;            /* direct conversations they started */
+	struct ratelimit presence_rl; /* presence pushes, see presence.c */
+	uint32_t presence_sent;       /* the state last pushed */
+	bool presence_waiting;        /* a change waits for presence_rl */
+	struct user *presence_next;   /* on the list of those that wait */
 };
 
 int account_load(void);
@@ -357,6 +379,9 @@ uint32_t presence_of(const struct user *u);
 void presence_user_online(struct user *u);
 void presence_user_offline(struct user *u);
 void presence_handle_presence(struct session *s, const struct msg *m);
+/* A user is being freed: nothing of theirs may wait any more. */
+void presence_forget_user(struct user *u);
+void presence_free(void);
 void presence_handle_typing(struct session *s, const struct msg *m);
 
 #endif

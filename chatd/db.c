@@ -23,7 +23,7 @@
 
 #include "ratelimit.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 #define DB_BUSY_MS 5000
 
 static const char db_schema[] =
@@ -118,8 +118,14 @@ static const char *const db_sql[ST_MAX_] = {
     [ST_MEMBERS] = "SELECT m.room, u.name FROM members m JOIN users u ON u.id = m.user"
                    " ORDER BY m.room, m.joined",
     [ST_LAST_IDS] = "SELECT room, MAX(id) FROM messages GROUP BY room",
-    [ST_USER_ADD] = "INSERT INTO users(name, hash, admin, created) VALUES(?1, ?2, ?3, ?4)",
-    [ST_USER_GET] = "SELECT id, hash, admin FROM users WHERE name = ?1",
+    /* Names are unique whatever their case (schema version 2): the check
+     * is in the INSERT itself, so chatd adduser running beside the daemon
+     * cannot slip a second spelling in between. */
+    [ST_USER_ADD] = "INSERT INTO users(name, hash, admin, created) SELECT ?1, ?2, ?3, ?4"
+                    " WHERE NOT EXISTS(SELECT 1 FROM users WHERE name = ?1 COLLATE NOCASE)",
+    /* the oldest account of that name in any case: see account_load_cb */
+    [ST_USER_GET] = "SELECT id, hash, admin, name FROM users WHERE name = ?1 COLLATE NOCASE"
+                    " ORDER BY id LIMIT 1",
     [ST_USER_SET_HASH] = "UPDATE users SET hash = ?2 WHERE id = ?1",
     [ST_USER_SET_ADMIN] = "UPDATE users SET admin = ?2 WHERE id = ?1",
     [ST_USER_SET_SEEN] = "UPDATE users SET last_seen = ?2 WHERE id = ?1",
@@ -127,7 +133,8 @@ static const char *const db_sql[ST_MAX_] = {
     [ST_USER_DEL_MEMBERS] = "DELETE FROM members WHERE user = ?1",
     [ST_USER_DEL_INVITES] = "DELETE FROM invites WHERE user = ?1",
     [ST_ROOM_ADD] = "INSERT INTO rooms(name, flags, topic, creator, created)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5)",
+                    " SELECT ?1, ?2, ?3, ?4, ?5"
+                    " WHERE NOT EXISTS(SELECT 1 FROM rooms WHERE name = ?1 COLLATE NOCASE)",
     [ST_ROOM_TOPIC] = "UPDATE rooms SET topic = ?2 WHERE id = ?1",
     [ST_MEMBER_ADD] = "INSERT OR IGNORE INTO members(room, user, joined) VALUES(?1, ?2, ?3)",
     [ST_MEMBER_DEL] = "DELETE FROM members WHERE room = ?1 AND user = ?2",
@@ -236,15 +243,46 @@ static int db_pragmas(struct db *db, char *err, size_t errlen)
 	               err, errlen);
 }
 
+/* Version 2: user and room names are unique whatever their case, checked
+ * by the INSERTs (ST_USER_ADD, ST_ROOM_ADD) with these indexes. Not UNIQUE
+ * indexes: a version 1 database may hold two spellings of one name, which
+ * stay (chatd reports them at each start and serves the older one). Only
+ * adds indexes, inside the schema's transaction: safe to run again, and a
+ * version 1 chatd still opens the database. */
+static int db_migrate_v2(struct db *db, char *err, size_t errlen)
+{
+	return db_exec(db,
+	               "CREATE INDEX IF NOT EXISTS users_name_nocase ON users(name COLLATE NOCASE);"
+	               "CREATE INDEX IF NOT EXISTS rooms_name_nocase ON rooms(name COLLATE NOCASE);",
+	               err, errlen);
+}
+
+/* The schema version the file had before this start (0: new). */
+static int db_user_version(struct db *db)
+{
+	sqlite3_stmt *st;
+	int v = 0;
+
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 static int db_schema_setup(struct db *db, char *err, size_t errlen)
 {
 	char buf[64];
-	int r;
+	int r, version;
 
 	r = db_exec(db, "BEGIN IMMEDIATE", err, errlen);
 	if (r < 0)
 		return r;
+	version = db_user_version(db);
 	r = db_exec(db, db_schema, err, errlen);
+	if (r == 0 && version < 2)
+		r = db_migrate_v2(db, err, errlen);
 	if (r == 0) {
 		snprintf(buf, sizeof(buf), "PRAGMA user_version=%d", DB_SCHEMA_VERSION);
 		r = db_exec(db, buf, err, errlen);
@@ -434,12 +472,15 @@ int db_user_add(struct db *db, const char *name, const char *hash, bool admin, i
 	sqlite3_bind_int(st, 3, admin);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)limits_wall_ms());
 	r = db_run(db, st, "add user");
+	if (r == 0 && sqlite3_changes(db->h) == 0)
+		r = -EEXIST; /* the name in another case */
 	if (r == 0 && ret_id)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 	return r;
 }
 
-int db_user_get(struct db *db, const char *name, int64_t *ret_id, char *ret_hash, bool *ret_admin)
+int db_user_get(struct db *db, const char *name, int64_t *ret_id, char *ret_name, char *ret_hash,
+                bool *ret_admin)
 {
 	sqlite3_stmt *st = db_stmt(db, ST_USER_GET);
 	int rc;
@@ -453,6 +494,8 @@ int db_user_get(struct db *db, const char *name, int64_t *ret_id, char *ret_hash
 			snprintf(ret_hash, AUTH_HASH_MAX, "%s", db_text(st, 1));
 		if (ret_admin)
 			*ret_admin = sqlite3_column_int(st, 2) != 0;
+		if (ret_name)
+			snprintf(ret_name, PROTO_NAME_MAX + 1, "%s", db_text(st, 3));
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -531,6 +574,8 @@ int db_room_add(struct db *db, const char *name, uint32_t flags, const char *top
 	sqlite3_bind_text(st, 4, creator, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)limits_wall_ms());
 	r = db_run(db, st, "add room");
+	if (r == 0 && sqlite3_changes(db->h) == 0)
+		r = -EEXIST; /* the name in another case */
 	if (r == 0 && ret_id)
 		*ret_id = sqlite3_last_insert_rowid(db->h);
 	return r;
@@ -757,5 +802,28 @@ int db_open_reader(const char *path, uint32_t budget_ms, struct db **ret, char *
 		return -EIO;
 	}
 	*ret = db;
+	return 0;
+}
+
+/* Rooms and direct conversations per creator, for the per-user quotas
+ * (loaded once at start, so its statement is not kept). */
+int db_load_creators(struct db *db, db_creator_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db->h,
+	                            "SELECT creator, (flags & ?1) != 0, COUNT(*) FROM rooms"
+	                            " GROUP BY 1, 2",
+	                            -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_err(db, rc, "count rooms per creator");
+	sqlite3_bind_int64(st, 1, MF_DM);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb(arg, db_text(st, 0), sqlite3_column_int(st, 1) != 0,
+		       (uint32_t)sqlite3_column_int64(st, 2)))
+			break;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_err(db, rc, "count rooms per creator");
 	return 0;
 }

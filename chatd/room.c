@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static struct room *room_of(struct name_link *l)
 {
@@ -58,6 +59,8 @@ static struct room *room_new(int64_t id, const char *name, uint32_t flags, const
 	name_table_add(&chatd.rooms, &r->link);
 	grow((void **)&chatd.room_list, &chatd.room_cap, chatd.nrooms + 1, sizeof(r));
 	chatd.room_list[chatd.nrooms++] = r;
+	if (r->flags & MF_DM)
+		chatd.ndms++;
 	return r;
 }
 
@@ -133,11 +136,27 @@ void room_forget_user(struct user *u)
 		room_unlink(u->rooms[0], u);
 }
 
+/* Rooms load oldest first; as with users (account_load_cb), of two names
+ * that differ only in case, from before that was refused, the older room
+ * keeps the name and each pair is told once per start. */
 static int room_load_cb(void *arg, int64_t id, const char *name, uint32_t flags, const char *topic)
 {
+	struct room *old;
+
 	(void)arg;
-	if (strlen(name) <= PROTO_ROOM_MAX && !room_find(name))
+	if (strlen(name) > PROTO_ROOM_MAX)
+		return 0;
+	old = room_find(name);
+	if (!old) {
 		room_new(id, name, flags, topic);
+		return 0;
+	}
+	log_warn("room %s (id %lld) has the name of the older room %s (id %lld) in another "
+	         "case: %s now reaches %s, and %s is out of reach; to give it a name of its own, "
+	         "stop chatd and run: sqlite3 %s/%s \"UPDATE rooms SET name = 'NEWNAME' WHERE id "
+	         "= %lld\"",
+	         name, (long long)id, old->name, (long long)old->id, name, old->name, name,
+	         chatd.cfg.common.state_dir, CHATD_DB_NAME, (long long)id);
 	return 0;
 }
 
@@ -147,7 +166,8 @@ static int room_load_member_cb(void *arg, int64_t room, const char *user)
 	struct user *u = account_find(user);
 
 	(void)arg;
-	if (r && u)
+	/* the exact name: an account that lost a name clash joins nothing */
+	if (r && u && strcmp(u->name, user) == 0)
 		room_link(r, u);
 	return 0;
 }
@@ -162,6 +182,21 @@ static int room_load_last_cb(void *arg, int64_t room, uint64_t last_id)
 	return 0;
 }
 
+static int room_load_creator_cb(void *arg, const char *creator, bool dm, uint32_t n)
+{
+	struct user *u = account_find(creator);
+
+	(void)arg;
+	/* the exact name: an account that lost a name clash owns nothing */
+	if (u && strcmp(u->name, creator) == 0) {
+		if (dm)
+			u->dms_made = n;
+		else
+			u->rooms_made = n;
+	}
+	return 0;
+}
+
 int room_load(void)
 {
 	int r = db_load_rooms(chatd.db, room_load_cb, NULL);
@@ -170,6 +205,8 @@ int room_load(void)
 		r = db_load_members(chatd.db, room_load_member_cb, NULL);
 	if (r == 0)
 		r = db_load_last_ids(chatd.db, room_load_last_cb, NULL);
+	if (r == 0)
+		r = db_load_creators(chatd.db, room_load_creator_cb, NULL);
 	return r;
 }
 
@@ -181,7 +218,7 @@ void room_free_all(void)
 	}
 	free(chatd.room_list);
 	chatd.room_list = NULL;
-	chatd.nrooms = chatd.room_cap = 0;
+	chatd.nrooms = chatd.room_cap = chatd.ndms = 0;
 	name_table_free(&chatd.rooms);
 }
 
@@ -257,16 +294,61 @@ static int room_member_store(struct room *r, struct user *u, bool add)
 	return 0;
 }
 
-static int room_quota(char *why, size_t whylen)
+/* Whether u may make one more room (dm: direct conversation): the server's
+ * cap, then u's own (admins have none), then u's rate. Rooms and direct
+ * conversations have separate budgets, so that neither can use up the
+ * other; 0 or an ERR_* code with why. */
+static int room_quota(const struct user *u, bool dm, char *why, size_t whylen)
 {
-	if (chatd.nrooms < chatd.cfg.max_rooms)
-		return 0;
-	snprintf(why, whylen, "this server holds its maximum of %u rooms", chatd.cfg.max_rooms);
-	return ERR_QUOTA;
+	const struct chatd_config *c = &chatd.cfg;
+	const char *what = dm ? "direct conversations" : "rooms";
+	uint32_t cap = dm ? c->max_dms : c->max_rooms, mine = dm ? u->dms_made : u->rooms_made;
+	uint32_t user_cap = dm ? c->user_dms : c->user_rooms;
+	size_t have = dm ? chatd.ndms : chatd.nrooms - chatd.ndms;
+
+	if (have >= cap) {
+		snprintf(why, whylen, "this server holds its maximum of %u %s", cap, what);
+		return ERR_QUOTA;
+	}
+	if (!u->admin && mine >= user_cap) {
+		snprintf(why, whylen, "you have %s %u %s, the most one user may (ask an admin)",
+		         dm ? "started" : "created", mine, what);
+		return ERR_QUOTA;
+	}
+	if (!ratetable_take(dm ? chatd.dm_rate : chatd.room_rate, u->name, limits_now_ms(), 1)) {
+		snprintf(why, whylen, "too many new %s (at most %u a minute): wait a few seconds",
+		         what, dm ? c->dm_rate : c->room_rate);
+		return ERR_RATE_LIMITED;
+	}
+	return 0;
 }
 
 /* Split "peer" or "a:b" (after the '@') into the canonical "@a:b" and the
  * other side; me must be one of a and b. */
+/* "@a:b" of two user names, sorted whatever their case. */
+static void room_dm_join(const char *x, const char *y, char *out, size_t outlen)
+{
+	if (strcasecmp(x, y) > 0)
+		snprintf(out, outlen, "@%s:%s", y, x);
+	else
+		snprintf(out, outlen, "@%s:%s", x, y);
+}
+
+/* A conversation by its canonical name; a database from before names were
+ * sorted whatever their case may hold the other order ("@Bob:alice"). */
+static struct room *room_dm_find(const char *name)
+{
+	char swapped[2 * PROTO_ROOM_MAX + 4];
+	const char *colon = strchr(name, ':');
+	struct room *r = room_find(name);
+
+	if (r || !colon || name[0] != '@')
+		return r;
+	snprintf(swapped, sizeof(swapped), "@%s:%.*s", colon + 1, (int)(colon - name - 1),
+	         name + 1);
+	return room_find(swapped);
+}
+
 static int room_dm_name(const struct user *me, const char *spec, char *out, size_t outlen,
                         char *peer, char *why, size_t whylen)
 {
@@ -277,7 +359,7 @@ static int room_dm_name(const struct user *me, const char *spec, char *out, size
 	if (colon) {
 		snprintf(a, sizeof(a), "%.*s", (int)(colon - spec), spec);
 		snprintf(b, sizeof(b), "%s", colon + 1);
-		if (strcmp(a, me->name) != 0 && strcmp(b, me->name) != 0) {
+		if (strcasecmp(a, me->name) != 0 && strcasecmp(b, me->name) != 0) {
 			snprintf(why, whylen, "@%s is not your conversation", spec);
 			return ERR_FORBIDDEN;
 		}
@@ -288,11 +370,8 @@ static int room_dm_name(const struct user *me, const char *spec, char *out, size
 		snprintf(why, whylen, "invalid user name in @%s", spec);
 		return ERR_INVALID;
 	}
-	str_copy(peer, PROTO_NAME_MAX + 1, strcmp(a, me->name) == 0 ? b : a);
-	if (strcmp(a, b) > 0)
-		snprintf(out, outlen, "@%s:%s", b, a);
-	else
-		snprintf(out, outlen, "@%s:%s", a, b);
+	str_copy(peer, PROTO_NAME_MAX + 1, strcasecmp(a, me->name) == 0 ? b : a);
+	room_dm_join(a, b, out, outlen);
 	if (strlen(out) > PROTO_ROOM_MAX) {
 		snprintf(why, whylen,
 		         "these two user names are too long for a direct conversation");
@@ -311,8 +390,10 @@ static int room_lookup_dm(struct session *s, const char *spec, enum room_mode mo
 
 	if (code)
 		return code;
-	r = room_find(name);
 	users[1] = account_get(peer_name);
+	if (users[1]) /* the names as stored, whatever case was typed */
+		room_dm_join(s->user->name, users[1]->name, name, sizeof(name));
+	r = room_dm_find(name);
 	if (!r && !users[1]) {
 		snprintf(why, whylen, "no such user %s", peer_name);
 		return ERR_NOT_FOUND;
@@ -322,13 +403,14 @@ static int room_lookup_dm(struct session *s, const char *spec, enum room_mode mo
 		return ERR_NOT_FOUND;
 	}
 	if (!r) {
-		if ((code = room_quota(why, whylen)))
+		if ((code = room_quota(s->user, true, why, whylen)))
 			return code;
 		if (room_store(name, MF_DM, "", s->user->name, users, users[1] == users[0] ? 1 : 2,
 		               &r) < 0) {
 			snprintf(why, whylen, "cannot store the conversation");
 			return ERR_INTERNAL;
 		}
+		s->user->dms_made++;
 		log_debug("new conversation %s", name);
 	}
 	/* Opening a conversation brings back its caller; writing to it brings
@@ -438,18 +520,27 @@ void room_handle_create(struct session *s, const struct msg *m)
 	}
 	if (!room_topic_ok(s, m->req, m->text))
 		return;
-	if (room_find(name)) {
-		session_error(s, m->req, ERR_EXISTS, "room #%s already exists", name);
+	if ((r = room_find(name))) {
+		session_error(s, m->req, ERR_EXISTS, "room #%s already exists%s", r->name,
+		              strcmp(r->name, name) ? " (names are the same whatever their case)"
+		                                    : "");
 		return;
 	}
-	if ((code = room_quota(why, sizeof(why)))) {
+	if ((code = room_quota(s->user, false, why, sizeof(why)))) {
 		session_error(s, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
-	if (room_store(name, m->flags & MF_PRIVATE, m->text, s->user->name, &s->user, 1, &r) < 0) {
+	code = room_store(name, m->flags & MF_PRIVATE, m->text, s->user->name, &s->user, 1, &r);
+	if (code == -EEXIST) {
+		/* a room that lost a name clash (room_load_cb) */
+		session_error(s, m->req, ERR_EXISTS, "room #%s already exists", name);
+		return;
+	}
+	if (code < 0) {
 		session_error(s, m->req, ERR_INTERNAL, "cannot store the room");
 		return;
 	}
+	s->user->rooms_made++;
 	log_info("%s created %s room #%s", s->user->name,
 	         r->flags & MF_PRIVATE ? "private" : "public", r->name);
 	session_ok(s, m->req, (uint64_t)r->id, 1);

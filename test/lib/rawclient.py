@@ -32,6 +32,13 @@ expected, 1 when not (with a line saying why), 2 on usage errors.
   create-many USER PASS PREFIX N [PRIVATE_EVERY]  create rooms PREFIX1..PREFIXN
                               on one connection (every K-th private); exit 0
                               when all were created
+  presence-flip USER PASS N [HOLD]  pipeline N PRESENCE requests, away and
+                              online in turn; exit 0 when all were answered OK
+                              (after staying connected HOLD more seconds)
+  create-flood USER PASS PREFIX N [DM_PEER...]  pipeline N ROOM_CREATEs of
+                              PREFIX1..PREFIXN (or JOINs of @DM_PEER, opening
+                              direct conversations, when given); print OK and ERROR counts per code and
+                              each code's first sentence
   hello VERSION SERVICE       HELLO with these values: must get ERROR + close
   idle plain|tls SECS         connect, send nothing; exit 0 once the server
                               closes, 1 if it is still open after SECS
@@ -583,6 +590,64 @@ def sc_burst(port, user, password, room, n):
         sys.exit(1)
 
 
+def sc_presence_flip(port, user, password, n, hold="0"):
+    p = Peer(port)
+    m = p.login(user, password)
+    if m["type"] != "TOKEN":
+        die("login failed:", m)
+    n = int(n)
+    # away, online, away, ... ending online (an even N)
+    p.send(b"".join(frame("PRESENCE", payload("PRESENCE", req=1000 + i, user="",
+                                                count=2 if i % 2 == 0 else 1, ts=0))
+                    for i in range(n)))
+    oks = 0
+    start = time.time()
+    while oks < n:
+        m = p.recv(20)
+        if m["type"] == "OK" and m["req"] >= 1000:
+            oks += 1
+        elif m["type"] == "ERROR":
+            die("PRESENCE answered", m)
+    say("%d presence flips answered OK in %.2fs" % (n, time.time() - start))
+    time.sleep(float(hold))
+
+
+def sc_create_flood(port, user, password, prefix, n, *peers):
+    p = Peer(port)
+    m = p.login(user, password)
+    if m["type"] != "TOKEN":
+        die("login failed:", m)
+    n = int(n)
+    if peers:
+        reqs = [frame("JOIN", payload("JOIN", req=1000 + i, room="@" + peers[i % len(peers)],
+                                      count=0))
+                for i in range(n)]
+    else:
+        reqs = [frame("ROOM_CREATE", payload("ROOM_CREATE", req=1000 + i,
+                                             room="%s%d" % (prefix, i + 1), flags=0, text=""))
+                for i in range(n)]
+    start = time.time()
+    p.send(b"".join(reqs))
+    ok = 0
+    errs = {}
+    first = {}
+    while ok + sum(errs.values()) < n:
+        m = p.recv(30)
+        if m.get("req", 0) < 1000:
+            continue
+        if m["type"] in ("OK", "ACK"):
+            ok += 1
+        elif m["type"] == "ERROR":
+            errs[m["code"]] = errs.get(m["code"], 0) + 1
+            first.setdefault(m["code"], m.get("text", ""))
+    secs = time.time() - start
+    say("%d requests in %.2fs: %d OK, errors %s" % (n, secs, ok, json.dumps(errs, sort_keys=True)))
+    for c in sorted(first):
+        say("first ERROR %d (%s): %s" % (c, ERR_NAMES.get(c, "?"), first[c]))
+    print(json.dumps({"ok": ok, "errors": {str(k): v for k, v in errs.items()},
+                      "first": {str(k): v for k, v in first.items()}}), flush=True)
+
+
 def sc_hello(port, version, service):
     p = Peer(port)
     p.msg("HELLO", version=int(version), name=service, secret="", text="rawclient")
@@ -609,6 +674,8 @@ SCENARIOS = {
     "burst": sc_burst,
     "create-many": sc_create_many,
     "hello": sc_hello,
+    "presence-flip": sc_presence_flip,
+    "create-flood": sc_create_flood,
     "idle": sc_idle,
     "plain-garbage": sc_plain_garbage,
     "plain-garbage-many": sc_plain_garbage_many,
