@@ -45,7 +45,8 @@ cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -iquote common -iquote videod \
 
 CP=$(free_port)
 HP=$(free_port)
-"$BUILD/chatd" -d -s "$T/state" -p "$CP" -o common.bind=127.0.0.1 >"$T/chatd.log" 2>&1 &
+"$BUILD/chatd" -d -s "$T/state" -p "$CP" -o common.bind=127.0.0.1 -o chatd.room_rate=100000 \
+	-o chatd.user_rooms=100000 >"$T/chatd.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_log "$T/chatd.log" || exit 1
 "$BUILD/videod" -d -s "$T/state" -p "$HP" -m "$HP" -o common.bind=127.0.0.1 \

@@ -12,7 +12,8 @@ nx_need_bins
 [ -x "$BUILD/filed" ] || { echo "FAIL: $BUILD/filed not built (make builds every daemon)"; exit 1; }
 
 say "start chatd and filed; alice and bob"
-nx_start_chatd
+# bob makes 12 rooms at once below: past the default room_rate burst (10)
+nx_start_chatd -o chatd.room_rate=1000
 nx_start_filed
 nx_account alice
 nx_account bob

@@ -12,7 +12,8 @@ nx_need_bins
 tui_need
 
 say "start chatd; alice's rooms lobby (bob, dave too), games (bob too), hideout (private); 150 of dave's"
-nx_start_chatd
+# one user's 150 rooms: past the default per-user room rate and quota
+nx_start_chatd -o chatd.room_rate=1000 -o chatd.user_rooms=1000
 for u in alice bob carol dave; do nx_account "$u"; done
 nx_expect 0 "alice: create lobby" nexus_as alice create lobby --topic "the front door"
 nx_expect 0 "alice: create games" nexus_as alice create games --topic "Board games on Friday"
