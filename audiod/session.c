@@ -44,7 +44,7 @@ void session_accept(int fd, const char *peer)
 	struct member *m;
 
 	if (audiod.stopping || audiod.nsessions >= audiod.cfg.max_sessions + SESSION_REFUSE_SLACK) {
-		close(fd);
+		listener_refuse(fd);
 		return;
 	}
 	/* Audio that waits is worth nothing: a small kernel buffer lets a

@@ -38,7 +38,7 @@ void session_accept(int fd, const char *peer)
 
 	if (chatd.stopping || chatd.nsessions >= chatd.cfg.max_sessions + CHATD_REFUSE_SLACK) {
 		log_debug("refusing a connection from %s: %u connections", peer, chatd.nsessions);
-		close(fd);
+		listener_refuse(fd);
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));

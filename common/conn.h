@@ -105,8 +105,10 @@ struct listener;
 typedef void (*listener_cb)(int fd, const char *peer, void *arg);
 /* Accepts on fd: a peer whose address holds gate_max() connections is
  * closed at once (common/gate.h); out of descriptors, accepting pauses
- * briefly. The fd given to cb is entered in the gate: conn_free leaves it. */
+ * briefly. The fd given to cb is entered in the gate: conn_free leaves it,
+ * and a cb that refuses the connection closes it with listener_refuse. */
 struct listener *listener_new(struct event_base *base, int fd, listener_cb cb, void *arg);
+void listener_refuse(int fd);
 /* The same pause for a listener someone else accepts on (evhttp's); it
  * stays theirs to free, after listener_free. */
 struct evconnlistener;

@@ -212,6 +212,12 @@ struct listener *listener_wrap(struct event_base *base, struct evconnlistener *e
 	return l;
 }
 
+void listener_refuse(int fd)
+{
+	gate_leave(fd);
+	close(fd);
+}
+
 struct listener *listener_new(struct event_base *base, int fd, listener_cb cb, void *arg)
 {
 	struct listener *l = listener_alloc(base);

@@ -4,6 +4,7 @@
 #include "sd.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 #define LOG_REPEAT_MS 10000
 
 static char log_ident[LOG_IDENT_MAX];
+/* The repeat state below: chatd's hasher thread logs too. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_last[LOG_LINE_MAX]; /* the last line written, for repeats */
 static int log_last_prio = -1;
 static unsigned long log_repeats;
@@ -32,6 +35,7 @@ void log_init(const char *ident, int foreground, int verbosity)
 	snprintf(log_ident, sizeof(log_ident), "%s", ident ? ident : "");
 	log_journal = !foreground || sd_stderr_is_journal();
 	log_level = verbosity;
+	atexit(log_flush); /* a count held back is not lost at exit */
 }
 
 void log_set_verbosity(int verbosity)
@@ -87,7 +91,17 @@ static void log_flush_repeats(void)
 
 void log_flush(void)
 {
+	pthread_mutex_lock(&log_lock);
 	log_flush_repeats();
+	pthread_mutex_unlock(&log_lock);
+}
+
+void log_tick(void)
+{
+	pthread_mutex_lock(&log_lock);
+	if (log_repeats && log_now_ms() - log_repeat_since_ms >= LOG_REPEAT_MS)
+		log_flush_repeats();
+	pthread_mutex_unlock(&log_lock);
 }
 
 static void log_vemit(int prio, const char *fmt, va_list ap) LOG_PRINTF(2, 0);
@@ -98,6 +112,7 @@ static void log_vemit(int prio, const char *fmt, va_list ap)
 	uint64_t now = log_now_ms();
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pthread_mutex_lock(&log_lock);
 	/* A line the same as the one before is held back and counted, so that
 	 * a peer repeating one fault cannot fill the disk; the count is written
 	 * before the next different line, or every LOG_REPEAT_MS while the
@@ -108,6 +123,7 @@ static void log_vemit(int prio, const char *fmt, va_list ap)
 			log_flush_repeats();
 			log_repeat_since_ms = now;
 		}
+		pthread_mutex_unlock(&log_lock);
 		errno = saved;
 		return;
 	}
@@ -116,6 +132,7 @@ static void log_vemit(int prio, const char *fmt, va_list ap)
 	memcpy(log_last, msg, sizeof(log_last));
 	log_last_prio = prio;
 	log_repeat_since_ms = now;
+	pthread_mutex_unlock(&log_lock);
 	errno = saved;
 }
 

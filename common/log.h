@@ -21,8 +21,10 @@ _Noreturn void fatal(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* A line identical to the one before (same priority) is not written again:
  * "... previous message repeated N times" follows before the next other
  * line, and every 10 s while the repeats last. log_flush writes a pending
- * count now (at exit). */
+ * count now (also at exit); log_tick writes one held back 10 s or more, so
+ * a flood followed by quiet is counted within 20 s (svc calls it every 10 s). */
 void log_flush(void);
+void log_tick(void);
 
 /* Allocation helpers that call fatal() on out-of-memory. */
 #include <stddef.h>

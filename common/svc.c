@@ -380,6 +380,7 @@ static void svc_status_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	s->status();
+	log_tick();
 }
 
 /* A changed revocation list: the daemon checks its live sessions. */

@@ -46,7 +46,7 @@ void session_accept(int fd, const char *peer)
 
 	if (filed.stopping || filed.nsessions >= filed.cfg.max_sessions + SESSION_REFUSE_SLACK) {
 		log_debug("refusing a connection from %s: %u connections", peer, filed.nsessions);
-		close(fd);
+		listener_refuse(fd);
 		return;
 	}
 	s = xcalloc(1, sizeof(*s));

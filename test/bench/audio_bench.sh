@@ -45,7 +45,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PIN0="taskset -c 
 # same for audiod and Janus). Without it, other work on CPU 0 preempts the
 # 20 ms clock and every count looks late.
 if [ "$(id -u)" = 0 ]; then PIN0="$PIN0 nice -n -10"; fi
-$PIN0 "$BUILD/audiod" -d -s "$T/state" -p "$PORT" -o common.bind=127.0.0.1 \
+$PIN0 "$BUILD/audiod" -d -s "$T/state" -p "$PORT" -o common.bind=127.0.0.1 -o common.max_conns_per_addr=0 \
 	-o audiod.max_sessions=20000 >"$T/audiod.log" 2>&1 &
 APID=$!
 i=0

@@ -218,7 +218,7 @@ bench_chatd() {
 	mkdir -p "$T/chatd"
 	# Default per-user limits (20 msg/s, 10 logins/min) would measure the
 	# limiter, not the server: lift them for the bench users.
-	"$BUILD/chatd" -d -s "$T/chatd" -p "$port" -o common.bind=127.0.0.1 \
+	"$BUILD/chatd" -d -s "$T/chatd" -p "$port" -o common.bind=127.0.0.1 -o common.max_conns_per_addr=0 \
 		-o chatd.msg_rate=1000000 -o chatd.msg_burst=1000000 -o chatd.login_rate=100000 \
 		-o chatd.history_on_join=0 ${BENCH_CHATD_OPTS:-} >"$T/chatd.log" 2>&1 &
 	SERVER_PID=$!

@@ -45,11 +45,11 @@ cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -iquote common -iquote videod \
 
 CP=$(free_port)
 HP=$(free_port)
-"$BUILD/chatd" -d -s "$T/state" -p "$CP" -o common.bind=127.0.0.1 -o chatd.room_rate=100000 \
+"$BUILD/chatd" -d -s "$T/state" -p "$CP" -o common.bind=127.0.0.1 -o common.max_conns_per_addr=0 -o chatd.room_rate=100000 \
 	-o chatd.user_rooms=100000 >"$T/chatd.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_log "$T/chatd.log" || exit 1
-"$BUILD/videod" -d -s "$T/state" -p "$HP" -m "$HP" -o common.bind=127.0.0.1 \
+"$BUILD/videod" -d -s "$T/state" -p "$HP" -m "$HP" -o common.bind=127.0.0.1 -o common.max_conns_per_addr=0 \
 	-o videod.announce=127.0.0.1 -o videod.chat_host=127.0.0.1 -o videod.chat_port="$CP" \
 	-o videod.www="$(pwd)/videod/www" -o videod.max_peers=2000 >"$T/videod.log" 2>&1 &
 VPID=$!

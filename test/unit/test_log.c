@@ -1,4 +1,5 @@
-/* Unit tests for common/log.c: the stderr format and verbosity. */
+/* Unit tests for common/log.c: the stderr format, verbosity and repeated
+ * lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,6 +91,48 @@ static void die(void)
 	assert_int_equal(WEXITSTATUS(status), 1);
 }
 
+static void repeat(void)
+{
+	for (int i = 0; i < 5; i++)
+		log_warn("accept: %s", "Too many open files");
+	log_info("other");
+}
+
+/* The same line five times is written once and counted; the count comes
+ * before the next other line. */
+static void test_repeats(void **state)
+{
+	(void)state;
+	unsetenv("JOURNAL_STREAM");
+	log_init("videod", 1, 0);
+	assert_string_equal(capture(repeat), "videod: warning: accept: Too many open files\n"
+	                                     "videod: warning: ... previous message repeated 4 times\n"
+	                                     "videod: other\n");
+}
+
+static void repeat_then_exit(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		log_init("chatd", 1, 0);
+		for (int i = 0; i < 3; i++)
+			log_info("same");
+		exit(0); /* the held-back count is written at exit */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+static void test_repeats_at_exit(void **state)
+{
+	(void)state;
+	unsetenv("JOURNAL_STREAM");
+	assert_string_equal(capture(repeat_then_exit), "chatd: same\n"
+	                                               "chatd: ... previous message repeated 2 times\n");
+}
+
 static void test_fatal(void **state)
 {
 	(void)state;
@@ -104,6 +147,8 @@ int main(void)
 	    cmocka_unit_test(test_foreground),
 	    cmocka_unit_test(test_alloc),
 	    cmocka_unit_test(test_fatal),
+	    cmocka_unit_test(test_repeats),
+	    cmocka_unit_test(test_repeats_at_exit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
