@@ -323,20 +323,21 @@ static int room_quota(const struct user *u, bool dm, char *why, size_t whylen)
 	return 0;
 }
 
-/* Split "peer" or "a:b" (after the '@') into the canonical "@a:b" and the
- * other side; me must be one of a and b. */
-/* "@a:b" of two user names, sorted whatever their case. */
+/* "@a:b" of two user names, sorted byte-wise (strcmp), as the clients and
+ * videod sort them. Given the names as registered, whatever case was typed,
+ * so that one pair of users always makes the same name. */
 static void room_dm_join(const char *x, const char *y, char *out, size_t outlen)
 {
-	if (strcasecmp(x, y) > 0)
+	if (strcmp(x, y) > 0)
 		snprintf(out, outlen, "@%s:%s", y, x);
 	else
 		snprintf(out, outlen, "@%s:%s", x, y);
 }
 
-/* A conversation by its canonical name; a database from before names were
- * sorted whatever their case may hold the other order ("@Bob:alice"). */
-static struct room *room_dm_find(const char *name)
+/* A conversation whose peer has no account any more, by the names as typed:
+ * their case may sort them the other way than the names as registered did
+ * ("@zed" for "@Zed:bob"), so both orders are tried. */
+static struct room *room_dm_find_typed(const char *name)
 {
 	char swapped[2 * PROTO_ROOM_MAX + 4];
 	const char *colon = strchr(name, ':');
@@ -349,6 +350,8 @@ static struct room *room_dm_find(const char *name)
 	return room_find(swapped);
 }
 
+/* Split "peer" or "a:b" (after the '@') into "@a:b" and the other side; me
+ * must be one of a and b (in any case). */
 static int room_dm_name(const struct user *me, const char *spec, char *out, size_t outlen,
                         char *peer, char *why, size_t whylen)
 {
@@ -391,9 +394,12 @@ static int room_lookup_dm(struct session *s, const char *spec, enum room_mode mo
 	if (code)
 		return code;
 	users[1] = account_get(peer_name);
-	if (users[1]) /* the names as stored, whatever case was typed */
+	if (users[1]) { /* the names as registered, whatever case was typed */
 		room_dm_join(s->user->name, users[1]->name, name, sizeof(name));
-	r = room_dm_find(name);
+		r = room_find(name);
+	} else {
+		r = room_dm_find_typed(name);
+	}
 	if (!r && !users[1]) {
 		snprintf(why, whylen, "no such user %s", peer_name);
 		return ERR_NOT_FOUND;

@@ -80,6 +80,25 @@ nx_expect 0 "alice's conversation with BOB" nexus_as alice history @BOB --json
 [ "$(jsonl "$T/out" count "j['text'] in ('dm to ALICE', 'dm to alice') and j['room'] == '@alice:bob'")" -eq 2 ] ||
 	{ nx_show; fail "@ALICE and @alice are not one conversation @alice:bob"; }
 ok "@ALICE, @alice and @BOB are the one conversation @alice:bob"
+# Tom and amy sort one way byte-wise (@Tom:amy), the other way whatever
+# their case (@amy:Tom): the conversation is named byte-wise from the names
+# as registered, as the clients and videod name it.
+nx_account Tom
+nx_account amy
+nx_say_id Tom say @amy "from Tom"
+nx_say_id amy say @Tom "from amy"
+nx_say_id amy say @TOM "from amy to TOM"
+nx_say_id Tom say @AMY "from Tom to AMY"
+nx_expect 0 "Tom's conversation with amy" nexus_as Tom history @amy --json
+[ "$(jsonl "$T/out" count "j['text'].startswith('from ') and j['room'] == '@Tom:amy'")" -eq 4 ] ||
+	{ nx_show; fail "@amy, @Tom, @TOM and @AMY are not one conversation @Tom:amy"; }
+for u in Tom amy; do
+	nx_expect 0 "$u's rooms" nexus_as "$u" rooms --json
+	[ "$(jsonl "$T/out" count "j['room'].startswith('@')")" -eq 1 ] &&
+		jsonl "$T/out" count "j['room'] == '@Tom:amy'" >/dev/null ||
+		{ nx_show; fail "$u does not have the one conversation @Tom:amy"; }
+done
+ok "@amy, @Tom, @TOM and @AMY are the one conversation @Tom:amy, in both users' lists"
 printf 'pw-root-secret\n' | "$BUILD/chatd" -s "$T/state" adduser root --admin >/dev/null ||
 	fail "chatd adduser root --admin"
 printf 'pw-x-secret-x\n' | "$BUILD/chatd" -s "$T/state" adduser ROOT >"$T/out" 2>"$T/err" &&
