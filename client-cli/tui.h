@@ -63,6 +63,10 @@ struct tui_room {
 	uint64_t last_id; /* newest chat id held (or seen) */
 	int has_older;    /* the server has older messages than the first held */
 	int loading;      /* a HISTORY for older messages is in flight */
+	/* Catch-up after a reconnect (tui_net.c): TUI_CATCHUP_WAIT for its
+	 * turn, TUI_CATCHUP_SENT in flight; what was missed lies after since. */
+	int catchup;
+	uint64_t catchup_since;
 	unsigned unread;
 	int mention;
 	/* Scroll-back: 0 follows live; else the number of lines above the bottom. */
@@ -113,6 +117,7 @@ struct tui_room *tui_room_find(struct tui_state *st, const char *name);
  * label "@peer". */
 struct tui_room *tui_room_add(struct tui_state *st, const char *name, uint32_t flags);
 void tui_room_remove(struct tui_state *st, struct tui_room *r);
+struct tui_room *tui_room_rename(struct tui_state *st, const char *from, const char *to);
 struct tui_room *tui_room_current(struct tui_state *st);
 /* Where notes go while no room is open (help, /list, errors): a room of
  * its own, outside the list, shown in the conversation's place. NULL when
@@ -381,6 +386,10 @@ struct tui {
 	uint64_t ping_sent_ms;
 	uint32_t ping_req;
 	long latency_ms; /* -1: unknown */
+	unsigned catchup_flight;    /* catch-up HISTORY requests in flight */
+	uint64_t catchup_retry_ms;  /* after ERR_RATE_LIMITED: none sent before */
+	unsigned catchup_backoff_ms;
+	int catchup_timer;          /* a timer will pump the catch-up */
 	uint64_t typing_sent_ms;
 	char typing_room[PROTO_ROOM_MAX + 1];
 	char status[512]; /* a passing note on the status line */

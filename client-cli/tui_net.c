@@ -117,7 +117,9 @@ static int tui_send(struct tui *t, struct msg *m, enum tui_req_kind kind, const 
 	return 0;
 }
 
-/* "@peer" -> "@a:b" as the server names it; others unchanged ("#x" -> "x"). */
+/* "@peer" -> "@a:b" as the server names it, for names typed as registered;
+ * others unchanged ("#x" -> "x"). A guess: JOIN's reply gives the name
+ * (other case, "@BOB"), and the tab takes it (tui_room_rename). */
 static void tui_room_name(struct tui *t, const char *in, char out[PROTO_ROOM_MAX + 1])
 {
 	const char *peer = in + 1;
@@ -351,6 +353,12 @@ static void tui_reply(struct client *c, const struct msg *m, void *arg)
 		tui_reply_chat(t, q, m);
 		break;
 	case MSG_ROOM_INFO:
+		/* the room as chatd names it, not as typed (see tui_room_name) */
+		if (q->kind == REQ_JOIN && m->room[0] && strcmp(m->room, q->room) != 0) {
+			tui_room_rename(&t->st, q->room, m->room);
+			snprintf(q->room, sizeof(q->room), "%s", m->room);
+			tui_call_follow(t);
+		}
 		tui_room_info(t, tui_room_find(&t->st, m->room), m);
 		break;
 	case MSG_MEMBER:

@@ -270,6 +270,29 @@ void tui_room_remove(struct tui_state *st, struct tui_room *r)
 	tui_room_free(r);
 }
 
+/* The server named a room we opened otherwise ("LOBBY" is lobby, "@BOB"
+ * is @Bob:alice): the tab takes its name; if a tab of that name is open
+ * already, the other one goes and this one is shown in its place. */
+struct tui_room *tui_room_rename(struct tui_state *st, const char *from, const char *to)
+{
+	struct tui_room *r = tui_room_find(st, from), *have = tui_room_find(st, to);
+
+	if (!r || r == have)
+		return have;
+	if (have) {
+		int shown = tui_room_current(st) == r;
+
+		tui_room_remove(st, r);
+		if (shown)
+			tui_room_select(st, tui_room_index(st, have));
+		return have;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", to);
+	r->flags |= to[0] == '@' ? MF_DM : 0;
+	tui_room_label(st, r);
+	return r;
+}
+
 struct tui_room *tui_room_current(struct tui_state *st)
 {
 	return st->nrooms ? st->rooms[st->cur < st->nrooms ? st->cur : 0] : NULL;

@@ -158,6 +158,23 @@ if [ -n "$NX_PID" ] && ! nx_sanitized; then
 	ok "the client uses $RSS kB after 3300 messages"
 fi
 
+say "/msg ZED: the tab of the conversation takes chatd's name @Zed:alice"
+# alice, Zed: byte-wise @Zed:alice (the client's first guess for @ZED is
+# @ZED:alice); Zed's reply and alice's line land in that one tab.
+nx_account Zed
+tui_type "/msg ZED hello Zed"
+tui_wait 10 '^ @Zed( |$)' "the title shows @Zed (as registered), not @ZED"
+zed_got() {
+	nexus_as Zed history @alice --json >"$T/zed.out" 2>&1 &&
+		jsonl "$T/zed.out" count "j['text'] == 'hello Zed' and j['room'] == '@Zed:alice'" >/dev/null
+}
+wait_for 10 zed_got || { cat "$T/zed.out"; fail "alice's /msg ZED did not reach @Zed:alice"; }
+nx_say_id Zed say @ALICE "hello alice from Zed"
+tui_wait 10 '<Zed> hello alice from Zed' "Zed's answer shows in the open tab"
+[ "$(tui_count '@ZED')" -eq 0 ] || { tui_screen; fail "a tab @ZED is left on the screen"; }
+[ "$(tui_count '^.@Zed +([!0-9]+ *)?│')" -eq 1 ] || { tui_screen; fail "the room list does not show @Zed once"; }
+ok "one tab @Zed holds both sides of the conversation"
+
 say "/quit leaves with status 0"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "nexus exited 0"
