@@ -660,14 +660,16 @@ void room_handle_join(struct session *s, const struct msg *m)
 }
 
 /* A signed pass to the voice room of the same name (audiod has no chat
- * database): the chat rules decide. Public rooms: anyone; private rooms and
- * DMs: members. The pass names the canonical room and lasts a minute. */
+ * database), and videod's access check for a call: the chat rules decide.
+ * Public rooms: anyone; private rooms and DMs: members. A conversation is
+ * opened as HISTORY opens it (a call may be the first thing two users
+ * share). The pass names the canonical room and lasts a minute. */
 void room_handle_pass(struct session *s, const struct msg *m)
 {
 	char why[160];
 	struct room *r;
 	struct msg p;
-	int code = room_lookup(s, m->room, ROOM_FIND, &r, why, sizeof(why));
+	int code = room_lookup(s, m->room, ROOM_OPEN, &r, why, sizeof(why));
 
 	if (!code && !room_can_read(r, s->user)) {
 		snprintf(why, sizeof(why), "#%s is invite-only: ask a member to invite you",

@@ -1,8 +1,11 @@
 /* chat: videod keeps no accounts and no rooms; it asks chatd, as a client
  * on a short TLS connection: LOGIN checks a password and returns a token,
- * HISTORY count=1 on a room says whether a token's user may read it (public
- * rooms: anyone; private rooms and DMs: members). chatd's certificate must
- * be ours: the daemons share one. */
+ * ROOM_PASS on a room says whether a token's user may read it (public
+ * rooms: anyone; private rooms and DMs: members) and how chatd names it
+ * ("LOBBY" is lobby, "@BOB" is @Bob:alice): a call is keyed by that name.
+ * ROOM_PASS, not HISTORY: no history is read, and the user's history rate
+ * and chatd's reader queue are not spent on a join. chatd's certificate
+ * must be ours: the daemons share one. */
 #include "videod.h"
 #include "conn.h"
 #include "log.h"
@@ -90,9 +93,8 @@ static void send_request(struct chatq *q)
 		vd_str_copy(m.user, sizeof(m.user), q->user);
 		vd_str_copy(m.secret, sizeof(m.secret), q->secret);
 	} else {
-		proto_msg_init(&m, MSG_HISTORY);
+		proto_msg_init(&m, MSG_ROOM_PASS);
 		vd_str_copy(m.room, sizeof(m.room), q->room);
-		m.count = 1;
 	}
 	m.req = CHAT_REQ;
 	if (conn_send(q->c, &m) < 0)
@@ -116,15 +118,15 @@ static void frame_cb(struct conn *c, const struct msg *m, void *arg)
 		if (q->kind == CHAT_LOGIN && m->req == CHAT_REQ)
 			chatq_finish(q, 0, m->user, m->secret);
 		break;
-	case MSG_OK:
+	case MSG_ROOM_PASS:
 		if (q->kind == CHAT_CHECK && m->req == CHAT_REQ)
-			chatq_finish(q, 0, NULL, NULL);
+			chatq_finish(q, m->room[0] ? 0 : ERR_INTERNAL, m->room, m->secret);
 		break;
 	case MSG_ERROR:
 		chatq_finish(q, m->code ? m->code : ERR_INTERNAL, NULL, NULL);
 		break;
 	default:
-		break; /* history lines, pushed events */
+		break; /* pushed events */
 	}
 }
 

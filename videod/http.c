@@ -278,7 +278,10 @@ static void joined(struct evhttp_request *req, const char *user, const char *roo
 	reply_json(req, 200, o);
 }
 
-static void chat_done_cb(void *arg, int code, const char *user, const char *token)
+/* name: for a login, the user as registered; for a join or a watch, the
+ * room as chatd names it, which keys the call ("LOBBY" and "lobby" are one
+ * call). */
+static void chat_done_cb(void *arg, int code, const char *name, const char *token)
 {
 	struct pend *pd = arg;
 	uint64_t exp;
@@ -292,12 +295,12 @@ static void chat_done_cb(void *arg, int code, const char *user, const char *toke
 			reply_error(pd->req, 502, "chatd and videod do not share the token key");
 		} else {
 			set_cookie(pd->req, token, exp);
-			reply_json(pd->req, 200, json_pack("{s:s}", "user", user));
+			reply_json(pd->req, 200, json_pack("{s:s}", "user", name));
 		}
 	} else if (pd->kind == PEND_JOIN) {
-		joined(pd->req, pd->user, pd->room, pd->issued_ms);
+		joined(pd->req, pd->user, name, pd->issued_ms);
 	} else {
-		events_watch(pd->room, pd->req);
+		events_watch(name, pd->req);
 	}
 	free(pd);
 }
@@ -321,7 +324,9 @@ static void pend_chat(struct evhttp_request *req, enum pend_kind kind, const cha
 	}
 }
 
-/* "@peer" names the direct conversation of two users: "@a:b", sorted. */
+/* "@peer" names the direct conversation of two users: "@a:b", sorted
+ * byte-wise. Only for the link's room (a join asks chatd, whose name,
+ * from the names as registered, keys the call: see chat_done_cb). */
 static void room_canonical(const char *user, const char *in, char *out, size_t size)
 {
 	if (in[0] == '@' && !strchr(in, ':') && auth_name_valid(in + 1))

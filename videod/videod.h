@@ -337,8 +337,10 @@ void events_free_all(void);
 unsigned events_count(void);
 
 /* chat.c: questions to chatd, as a client: LOGIN (check a password, get a
- * token) and HISTORY count=1 (may this token read this room?). */
-typedef void (*chat_done_fn)(void *arg, int code, const char *user, const char *token);
+ * token: name = the user as registered, secret = the token) and ROOM_PASS
+ * (may this token read this room? name = the room as chatd names it,
+ * secret = the pass). code is 0 or an ERR_* code. */
+typedef void (*chat_done_fn)(void *arg, int code, const char *name, const char *secret);
 int chat_login(const char *user, const char *password, chat_done_fn done, void *arg);
 int chat_room_check(const char *token, const char *room, chat_done_fn done, void *arg);
 void chat_free_all(void);

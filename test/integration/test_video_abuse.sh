@@ -11,7 +11,8 @@ vd_need
 
 say "network namespace, chatd, videod, accounts"
 vd_netns
-vd_start_chatd
+# a history rate of one a second: videod's access checks must not spend it
+vd_start_chatd -o chatd.history_rate=1 -o chatd.history_burst=1
 vd_start_videod
 vd_accounts alice bob carol
 vd_nexus alice create standup >/dev/null || fail "create standup"
@@ -57,6 +58,23 @@ st=$(vcurl a -H 'Content-Type: application/json' -d '{"room":"standup"}' "$VD_UR
 [ "$st" = 200 ] || { cat "$T/body"; fail "alice cannot join standup (HTTP $st)"; }
 PEER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/body")
 ok "alice joins secret and standup (participant $PEER)"
+say "a call is the room's as chatd names it: STANDUP is standup"
+st=$(vcurl b -H 'Content-Type: application/json' -d '{"room":"STANDUP"}' "$VD_URL/api/join")
+[ "$st" = 200 ] || { cat "$T/body"; fail "bob cannot join STANDUP (HTTP $st)"; }
+grep -q '"room": *"standup"' "$T/body" || { cat "$T/body"; fail "bob's join of STANDUP is not standup's call"; }
+BPEER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/body")
+nx_run vd_nexus carol call Standup --once --video-port "$VD_PORT"
+grep -Eq "in the call \(2\): (alice, bob|bob, alice)$" "$T/out" ||
+	{ nx_show; fail "nexus call Standup does not show alice and bob in one call"; }
+ok "STANDUP and standup are one call: $(tail -n 1 "$T/out")"
+for i in 1 2 3 4 5; do
+	st=$(vcurl a -H 'Content-Type: application/json' -d '{"room":"Secret"}' "$VD_URL/api/join")
+	[ "$st" = 200 ] || { cat "$T/body"; fail "alice's join $i of Secret in a row: HTTP $st"; }
+	id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T/body")
+	vcurl a -H 'Content-Type: application/json' -d "{\"id\":\"$id\"}" "$VD_URL/api/leave" >/dev/null
+done
+ok "5 joins in a row with chatd's history_rate=1: videod's checks do not read history"
+vcurl b -H 'Content-Type: application/json' -d "{\"id\":\"$BPEER\"}" "$VD_URL/api/leave" >/dev/null
 nx_run vd_nexus bob call standup --once --video-port "$VD_PORT"
 grep -q "in the call (1): alice" "$T/out" ||
 	{ nx_show; fail "nexus call does not show alice in standup"; }

@@ -52,11 +52,11 @@ vd_cleanup() {
 # through this function, so that $! is the program's own PID.)
 in_ns() { ip netns exec "$NS" "$@"; }
 
-# vd_start_chatd: chatd inside the namespace, on 127.0.0.1:$CHAT_PORT.
+# vd_start_chatd [args]: chatd inside the namespace, on 127.0.0.1:$CHAT_PORT.
 vd_start_chatd() {
 	mkdir -p "$T/state"
 	ip netns exec "$NS" "$BUILD/chatd" -d -s "$T/state" -p "$CHAT_PORT" -o common.bind=127.0.0.1 \
-		>>"$T/chatd.log" 2>&1 &
+		"$@" >>"$T/chatd.log" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_for 20 grep -q "listening on" "$T/chatd.log" || { cat "$T/chatd.log"; fail "chatd did not start"; }
 }
