@@ -42,9 +42,14 @@ static const char *const schema_sql =
     " link TEXT PRIMARY KEY, file INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
     " room TEXT NOT NULL, user TEXT NOT NULL, ts INTEGER NOT NULL,"
     " revoked INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX IF NOT EXISTS shares_user ON shares(user);"
+    /* A share names a user or room as the sharer typed it; chat names are
+     * the same whatever their case, so the lists match them with NOCASE,
+     * on indexes of that collation. */
+    "DROP INDEX IF EXISTS shares_user;"
+    "DROP INDEX IF EXISTS shares_room;"
+    "CREATE INDEX IF NOT EXISTS shares_user_nocase ON shares(user COLLATE NOCASE);"
     "CREATE INDEX IF NOT EXISTS shares_file ON shares(file);"
-    "CREATE INDEX IF NOT EXISTS shares_room ON shares(room);";
+    "CREATE INDEX IF NOT EXISTS shares_room_nocase ON shares(room COLLATE NOCASE);";
 
 static int store_errno(int rc)
 {
@@ -338,7 +343,7 @@ int store_list(const char *user, store_list_cb cb, void *arg)
 	    "SELECT " FILE_COLS ", NULL, '', '' FROM files WHERE owner=?1 "
 	    "UNION ALL SELECT f.id, f.owner, f.name, f.size, f.hash, f.ts, f.blob, f.link,"
 	    " s.link, s.room, s.user FROM shares s JOIN files f ON f.id = s.file"
-	    " WHERE s.user=?1 AND s.revoked=0 AND f.owner<>?1 ORDER BY 1");
+	    " WHERE s.user=?1 COLLATE NOCASE AND s.revoked=0 AND f.owner<>?1 ORDER BY 1");
 
 	if (!st)
 		return -EIO;
@@ -348,11 +353,12 @@ int store_list(const char *user, store_list_cb cb, void *arg)
 
 int store_list_room(const char *room, const char *user, store_list_cb cb, void *arg)
 {
-	/* A share for "#ops" is one for "ops": chat room names may carry it. */
+	/* A share for "#ops" or "OPS" is one for "ops": chat room names may
+	 * carry the '#', and are the same whatever their case. */
 	sqlite3_stmt *st = store_prepare(
 	    "SELECT f.id, f.owner, f.name, f.size, f.hash, f.ts, f.blob, f.link,"
 	    " s.link, s.room, s.user FROM shares s JOIN files f ON f.id = s.file"
-	    " WHERE s.room IN (?1, '#' || ?1) AND s.user = '' AND s.revoked=0"
+	    " WHERE s.room COLLATE NOCASE IN (?1, '#' || ?1) AND s.user = '' AND s.revoked=0"
 	    " AND f.owner<>?2 ORDER BY 1");
 
 	if (!st)

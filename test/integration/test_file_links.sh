@@ -136,6 +136,23 @@ nx_expect 0 "alice: unshare the ops link" nexus_as alice unshare "$RLINK"
 nx_expect 0 "bob: files" nexus_as bob files
 ! grep -q "room-file\|inner-file" "$T/out" || { nx_show; fail "a revoked or left room's file is still listed"; }
 ok "left room and revoked link: no longer listed"
+say "shares name rooms and users in any case: --room OPS is ops's, --to BOB is bob's"
+printf 'for OPS\n' >"$T/case-room.txt"
+printf 'for BOB\n' >"$T/case-user.txt"
+nx_expect 0 "alice: push case-room.txt --room OPS" nexus_as alice push "$T/case-room.txt" --room OPS -q
+CRLINK=$(cat "$T/out")
+nx_expect 0 "alice: push case-user.txt --to BOB" nexus_as alice push "$T/case-user.txt" --to BOB -q
+CULINK=$(cat "$T/out")
+nx_expect 0 "bob: files" nexus_as bob files
+grep -q "case-room\.txt  (from alice in #OPS)" "$T/out" ||
+	{ nx_show; fail "bob (a member of ops) does not see the file shared with OPS"; }
+grep -q "case-user\.txt  (from alice" "$T/out" ||
+	{ nx_show; fail "bob does not see the file shared with BOB"; }
+nx_expect 0 "carol: files" nexus_as carol files
+! grep -q "case-" "$T/out" || { nx_show; fail "carol sees files shared with OPS or BOB"; }
+ok "bob sees the files shared with OPS and BOB; carol sees neither"
+nx_expect 0 "alice: unshare the OPS link" nexus_as alice unshare "$CRLINK"
+nx_expect 0 "alice: unshare the BOB link" nexus_as alice unshare "$CULINK"
 say "a forged or someone else's room pass is refused by filed"
 python3 - "$FILE_PORT" "$(cat "$T/cfg/carol/tokens/"*)" <<'EOF2' || fail "raw FILE_ROOM_LIST with a forged pass"
 import socket, ssl, struct, sys
