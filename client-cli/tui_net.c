@@ -2,8 +2,9 @@
  * client core (core.c: connection, requests, reconnect with backoff):
  * pushed CHAT, EVENT, PRESENCE and TYPING land in tui_state; slash
  * commands become requests; after a reconnect every room is joined again
- * and HISTORY since the newest id held fills the gap, page by page. The
- * state drops what it already holds (by id), so nothing shows twice. */
+ * and HISTORY since the newest id held fills the gap, page by page, a few
+ * rooms at a time (see tui_catchup_pump). The state drops what it already
+ * holds (by id), so nothing shows twice. */
 #include "client.h"
 #include "tui.h"
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <curses.h>
+#include <event2/event.h>
 
 #include "auth.h"
 #include "log.h"
@@ -25,6 +27,16 @@
 #define TUI_SEARCH_MAX 30
 #define TUI_PING_MS 15000
 #define TUI_TYPING_EVERY_MS 3000
+/* Catch-up after a reconnect: chatd lets a user start history_burst (40)
+ * HISTORY requests at once, then history_rate (10) a second, and refuses
+ * the rest with ERR_RATE_LIMITED. One request per room at once lost the
+ * missed messages of every room past the burst. So a few rooms at a time,
+ * the next when one is done, and a refused one again after a wait. */
+#define TUI_CATCHUP_FLIGHT 4
+#define TUI_CATCHUP_WAIT 1 /* tui_room.catchup: waits for its turn */
+#define TUI_CATCHUP_SENT 2 /* its HISTORY is in flight */
+#define TUI_CATCHUP_RETRY_MIN_MS 250
+#define TUI_CATCHUP_RETRY_MAX_MS 4000
 
 enum tui_req_kind {
 	REQ_SIMPLE,
@@ -48,6 +60,8 @@ struct tui_req {
 	enum tui_req_kind kind;
 	char room[PROTO_ROOM_MAX + 1];
 	uint64_t since;
+	uint64_t top; /* REQ_JOIN: the room's newest id (ROOM_INFO) */
+	int has_top;
 	unsigned n;
 	int select; /* open the room when the join succeeds */
 	int flag;
@@ -160,22 +174,104 @@ static void tui_join(struct tui *t, struct tui_room *r, int select, int resume)
 		return;
 	q->select = select;
 	q->flag = resume;
-	q->since = r->last_id;
+	/* A catch-up cut short by a loss resumes where it was: live messages
+	 * may have moved last_id past what is still missing. */
+	q->since = r->catchup ? r->catchup_since : r->last_id;
 	tui_members_request(t, r);
 }
 
-/* HISTORY since q->since, one page; the reply asks for the next. */
+static void tui_catchup_pump(struct tui *t);
+
+static void tui_catchup_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tui *t = arg;
+
+	(void)fd;
+	(void)what;
+	t->catchup_timer = 0;
+	tui_catchup_pump(t);
+}
+
+/* Send the catch-up HISTORY of the rooms waiting, at most
+ * TUI_CATCHUP_FLIGHT at once; after ERR_RATE_LIMITED none before
+ * catchup_retry_ms, when a timer calls again. */
+static void tui_catchup_pump(struct tui *t)
+{
+	uint64_t now = tui_now_ms();
+
+	if (!t->online)
+		return;
+	if (now < t->catchup_retry_ms) {
+		struct timeval tv = {0, 0};
+		uint64_t wait = t->catchup_retry_ms - now;
+
+		tv.tv_sec = (time_t)(wait / 1000);
+		tv.tv_usec = (suseconds_t)(wait % 1000 * 1000);
+		if (!t->catchup_timer &&
+		    event_base_once(client_base(t->c), -1, EV_TIMEOUT, tui_catchup_timer_cb, t,
+		                    &tv) == 0)
+			t->catchup_timer = 1;
+		return;
+	}
+	for (size_t i = 0; i < t->st.nrooms && t->catchup_flight < TUI_CATCHUP_FLIGHT; i++) {
+		struct tui_room *r = t->st.rooms[i];
+		struct tui_req *q;
+		struct msg m;
+
+		if (r->catchup != TUI_CATCHUP_WAIT || !r->joined)
+			continue;
+		proto_msg_init(&m, MSG_HISTORY);
+		snprintf(m.room, sizeof(m.room), "%s", r->name);
+		m.ref = r->catchup_since;
+		m.count = TUI_PAGE;
+		if (tui_send(t, &m, REQ_CATCHUP, r->name, &q) < 0)
+			return; /* lost: the reconnect starts again */
+		q->since = r->catchup_since;
+		r->catchup = TUI_CATCHUP_SENT;
+		t->catchup_flight++;
+	}
+}
+
+/* Missed messages of room after since: fetched in turn. */
 static void tui_catchup(struct tui *t, const char *room, uint64_t since)
 {
-	struct tui_req *q;
-	struct msg m;
+	struct tui_room *r = tui_room_find(&t->st, room);
 
-	proto_msg_init(&m, MSG_HISTORY);
-	snprintf(m.room, sizeof(m.room), "%s", room);
-	m.ref = since;
-	m.count = TUI_PAGE;
-	if (tui_send(t, &m, REQ_CATCHUP, room, &q) == 0)
-		q->since = since;
+	if (!r)
+		return;
+	r->catchup = TUI_CATCHUP_WAIT;
+	r->catchup_since = since;
+	tui_catchup_pump(t);
+}
+
+/* A catch-up request ended: m is its final reply, NULL on a loss. */
+static void tui_catchup_end(struct tui *t, struct tui_req *q, const struct msg *m)
+{
+	struct tui_room *r = tui_room_find(&t->st, q->room);
+
+	if (t->catchup_flight > 0)
+		t->catchup_flight--;
+	if (r && r->catchup == TUI_CATCHUP_SENT) {
+		r->catchup_since = q->since;
+		if (!m || (m->type == MSG_ERROR && m->code == ERR_RATE_LIMITED) ||
+		    (m->type != MSG_ERROR && q->n >= TUI_PAGE))
+			r->catchup = TUI_CATCHUP_WAIT; /* again, or its next page */
+		else
+			r->catchup = 0;
+	}
+	if (m && m->type == MSG_ERROR && m->code == ERR_RATE_LIMITED &&
+	    tui_now_ms() >= t->catchup_retry_ms) {
+		/* once per round: the others in flight were refused alike */
+		t->catchup_backoff_ms = t->catchup_backoff_ms ? t->catchup_backoff_ms * 2
+		                                              : TUI_CATCHUP_RETRY_MIN_MS;
+		if (t->catchup_backoff_ms > TUI_CATCHUP_RETRY_MAX_MS)
+			t->catchup_backoff_ms = TUI_CATCHUP_RETRY_MAX_MS;
+		t->catchup_retry_ms = tui_now_ms() + t->catchup_backoff_ms;
+	} else if (m && m->type != MSG_ERROR) {
+		t->catchup_backoff_ms = 0;
+	}
+	if (m)
+		tui_catchup_pump(t);
 }
 
 void tui_net_load_older(struct tui *t, struct tui_room *r)
@@ -270,14 +366,15 @@ static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)
 	case REQ_JOIN:
 		if (!r)
 			break;
-		if (q->flag)
+		if (q->flag && q->has_top && q->top <= q->since)
+			r->catchup = 0; /* nothing new since: no HISTORY */
+		else if (q->flag)
 			tui_catchup(t, r->name, q->since);
 		else if (q->n >= TUI_OLDER_GUESS)
 			r->has_older = 1; /* the server replays at most its history_on_join */
 		break;
 	case REQ_CATCHUP:
-		if (q->n >= TUI_PAGE)
-			tui_catchup(t, q->room, q->since);
+		tui_catchup_end(t, q, m);
 		break;
 	case REQ_OLDER:
 		if (r) {
@@ -326,6 +423,11 @@ static void tui_reply_error(struct tui *t, struct tui_req *q, const struct msg *
 	}
 	if (q->kind == REQ_OLDER && r)
 		r->loading = 0;
+	if (q->kind == REQ_CATCHUP) {
+		tui_catchup_end(t, q, m);
+		if (m->code == ERR_RATE_LIMITED)
+			return; /* asked again after a wait */
+	}
 	if (q->kind == REQ_PING || q->kind == REQ_MEMBERS)
 		return;
 	if (q->kind == REQ_SAY && m->code == ERR_FORBIDDEN && q->room[0] != '@') {
@@ -345,6 +447,8 @@ static void tui_reply(struct client *c, const struct msg *m, void *arg)
 	if (!m) {
 		if ((r = tui_room_find(&t->st, q->room)) && q->kind == REQ_OLDER)
 			r->loading = 0;
+		if (q->kind == REQ_CATCHUP)
+			tui_catchup_end(t, q, NULL);
 		free(q);
 		return;
 	}
@@ -360,6 +464,10 @@ static void tui_reply(struct client *c, const struct msg *m, void *arg)
 			tui_call_follow(t);
 		}
 		tui_room_info(t, tui_room_find(&t->st, m->room), m);
+		if (q->kind == REQ_JOIN) {
+			q->top = m->id;
+			q->has_top = 1;
+		}
 		break;
 	case MSG_MEMBER:
 		if ((r = tui_room_find(&t->st, q->room)))
