@@ -22,6 +22,10 @@
 #define HISTORY_MAX 500
 #define TAIL_DEFAULT 10
 #define TAIL_PAGE 200
+/* A HISTORY page refused with ERR_RATE_LIMITED (the user's other sessions
+ * share chatd's history_rate) is asked again after this, doubling. */
+#define TAIL_RETRY_MIN_MS 250
+#define TAIL_RETRY_MAX_MS 4000
 
 /* After a write error on stdout: a closed pipe ends quietly. */
 static void msg_output_failed(struct client *c, int r)
@@ -655,6 +659,12 @@ struct tail {
 	unsigned page_n;   /* messages in the current HISTORY page */
 	int catching_up;
 	int joined;
+	unsigned gen;       /* connections so far: a retry for an older one is void */
+	unsigned retry_gen; /* the connection a refused page is asked again on */
+	int retry_pending;  /* a refused page waits to be asked again */
+	int retry_armed;    /* the timer that asks it is set */
+	unsigned retry_ms;  /* the next wait after ERR_RATE_LIMITED */
+	struct client *c;
 };
 
 static void tail_print(struct client *c, struct tail *t, const struct msg *m, int prefix)
@@ -685,6 +695,41 @@ static void tail_page(struct client *c, struct tail *t)
 		log_debug("tail: HISTORY not sent: %s", strerror(-r));
 }
 
+static void tail_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tail *t = arg;
+
+	(void)fd;
+	(void)what;
+	t->retry_armed = 0;
+	if (t->retry_pending && t->retry_gen == t->gen) {
+		t->retry_pending = 0;
+		tail_page(t->c, t);
+	}
+}
+
+/* The page was refused for the user's history rate: ask again later
+ * (the timer is freed with the loop if it never fires). */
+static void tail_retry(struct client *c, struct tail *t)
+{
+	struct timeval tv;
+
+	t->retry_ms = t->retry_ms ? t->retry_ms * 2 : TAIL_RETRY_MIN_MS;
+	if (t->retry_ms > TAIL_RETRY_MAX_MS)
+		t->retry_ms = TAIL_RETRY_MAX_MS;
+	t->retry_pending = 1;
+	t->retry_gen = t->gen;
+	t->c = c;
+	if (t->retry_armed)
+		return;
+	tv.tv_sec = t->retry_ms / 1000;
+	tv.tv_usec = (suseconds_t)(t->retry_ms % 1000 * 1000);
+	if (event_base_once(client_base(c), -1, EV_TIMEOUT, tail_retry_cb, t, &tv) < 0)
+		client_fail(c, EXIT_ERROR, "cannot set a timer");
+	else
+		t->retry_armed = 1;
+}
+
 /* Done with a JOIN or a page: another page, or follow live. */
 static void tail_caught_up_or_page(struct client *c, struct tail *t, int page_full)
 {
@@ -707,9 +752,13 @@ static void tail_page_reply(struct client *c, const struct msg *m, void *arg)
 			tail_print(c, t, m, 0);
 		break;
 	case MSG_ERROR:
-		client_fail_msg(c, m, t->room);
+		if (m->code == ERR_RATE_LIMITED)
+			tail_retry(c, t);
+		else
+			client_fail_msg(c, m, t->room);
 		break;
 	case MSG_OK:
+		t->retry_ms = 0;
 		/* An empty page ends it even if a live id said more: that
 		 * message is gone (or not ours to see). */
 		if (t->page_n == 0)
@@ -768,6 +817,7 @@ static void tail_ready(struct client *c, void *arg)
 
 	t->catching_up = 1;
 	t->live_max = 0;
+	t->gen++;
 	proto_msg_init(&m, MSG_JOIN);
 	memcpy(m.room, t->room, sizeof(m.room));
 	m.count = t->joined || t->have_since ? 0 : (uint32_t)t->count;

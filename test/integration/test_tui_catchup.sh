@@ -88,3 +88,19 @@ done
 ok "five rooms visited, the message once in each"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "nexus exited 0"
+
+say "nexus tail: a page refused for the history rate is asked again"
+# Four tails of one user start at once under history_rate=1, burst 1: all
+# but one get ERR_RATE_LIMITED for their first page (tail exited on it).
+nx_stop_chatd TERM
+nx_start_chatd -o chatd.history_rate=1 -o chatd.history_burst=1
+for k in 1 2 3 4; do
+	NX_EXEC=1 nexus_as alice tail r1 --since 0 >"$T/tail$k.out" 2>"$T/tail$k.err" &
+	eval "TAIL$k=\$!"
+	PIDS="$PIDS $!"
+done
+for k in 1 2 3 4; do
+	nx_wait_grep 20 "$T/tail$k.out" "missed-in-r1" "tail $k printed the message"
+	eval "kill -0 \$TAIL$k" || { cat "$T/tail$k.err"; fail "tail $k ended"; }
+done
+ok "the four tails follow r1"
