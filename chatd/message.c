@@ -482,6 +482,13 @@ static void message_history_done(struct session *s, int result, struct db_msg *c
 
 	if (!s || s->state != SESSION_USER || !s->user)
 		goto out;
+	/* Checked again: the read took up to CHATD_READ_BUDGET_MS, and
+	 * meanwhile the user may have left the private room or been removed
+	 * from it (the rows must not reach a non-member). */
+	if (!room_can_read(hj->room, s->user)) {
+		session_error(s, hj->req, ERR_FORBIDDEN, "%s is private", hj->room->name);
+		goto out;
+	}
 	if (result == -ETIMEDOUT) {
 		session_error(s, hj->req, ERR_TOO_LARGE,
 		              "search took longer than %d ms: use fewer or rarer words",

@@ -34,3 +34,13 @@ nx_expect 0 "history --search 'w3 m10'" nexus_as alice history big --search "w3 
 [ "$(jsonl "$T/out" count "j['text'].endswith(' m10 w3 a')")" = 1 ] ||
 	{ nx_show; fail "--search 'w3 m10' is not exactly message m10"; }
 ok "--search 'w3 m10' finds exactly that message"
+
+say "a read answered after its reader left the private room sends no rows"
+# HISTORY and LEAVE in one write: the loop handles the LEAVE before the
+# reader thread's answer comes back, so the answer must check again.
+nx_expect 0 "alice: create a private room" nexus_as alice create hideout --private
+nx_say_id alice say hideout "private words"
+rawclient history-leave alice pw-alice-secret hideout >"$T/hl.out" 2>&1 ||
+	{ cat "$T/hl.out"; fail "HISTORY answered after the LEAVE sent the private rows"; }
+grep -q '"code": 10' "$T/hl.out" || { cat "$T/hl.out"; fail "HISTORY after the LEAVE: not ERR_FORBIDDEN"; }
+ok "HISTORY after the LEAVE: ERR_FORBIDDEN, no rows"

@@ -39,6 +39,9 @@ expected, 1 when not (with a line saying why), 2 on usage errors.
                               PREFIX1..PREFIXN (or JOINs of @DM_PEER, opening
                               direct conversations, when given); print OK and ERROR counts per code and
                               each code's first sentence
+  history-leave USER PASS ROOM  HISTORY of ROOM and LEAVE of it in one write
+                              (the read is answered after the leave): print
+                              what HISTORY got; exit 0 if it got no CHAT
   hello VERSION SERVICE       HELLO with these values: must get ERROR + close
   idle plain|tls SECS         connect, send nothing; exit 0 once the server
                               closes, 1 if it is still open after SECS
@@ -648,6 +651,27 @@ def sc_create_flood(port, user, password, prefix, n, *peers):
                       "first": {str(k): v for k, v in first.items()}}), flush=True)
 
 
+def sc_history_leave(port, user, password, room):
+    p = Peer(port)
+    m = p.login(user, password)
+    if m["type"] != "TOKEN":
+        die("login failed:", m)
+    p.send(frame("HISTORY", payload("HISTORY", req=7001, room=room, text="")) +
+           frame("LEAVE", payload("LEAVE", req=7002, room=room)))
+    chats, final = 0, {}
+    while not final:
+        try:
+            m = p.recv(10)
+        except Closed as e:
+            die("connection closed before HISTORY's reply (%s)" % e)
+        if m.get("req") == 7001 and m["type"] == "CHAT":
+            chats += 1
+        elif m.get("req") == 7001:
+            final = m
+    say("HISTORY after LEAVE: %d messages, then %s" % (chats, json.dumps(final)))
+    sys.exit(1 if chats else 0)
+
+
 def sc_hello(port, version, service):
     p = Peer(port)
     p.msg("HELLO", version=int(version), name=service, secret="", text="rawclient")
@@ -674,6 +698,7 @@ SCENARIOS = {
     "burst": sc_burst,
     "create-many": sc_create_many,
     "hello": sc_hello,
+    "history-leave": sc_history_leave,
     "presence-flip": sc_presence_flip,
     "create-flood": sc_create_flood,
     "idle": sc_idle,
