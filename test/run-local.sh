@@ -127,12 +127,13 @@ tailpid=$!
 
 rc=0
 for p in $pids; do
-	# wait returns early when a trapped signal arrives: wait again.
-	while :; do
-		wait "$p"
-		r=$?
-		kill -0 "$p" 2>/dev/null || break
-	done
+	# wait returns early (128 + the signal) when a trapped signal arrives:
+	# wait again until the daemon is gone, then ask once more for its own
+	# status (the shell keeps it). Taking the interrupted wait's 130 as the
+	# daemon's status failed a clean Ctrl-C now and then.
+	while kill -0 "$p" 2>/dev/null; do wait "$p"; done
+	wait "$p"
+	r=$?
 	[ "$r" -ne 0 ] && [ "$r" -ne 127 ] && rc=$r
 done
 kill "$tailpid" 2>/dev/null
