@@ -302,7 +302,8 @@ bool hasher_busy(const struct session *s);
 typedef void (*reader_done_fn)(struct session *s, int result, struct db_msg *const *rows,
                                size_t n, void *arg);
 /* Read q (the thread starts with the first job). 0, -EBUSY (queue full),
- * -E2BIG or -ENOTCONN; done is called exactly once after 0. */
+ * -EAGAIN (the user has 4 reads waiting), -E2BIG or -ENOTCONN; done is
+ * called exactly once after 0. */
 int reader_submit(struct session *s, const struct db_history *q, reader_done_fn done,
                   void *arg);
 /* s is being freed: its jobs complete with s NULL. */

@@ -556,6 +556,9 @@ void message_handle_history(struct session *s, const struct msg *m)
 		if (rc == -EBUSY)
 			session_error(s, m->req, ERR_RATE_LIMITED,
 			              "server busy reading history; try again");
+		else if (rc == -EAGAIN)
+			session_error(s, m->req, ERR_RATE_LIMITED,
+			              "four history reads of yours are still running; try again");
 		else
 			session_error(s, m->req, ERR_INTERNAL, "cannot read the history");
 	}

@@ -24,6 +24,10 @@
 #include <event2/event.h>
 
 #define READER_QUEUE_MAX 64 /* jobs queued, running or waiting for the loop */
+/* One user's jobs at once: the history rate counts requests, not their
+ * cost, so without this one user could queue 40 searches of up to 2 s
+ * each ahead of everyone else's history. */
+#define READER_USER_MAX 4
 
 /* A row copied out of SQLite: the worker owns it until the hand-off. */
 struct reader_row {
@@ -35,6 +39,7 @@ struct reader_row {
 struct read_job {
 	struct read_job *next;
 	struct session *s; /* NULL once the session is gone */
+	int64_t uid;       /* whose read: READER_USER_MAX */
 	struct db_history q;
 	char search[CHATD_SEARCH_BYTES + 1];
 	struct db_msg **rows; /* each the m of a struct reader_row */
@@ -238,6 +243,18 @@ void reader_stop(void)
 	rd.db = NULL;
 }
 
+/* Jobs of user uid not yet handed back; rd.lock held. */
+static unsigned reader_user_jobs(int64_t uid)
+{
+	struct read_job *lists[3] = {rd.todo, rd.current, rd.done};
+	unsigned n = 0;
+
+	for (int i = 0; i < 3; i++)
+		for (struct read_job *j = lists[i]; j; j = i == 1 ? NULL : j->next)
+			n += j->uid == uid;
+	return n;
+}
+
 int reader_submit(struct session *s, const struct db_history *q, reader_done_fn done, void *arg)
 {
 	struct read_job *j;
@@ -252,10 +269,15 @@ int reader_submit(struct session *s, const struct db_history *q, reader_done_fn 
 		pthread_mutex_unlock(&rd.lock);
 		return -EBUSY;
 	}
+	if (reader_user_jobs(s->user->id) >= READER_USER_MAX) {
+		pthread_mutex_unlock(&rd.lock);
+		return -EAGAIN;
+	}
 	rd.queued++;
 	pthread_mutex_unlock(&rd.lock);
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
+	j->uid = s->user->id;
 	j->q = *q;
 	if (q->search) {
 		snprintf(j->search, sizeof(j->search), "%s", q->search);

@@ -173,6 +173,16 @@ def main(argv):
     burst = 80
     p.send(b"".join(frame("HISTORY", payload("HISTORY", req=20000 + i, room=room, count=1))
                     for i in range(burst)))
+    # another user's read is not queued behind them (4 reads per user)
+    pinger.send(frame("HISTORY", payload("HISTORY", req=30000, room=room, count=1)))
+    t0 = time.monotonic()
+    while True:
+        m = pinger.recv(60)
+        if m.get("req") == 30000 and m["type"] in ("OK", "ERROR"):
+            break
+    say("another user's HISTORY during the burst: %s in %.1f ms" %
+        (m["type"], (time.monotonic() - t0) * 1000))
+    check(m["type"] == "OK", "another user's HISTORY answered during the burst")
     oks = limited = other = 0
     while oks + limited + other < burst:
         try:
