@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,16 @@ static int call_opt(int key, const char *arg, void *ctx)
 	}
 }
 
+/* Whoever read our output (the full-screen client's pipe) is gone: a pipe
+ * with no reader polls as an error. Without this check a watch whose
+ * client was killed retried for ever while videod was down. */
+static int call_reader_gone(void)
+{
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = 0};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
+
 static int call_watch(struct settings *s, const struct call_cmd *cc, const char *token,
 		      const char *room)
 {
@@ -416,13 +427,15 @@ static int call_watch(struct settings *s, const struct call_cmd *cc, const char 
 	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
 		r = call_watch_once(s, cc, token, room, &last);
-		if (r || cc->once)
+		if (r || cc->once || call_reader_gone())
 			break;
 		/* the list is no longer known: say so to whoever follows it */
 		if (cc->watch_only && last && last[0])
 			call_print(s, room, NULL, &last);
 		fprintf(stderr, "nexus: call watch lost, reconnecting\n");
 		sleep((unsigned)delay);
+		if (call_reader_gone())
+			break;
 		delay = delay < 8 ? delay * 2 : 10;
 	}
 	free(last);

@@ -144,4 +144,15 @@ tui_wait 15 'no call link for lobby: cannot reach videod' "/call without videod 
 shot "no videod"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "/quit exits 0"
+
+say "no call watch outlives its client (bob's terminal was closed, videod is down)"
+tui_cleanup
+watches_left() {
+	for p in $(pgrep -f -- "--watch-only"); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -q "^NEXUS_CONFIG_DIR=$T/" && return 0
+	done
+	return 1
+}
+none_left() { ! watches_left; }
+wait_for 20 none_left || fail "a nexus call --watch-only of this test still runs: $(pgrep -af -- --watch-only)"
 ok "tui call test done"
