@@ -111,7 +111,7 @@ nx_wait_grep 20 "$T/tail-alice-lobby.out" "are you there" "alice's tail is attac
 vd_call alice lobby "$T/alice-call.out"
 ALICE_CALL=$CALL_PID
 nx_wait_grep 30 "$T/alice-call.out" "^event: state" "alice is in lobby's call (event stream open)"
-NX_NO_PASSWORD=1 nexus_as bob call lobby --watch-only --json >"$T/watch.out" 2>"$T/watch.err" &
+NX_EXEC=1 NX_NO_PASSWORD=1 nexus_as bob call lobby --watch-only --json >"$T/watch.out" 2>"$T/watch.err" &
 PIDS="$PIDS $!"
 BOB_WATCH=$!
 nx_wait_grep 30 "$T/watch.out" '"user": ?"alice"' "bob's call watch lists alice"
