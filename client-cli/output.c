@@ -1,10 +1,9 @@
 /* output: chat lines as text or JSON, string cleaning and escaping.
  *
- * Nothing a server sends reaches the terminal unfiltered: C0 and C1
- * controls (ESC, CSI...), DEL and the bidi overrides that reorder what is
- * shown are replaced, so a hostile server or user cannot move the cursor,
- * retitle the window or disguise text. JSON output escapes instead. */
+ * Nothing a server sends reaches the terminal unfiltered (common/utf8.h
+ * says what is replaced and why); JSON output escapes instead. */
 #include "client.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -12,74 +11,19 @@
 #include <string.h>
 #include <time.h>
 
-#define OUT_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
-#define OUT_NEWLINE "\xe2\x86\xb5"     /* U+21B5 ↵ */
-#define OUT_REPLY "\xe2\x86\xaa"       /* U+21AA ↪ */
+#define OUT_REPLY "\xe2\x86\xaa" /* U+21AA ↪ */
 
-/* Decode one UTF-8 sequence at s (NUL-terminated). Returns its length and
- * the code point, or 0 for an invalid byte (consume one, show U+FFFD). */
-static size_t utf8_next(const unsigned char *s, uint32_t *ret_cp)
+void out_clean(FILE *f, const char *s)
 {
-	size_t n;
-	uint32_t cp;
+	size_t len = strlen(s);
 
-	if (s[0] < 0x80) {
-		*ret_cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 1;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 2;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 3;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t k = 1; k <= n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*ret_cp = cp;
-	return n + 1;
-}
+	while (len > 0) {
+		const char *show;
+		size_t showlen, n = utf8_clean_step(s, len, false, &show, &showlen);
 
-/* Characters that change how the terminal shows what follows. */
-static int out_is_bidi(uint32_t cp)
-{
-	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
-	       cp == 0x200f || cp == 0x061c;
-}
-
-void out_clean(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s) {
-		uint32_t cp;
-		size_t n = utf8_next(s, &cp);
-
-		if (n == 0) {
-			fputs(OUT_REPLACEMENT, f);
-			s++;
-			continue;
-		}
-		if (cp == '\n' || cp == 0x2028 || cp == 0x2029)
-			fputs(OUT_NEWLINE, f);
-		else if (cp == '\t')
-			fputc(' ', f);
-		else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || out_is_bidi(cp))
-			fputs(OUT_REPLACEMENT, f);
-		else
-			fwrite(s, 1, n, f);
+		fwrite(show, 1, showlen, f);
 		s += n;
+		len -= n;
 	}
 }
 
@@ -116,16 +60,18 @@ const char *out_clean_str(char *buf, size_t len, const char *s)
 
 void out_json_str(FILE *f, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	const char *s = str;
+	size_t len = strlen(str);
 
 	fputc('"', f);
-	while (*s) {
+	while (len > 0) {
 		uint32_t cp;
-		size_t n = utf8_next(s, &cp);
+		size_t n = utf8_next(s, len, &cp);
 
 		if (n == 0) {
 			fputs("\\ufffd", f);
 			s++;
+			len--;
 			continue;
 		}
 		switch (cp) {
@@ -148,12 +94,13 @@ void out_json_str(FILE *f, const char *str)
 			/* Controls, DEL, C1, the JavaScript line breaks and the
 			 * bidi controls (still the same string once parsed). */
 			if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
-			    cp == 0x2029 || out_is_bidi(cp))
+			    cp == 0x2029 || utf8_is_bidi(cp))
 				fprintf(f, "\\u%04x", (unsigned)cp);
 			else
 				fwrite(s, 1, n, f);
 		}
 		s += n;
+		len -= n;
 	}
 	fputc('"', f);
 }

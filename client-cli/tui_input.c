@@ -3,6 +3,7 @@
  * (CJK and emoji take two, combining marks none). Emacs-style editing,
  * history and Tab completion. Pure C over libc. */
 #include "tui.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,37 +231,19 @@ int tui_line_utf8(const struct tui_line *l, char *out, size_t outlen)
 	return tui_wstr_utf8(l->buf, l->len, out, outlen);
 }
 
-size_t tui_utf8_decode(const char *str, wchar_t *out, size_t max)
+size_t tui_utf8_decode(const char *s, wchar_t *out, size_t max)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = 0;
+	size_t len = strlen(s), n = 0;
 
-	while (*s && n < max) {
-		uint32_t cp;
-		size_t k = 1, need;
+	while (len > 0 && n < max) {
+		uint32_t cp = 0xfffd;
+		size_t k = utf8_next(s, len, &cp);
 
-		if (s[0] < 0x80) {
-			cp = s[0];
-		} else {
-			need = s[0] >= 0xf0 ? 3 : s[0] >= 0xe0 ? 2 : s[0] >= 0xc2 ? 1 : 0;
-			cp = need == 3 ? s[0] & 0x07u : need == 2 ? s[0] & 0x0fu : s[0] & 0x1fu;
-			if (need == 0 || s[0] > 0xf4)
-				need = 0, cp = 0xfffd;
-			for (size_t j = 1; j <= need; j++) {
-				if ((s[j] & 0xc0) != 0x80) {
-					cp = 0xfffd;
-					need = j - 1;
-					break;
-				}
-				cp = (cp << 6) | (s[j] & 0x3fu);
-			}
-			k = need + 1;
-			if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-			    (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000))
-				cp = 0xfffd;
-		}
+		if (k == 0)
+			k = 1; /* one U+FFFD per invalid byte, as tui_clean shows it */
 		out[n++] = (wchar_t)cp;
 		s += k;
+		len -= k;
 	}
 	return n;
 }

@@ -6,6 +6,7 @@
  * room and the call, from the JSON lines of the `nexus talk` and `nexus
  * call` children. Pure C over libc and libjansson. */
 #include "tui.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,9 +14,6 @@
 #include <string.h>
 
 #include <jansson.h>
-
-#define TUI_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
-#define TUI_NEWLINE "\xe2\x86\xb5"     /* U+21B5 */
 
 void tui_state_init(struct tui_state *st)
 {
@@ -45,79 +43,21 @@ void tui_state_free(struct tui_state *st)
 
 /* Cleaning */
 
-/* One UTF-8 sequence: its length and code point, 0 for an invalid byte. */
-static size_t tui_utf8_next(const unsigned char *s, uint32_t *ret_cp)
+char *tui_clean(const char *s, int keep_nl)
 {
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80) {
-		*ret_cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 1;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 2;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 3;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t k = 1; k <= n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*ret_cp = cp;
-	return n + 1;
-}
-
-static int tui_is_bidi(uint32_t cp)
-{
-	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
-	       cp == 0x200f || cp == 0x061c;
-}
-
-char *tui_clean(const char *str, int keep_nl)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), o = 0;
-	char *out = malloc(n * 3 + 1); /* every byte may become U+FFFD */
+	size_t len = strlen(s), o = 0;
+	char *out = malloc(len * 3 + 1); /* every byte may become U+FFFD */
 
 	if (!out)
 		return NULL;
-	while (*s) {
-		uint32_t cp;
-		size_t k = tui_utf8_next(s, &cp);
+	while (len > 0) {
+		const char *show;
+		size_t showlen, n = utf8_clean_step(s, len, keep_nl != 0, &show, &showlen);
 
-		if (k == 0) {
-			memcpy(out + o, TUI_REPLACEMENT, 3);
-			o += 3;
-			s++;
-			continue;
-		}
-		if (cp == '\n' && keep_nl) {
-			out[o++] = '\n';
-		} else if (cp == '\n' || cp == 0x2028 || cp == 0x2029) {
-			memcpy(out + o, TUI_NEWLINE, 3);
-			o += 3;
-		} else if (cp == '\t') {
-			out[o++] = ' ';
-		} else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || tui_is_bidi(cp)) {
-			memcpy(out + o, TUI_REPLACEMENT, 3);
-			o += 3;
-		} else {
-			memcpy(out + o, s, k);
-			o += k;
-		}
-		s += k;
+		memcpy(out + o, show, showlen);
+		o += showlen;
+		s += n;
+		len -= n;
 	}
 	out[o] = '\0';
 	return out;

@@ -1,4 +1,5 @@
 #include "proto.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <string.h>
@@ -113,15 +114,14 @@ const char *proto_error_text(uint16_t code)
 	return "unknown error";
 }
 
-int proto_utf8_valid(const char *str, size_t len, int allow_newline)
+int proto_utf8_valid(const char *s, size_t len, int allow_newline)
 {
-	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned c = s[i];
+		unsigned char c = (unsigned char)s[i];
+		uint32_t cp;
 		size_t n;
-		unsigned cp;
 
 		if (c < 0x80) {
 			if (c == 0x7f || (c < 0x20 && c != '\t' && !(allow_newline && c == '\n')))
@@ -129,30 +129,10 @@ int proto_utf8_valid(const char *str, size_t len, int allow_newline)
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		n = utf8_next(s + i, len - i, &cp);
+		if (n == 0)
 			return 0;
-		}
-		if (len - i - 1 < n)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* Reject overlong forms, surrogates and values past U+10FFFF. */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
 }
