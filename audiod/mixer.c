@@ -66,14 +66,6 @@
 static int timer_fd = -1;
 static struct event *timer_ev;
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 OpusEncoder *mixer_encoder_new(void)
 {
 	int err;
@@ -125,7 +117,7 @@ int mixer_audio_in(struct member *m, const struct msg *msg)
 	if (!m->talker)
 		m->talker = talker_new();
 	jitter_put(&m->talker->jb, msg->id, msg->data, msg->data_len, msg->flags & MF_FEC,
-	           now_us());
+	           clock_now_us());
 	return 0;
 }
 
@@ -250,7 +242,7 @@ static void mix_frame(struct msg *out, const struct room *r, const uint8_t *pkt,
 {
 	proto_msg_init(out, MSG_AUDIO);
 	out->id = r->out_seq;
-	out->ts = limits_wall_ms();
+	out->ts = clock_wall_ms();
 	out->ref = stream;
 	out->size = delay_us;
 	out->flags = stream ? MF_PERSONAL : 0;
@@ -403,7 +395,7 @@ static void mix_room(struct room *r, uint64_t tick_us)
 		return;
 	}
 	n = mix_encode(r->shared, mix, pkt, sizeof(pkt));
-	delay += now_us() - tick_us;
+	delay += clock_now_us() - tick_us;
 	if (delay) {
 		audiod.stats.delay_us_sum += delay;
 		audiod.stats.delay_n++;
@@ -428,14 +420,14 @@ static uint64_t cpu_ns(void)
 
 static void mixer_tick(void)
 {
-	uint64_t start = now_us(), cpu0 = cpu_ns(), cost;
+	uint64_t start = clock_now_us(), cpu0 = cpu_ns(), cost;
 	struct audiod_stats *st = &audiod.stats;
 
 	for (struct room *r = audiod.rooms, *next; r; r = next) {
 		next = r->next;
 		mix_room(r, start);
 	}
-	cost = (now_us() - start) * 1000u;
+	cost = (clock_now_us() - start) * 1000u;
 	st->cpu_ns_sum += cpu_ns() - cpu0;
 	st->ticks++;
 	st->cost_ns_sum += cost;

@@ -74,7 +74,7 @@ void room_event(struct room *r, const char *user, uint32_t kind, uint32_t flags,
 	e.count = kind;
 	e.flags = flags;
 	e.size = size;
-	e.ts = limits_wall_ms();
+	e.ts = clock_wall_ms();
 	snprintf(e.text, sizeof(e.text), "%s", text ? text : "");
 	/* encoded once, the same bytes to every member (levels go to the
 	 * whole room four times a second) */
@@ -125,7 +125,7 @@ static int room_check_pass(struct member *m, const struct msg *msg, char *why, s
 {
 	bool admin = false;
 	int r = auth_pass_verify(audiod.token_key, msg->secret, m->user, msg->room,
-	                         limits_wall_ms() / 1000, &admin);
+	                         clock_wall_ms() / 1000, &admin);
 
 	if (r == -EKEYEXPIRED) {
 		snprintf(why, whylen, "room pass expired: ask chatd for a new one");
@@ -154,7 +154,7 @@ static void room_join_reply(struct member *m, struct room *r, uint32_t req)
 			continue;
 		snprintf(e.user, sizeof(e.user), "%s", o->user);
 		e.flags = o->muted ? MF_MUTED : 0;
-		e.ts = limits_wall_ms();
+		e.ts = clock_wall_ms();
 		session_send(m, &e);
 		n++;
 	}

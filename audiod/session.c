@@ -62,7 +62,7 @@ void session_accept(int fd, const char *peer)
 	 * machine); the jitter buffer sheds what is too old, and 600 frames
 	 * of at most max_packet bytes cost little */
 	ratelimit_init(&m->frames, audiod.cfg.frame_rate, 10.0 * audiod.cfg.frame_rate,
-	               limits_now_ms());
+	               clock_now_ms());
 	m->conn = conn_accept(audiod.base, audiod.tls, fd, &lim, &session_cbs, m);
 	if (!m->conn) {
 		free(m);
@@ -131,7 +131,7 @@ static void session_handle_hello(struct member *m, const struct msg *msg)
 		session_kick(m, ERR_WRONG_SERVICE, "this port is audiod, the voice service");
 		return;
 	}
-	r = svc_token_verify(audiod.revoke, audiod.token_key, msg->secret, limits_wall_ms() / 1000,
+	r = svc_token_verify(audiod.revoke, audiod.token_key, msg->secret, clock_wall_ms() / 1000,
 	                     m->user, sizeof(m->user), NULL, &m->issued_ms);
 	if (r < 0) {
 		session_kick(m, r == -EKEYEXPIRED ? ERR_TOKEN_EXPIRED
@@ -147,7 +147,7 @@ static void session_handle_hello(struct member *m, const struct msg *msg)
 	snprintf(w.user, sizeof(w.user), "%s", m->user);
 	w.count = audiod.cfg.max_packet + 256;
 	w.size = audiod.cfg.max_packet;
-	w.ts = limits_wall_ms();
+	w.ts = clock_wall_ms();
 	session_send(m, &w);
 	log_debug("%s@%s: hello", m->user, m->addr);
 }
@@ -160,7 +160,7 @@ static void session_handle_audio(struct member *m, const struct msg *msg)
 		session_kick(m, ERR_INVALID, "audio before VOICE_JOIN");
 		return;
 	}
-	if (!ratelimit_take(&m->frames, limits_now_ms(), 1)) {
+	if (!ratelimit_take(&m->frames, clock_now_ms(), 1)) {
 		log_warn("dropping %s@%s: audio frames too fast", m->user, m->addr);
 		session_kick(m, ERR_RATE_LIMITED, "audio frames too fast: one per 20 ms");
 		return;

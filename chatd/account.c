@@ -173,7 +173,7 @@ int account_token_check(const char *token, struct user **ret, uint64_t *ret_issu
 int account_revoke_tokens(const char *name)
 {
 	char path[CONFIG_PATH_MAX + 32];
-	uint64_t now = limits_wall_ms();
+	uint64_t now = clock_wall_ms();
 	uint64_t stamp = now > chatd.last_issue_ms ? now : chatd.last_issue_ms + 1;
 	int r = revoke_path(chatd.cfg.common.token_key, path, sizeof(path));
 
@@ -191,7 +191,7 @@ int account_revoke_tokens(const char *name)
 /* A token's issue time: now, but never the same as or before the last. */
 static uint64_t account_issue_ms(void)
 {
-	uint64_t now = limits_wall_ms();
+	uint64_t now = clock_wall_ms();
 
 	chatd.last_issue_ms = now > chatd.last_issue_ms ? now : chatd.last_issue_ms + 1;
 	return chatd.last_issue_ms;
@@ -424,7 +424,7 @@ void account_handle_register(struct session *s, const struct msg *m)
 		session_error(s, m->req, ERR_REG_CLOSED, NULL);
 		return;
 	}
-	if (!ratetable_take(chatd.login_addr, s->addr, limits_now_ms(), 1)) {
+	if (!ratetable_take(chatd.login_addr, s->addr, clock_now_ms(), 1)) {
 		session_error(s, m->req, ERR_RATE_LIMITED,
 		              "too many attempts from your address; wait a minute");
 		return;
@@ -440,7 +440,7 @@ void account_handle_register(struct session *s, const struct msg *m)
 void account_handle_login(struct session *s, const struct msg *m)
 {
 	char hash[AUTH_HASH_MAX], key[PROTO_NAME_MAX + 1];
-	uint64_t now = limits_now_ms();
+	uint64_t now = clock_now_ms();
 	struct user *u;
 	int r;
 

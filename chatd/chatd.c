@@ -69,7 +69,7 @@ static const struct config_key chatd_keys[] = {
 
 uint64_t chatd_now_s(void)
 {
-	return limits_wall_ms() / 1000;
+	return clock_wall_ms() / 1000;
 }
 
 void str_copy(char *dst, size_t size, const char *src)
@@ -506,7 +506,7 @@ static int offline_revoke(const char *name)
 {
 	const char *key = chatd.cfg.common.token_key;
 	char path[CONFIG_PATH_MAX + 32];
-	uint64_t now = limits_wall_ms();
+	uint64_t now = clock_wall_ms();
 	int r = revoke_path(key, path, sizeof(path));
 
 	if (r == 0)

@@ -470,7 +470,7 @@ int db_user_add(struct db *db, const char *name, const char *hash, bool admin, i
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, admin);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)limits_wall_ms());
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)clock_wall_ms());
 	r = db_run(db, st, "add user");
 	if (r == 0 && sqlite3_changes(db->h) == 0)
 		r = -EEXIST; /* the name in another case */
@@ -572,7 +572,7 @@ int db_room_add(struct db *db, const char *name, uint32_t flags, const char *top
 	sqlite3_bind_int64(st, 2, flags);
 	sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, creator, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)limits_wall_ms());
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)clock_wall_ms());
 	r = db_run(db, st, "add room");
 	if (r == 0 && sqlite3_changes(db->h) == 0)
 		r = -EEXIST; /* the name in another case */
@@ -592,7 +592,7 @@ int db_member_add(struct db *db, int64_t room, int64_t user)
 
 	sqlite3_bind_int64(st, 1, room);
 	sqlite3_bind_int64(st, 2, user);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)limits_wall_ms());
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)clock_wall_ms());
 	return db_run(db, st, "add member");
 }
 
@@ -608,7 +608,7 @@ int db_invite_add(struct db *db, int64_t room, int64_t user, const char *by)
 	sqlite3_bind_int64(st, 1, room);
 	sqlite3_bind_int64(st, 2, user);
 	sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)limits_wall_ms());
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)clock_wall_ms());
 	return db_run(db, st, "add invite");
 }
 
@@ -754,7 +754,7 @@ int db_history(struct db *db, const struct db_history *q, db_msg_cb cb, void *ar
 	if (q->search)
 		sqlite3_bind_text(st, 5, query, -1, SQLITE_STATIC);
 	if (db->budget_ms)
-		db->deadline_ms = limits_now_ms() + db->budget_ms;
+		db->deadline_ms = clock_now_ms() + db->budget_ms;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		db_row_msg(st, &m);
 		n++;
@@ -775,7 +775,7 @@ static int db_reader_progress(void *arg)
 {
 	struct db *db = arg;
 
-	return db->deadline_ms && limits_now_ms() > db->deadline_ms;
+	return db->deadline_ms && clock_now_ms() > db->deadline_ms;
 }
 
 int db_open_reader(const char *path, uint32_t budget_ms, struct db **ret, char *err, size_t errlen)

@@ -285,7 +285,7 @@ static bool message_text_ok(struct session *s, uint32_t req, const char *text)
 /* One token bucket per user, shared by all their sessions. */
 static bool message_rate_ok(struct session *s, uint32_t req)
 {
-	if (ratetable_take(chatd.msg_rate, s->user->name, limits_now_ms(), 1))
+	if (ratetable_take(chatd.msg_rate, s->user->name, clock_now_ms(), 1))
 		return true;
 	session_error(s, req, ERR_RATE_LIMITED, "too many messages; slow down");
 	return false;
@@ -327,7 +327,7 @@ void message_handle_say(struct session *s, const struct msg *m)
 		snprintf(why, sizeof(why), "server database error: not stored");
 		code = ERR_INTERNAL;
 	}
-	ts = limits_wall_ms();
+	ts = clock_wall_ms();
 	if (!code && db_msg_add(chatd.db, r->id, s->user->name, ts, m->ref, m->text, &id) < 0) {
 		snprintf(why, sizeof(why), "server database error: not stored");
 		code = ERR_INTERNAL;
@@ -525,7 +525,7 @@ void message_handle_history(struct session *s, const struct msg *m)
 	struct room *r = NULL;
 	int code, rc;
 
-	if (!ratetable_take(chatd.history_rate, s->user->name, limits_now_ms(), 1)) {
+	if (!ratetable_take(chatd.history_rate, s->user->name, clock_now_ms(), 1)) {
 		session_error(s, m->req, ERR_RATE_LIMITED, "too many history requests; slow down");
 		return;
 	}

@@ -49,7 +49,7 @@ static void presence_broadcast(struct user *u)
 	proto_msg_init(&p, MSG_PRESENCE);
 	snprintf(p.user, sizeof(p.user), "%s", u->name);
 	p.count = state;
-	p.ts = state == PRESENCE_OFFLINE ? u->last_seen : limits_wall_ms();
+	p.ts = state == PRESENCE_OFFLINE ? u->last_seen : clock_wall_ms();
 	u->presence_sent = state;
 	presence_send_once(u, &p, mark);
 	for (size_t i = 0; i < u->nrooms; i++) {
@@ -80,7 +80,7 @@ static void presence_arm(void)
 static void presence_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct user **p = &presence_waiting;
-	uint64_t now = limits_now_ms();
+	uint64_t now = clock_now_ms();
 
 	(void)fd;
 	(void)what;
@@ -105,7 +105,7 @@ static void presence_timer_cb(evutil_socket_t fd, short what, void *arg)
 /* u's state changed: push it now, or later when u changes too often. */
 static void presence_changed(struct user *u)
 {
-	uint64_t now = limits_now_ms();
+	uint64_t now = clock_now_ms();
 
 	if (chatd.stopping || u->presence_waiting)
 		return; /* the timer sends the state u ends in */
@@ -151,7 +151,7 @@ void presence_user_online(struct user *u)
 void presence_user_offline(struct user *u)
 {
 	u->away = false;
-	u->last_seen = limits_wall_ms();
+	u->last_seen = clock_wall_ms();
 	/* No reply waits on this: it rides along with the next batch. */
 	if (message_batch_open() < 0 || db_user_set_seen(chatd.db, u->id, u->last_seen) < 0)
 		log_warn("cannot store when %s was last seen", u->name);
@@ -180,7 +180,7 @@ void presence_handle_typing(struct session *s, const struct msg *m)
 	struct room *r = NULL;
 	struct msg t;
 
-	if (!ratelimit_take(&s->typing, limits_now_ms(), 1))
+	if (!ratelimit_take(&s->typing, clock_now_ms(), 1))
 		return;
 	if (room_lookup(s, m->room, ROOM_FIND, &r, why, sizeof(why)) != 0 ||
 	    !room_is_member(r, s->user)) {

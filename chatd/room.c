@@ -315,7 +315,7 @@ static int room_quota(const struct user *u, bool dm, char *why, size_t whylen)
 		         dm ? "started" : "created", mine, what);
 		return ERR_QUOTA;
 	}
-	if (!ratetable_take(dm ? chatd.dm_rate : chatd.room_rate, u->name, limits_now_ms(), 1)) {
+	if (!ratetable_take(dm ? chatd.dm_rate : chatd.room_rate, u->name, clock_now_ms(), 1)) {
 		snprintf(why, whylen, "too many new %s (at most %u a minute): wait a few seconds",
 		         what, dm ? c->dm_rate : c->room_rate);
 		return ERR_RATE_LIMITED;
@@ -474,7 +474,7 @@ void room_event(struct room *r, const struct user *u, uint32_t kind, const char 
 	snprintf(ev.room, sizeof(ev.room), "%s", r->name);
 	snprintf(ev.user, sizeof(ev.user), "%s", u->name);
 	ev.count = kind;
-	ev.ts = limits_wall_ms();
+	ev.ts = clock_wall_ms();
 	snprintf(ev.text, sizeof(ev.text), "%s", text ? text : "");
 	room_send(r, &ev, NULL);
 }
@@ -754,7 +754,7 @@ void room_handle_invite(struct session *s, const struct msg *m)
 	snprintf(ev.room, sizeof(ev.room), "%s", r->name);
 	snprintf(ev.user, sizeof(ev.user), "%s", u->name);
 	ev.count = EVENT_INVITE;
-	ev.ts = limits_wall_ms();
+	ev.ts = clock_wall_ms();
 	snprintf(ev.text, sizeof(ev.text), "%s", text);
 	for (struct session *t = u->sessions; t; t = t->user_next)
 		session_send(t, &ev);

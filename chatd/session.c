@@ -45,7 +45,7 @@ void session_accept(int fd, const char *peer)
 	snprintf(s->addr, sizeof(s->addr), "%s", peer);
 	s->state = SESSION_HELLO;
 	s->refuse = chatd.nsessions >= chatd.cfg.max_sessions;
-	ratelimit_init(&s->typing, SESSION_TYPING_RATE, SESSION_TYPING_BURST, limits_now_ms());
+	ratelimit_init(&s->typing, SESSION_TYPING_RATE, SESSION_TYPING_BURST, clock_now_ms());
 	s->conn = conn_accept(chatd.base, chatd.tls, fd, &lim, &session_cbs, s);
 	if (!s->conn) {
 		log_warn("cannot accept a connection from %s: out of memory", peer);
@@ -168,7 +168,7 @@ static void session_welcome(struct session *s, const struct user *u)
 	}
 	w.count = chatd.cfg.max_frame;
 	w.size = chatd.cfg.max_text;
-	w.ts = limits_wall_ms();
+	w.ts = clock_wall_ms();
 	session_send(s, &w);
 }
 

@@ -16,6 +16,7 @@
  * (hashing what is already there), check the SHA-256 at the end, sync and
  * rename PATH.part to PATH. */
 #include "client.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,14 +32,6 @@
 #include "log.h"
 
 #include "cmd_file.h"
-
-uint64_t file_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Copy src into dst[size], cut to fit. */
 void file_str_set(char *dst, size_t size, const char *src)
@@ -355,7 +348,7 @@ static void push_done(struct job *j, const struct msg *info)
 	p->id = info->id;
 	p->resumed = j->start;
 	p->sent = j->offset - j->start;
-	p->seconds = (double)(file_now_ms() - j->t0_ms) / 1000.0;
+	p->seconds = (double)(clock_now_ms() - j->t0_ms) / 1000.0;
 	if (!j->room)
 		push_print(j, p);
 	if (j->fd >= 0 && !j->is_stdin)
@@ -480,7 +473,7 @@ static void push_next(struct job *j)
 	}
 	free(j->info);
 	j->info = NULL;
-	j->t0_ms = file_now_ms();
+	j->t0_ms = clock_now_ms();
 	if (file_request(j, &m, push_reply) == 0)
 		j->req = m.req;
 }
@@ -612,7 +605,7 @@ static void file_ready(struct client *c, void *arg)
 		proto_msg_init(&m, MSG_FILE_PULL);
 		snprintf(m.secret, sizeof(m.secret), "%s", j->args[0]);
 		m.flags = MF_INFO;
-		j->t0_ms = file_now_ms();
+		j->t0_ms = clock_now_ms();
 		file_request(j, &m, pull_info_reply);
 		return;
 	case OP_LIST:

@@ -60,7 +60,6 @@ struct job {
 	int npushed;
 };
 
-uint64_t file_now_ms(void);
 void file_str_set(char *dst, size_t size, const char *src);
 void file_hex_hash(const uint8_t h[PROTO_HASH_LEN], char out[2 * PROTO_HASH_LEN + 1]);
 /* Send m as a request of j's connection; fn gets the replies. */

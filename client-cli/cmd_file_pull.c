@@ -3,6 +3,7 @@
  * SHA-256 at the end, sync and rename PATH.part to PATH. A device or FIFO
  * target is written in place. */
 #include "cmd_file.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -102,7 +103,7 @@ static void pull_finish(struct job *j)
 		jw_str(&w, "sha256", hex);
 		jw_key(&w, "seconds");
 		fprintf(to_stdout ? stderr : stdout, "%.3f",
-		        (double)(file_now_ms() - j->t0_ms) / 1000.0);
+		        (double)(clock_now_ms() - j->t0_ms) / 1000.0);
 		jw_u64(&w, "resumed_from", j->start);
 		jw_u64(&w, "received", j->offset - j->start);
 		jw_str(&w, "owner", j->info->user);

@@ -229,7 +229,7 @@ static void talk_send_pcm(struct talk *t, const int16_t *pcm)
 	}
 	proto_msg_init(&m, MSG_AUDIO);
 	m.id = t->seq;
-	m.ts = limits_wall_ms();
+	m.ts = clock_wall_ms();
 	m.flags = MF_FEC;
 	m.data = pkt;
 	m.data_len = (uint32_t)n;

@@ -5,6 +5,7 @@
  * runs push and pull as children so) the bar is "progress DONE TOTAL"
  * lines on descriptor N instead, whatever the terminal or --quiet. */
 #include "client.h"
+#include "clock.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,14 +26,6 @@ struct progress {
 	int width;
 	int fd; /* NEXUS_PROGRESS_FD: "progress DONE TOTAL" lines there instead */
 };
-
-static uint64_t progress_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 const char *progress_bytes(uint64_t n, char *buf, size_t len)
 {
@@ -75,7 +68,7 @@ struct progress *progress_new(const char *label, uint64_t total, uint64_t start,
 	out_clean_str(p->label, sizeof(p->label), cut);
 	p->total = total;
 	p->start = start;
-	p->t0_ms = p->win_ms = progress_now_ms();
+	p->t0_ms = p->win_ms = clock_now_ms();
 	p->win_bytes = start;
 	p->width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 40 ? ws.ws_col : 80;
 	return p;
@@ -112,7 +105,7 @@ void progress_update(struct progress *p, uint64_t done)
 
 	if (!p)
 		return;
-	now = progress_now_ms();
+	now = clock_now_ms();
 	if (now - p->last_draw_ms < PROGRESS_REDRAW_MS && done < p->total)
 		return;
 	if (now - p->win_ms >= PROGRESS_RATE_WINDOW_MS / 4 && done >= p->win_bytes) {

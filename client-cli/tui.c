@@ -8,6 +8,7 @@
  * While curses owns the screen, stderr goes to a memory file and is shown
  * after the screen is given back, so that no stray message smears it. */
 #include "client.h"
+#include "clock.h"
 #include "tui.h"
 
 #include <curses.h>
@@ -32,14 +33,6 @@
 #define TUI_KEY_PASTE_END (KEY_MAX + 2)
 #define TUI_CTRL(c) ((c)&0x1f)
 
-uint64_t tui_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void tui_status(struct tui *t, const char *fmt, ...)
 {
 	char buf[sizeof(t->status)];
@@ -52,7 +45,7 @@ void tui_status(struct tui *t, const char *fmt, ...)
 	clean = tui_clean(buf, 0);
 	snprintf(t->status, sizeof(t->status), "%s", clean ? clean : "");
 	free(clean);
-	t->status_until_ms = tui_now_ms() + TUI_STATUS_MS;
+	t->status_until_ms = clock_wall_ms() + TUI_STATUS_MS;
 	tui_dirty(t);
 }
 

@@ -420,7 +420,6 @@ struct tui {
 };
 
 int tui_main(struct settings *s, int argc, char **argv);
-uint64_t tui_now_ms(void);
 /* Ask for a redraw soon (coalesced: at most one per TUI_REDRAW_MS). */
 void tui_dirty(struct tui *t);
 /* A note on the status line for a few seconds. */

@@ -4,6 +4,7 @@
  * loop: an ended child goes on the reap list, which is polled once a
  * second and says each exit status to whoever asked for it. */
 #include "client.h"
+#include "clock.h"
 #include "tui.h"
 
 #include <errno.h>
@@ -126,7 +127,7 @@ void tui_reap_add(struct tui *t, int pid, tui_reap_fn done)
 	for (int i = 0; i < TUI_REAP_MAX; i++)
 		if (!t->reap[i].pid) {
 			t->reap[i].pid = pid;
-			t->reap[i].kill_at_ms = tui_now_ms() + TUI_REAP_KILL_MS;
+			t->reap[i].kill_at_ms = clock_wall_ms() + TUI_REAP_KILL_MS;
 			t->reap[i].done = done;
 			return;
 		}
@@ -140,7 +141,7 @@ void tui_reap_add(struct tui *t, int pid, tui_reap_fn done)
 
 void tui_reap_poll(struct tui *t)
 {
-	uint64_t now = tui_now_ms();
+	uint64_t now = clock_wall_ms();
 
 	for (int i = 0; i < TUI_REAP_MAX; i++) {
 		struct tui_reap *p = &t->reap[i];
@@ -163,12 +164,12 @@ void tui_reap_poll(struct tui *t)
 
 void tui_reap_all(struct tui *t, uint64_t wait_ms)
 {
-	uint64_t until = tui_now_ms() + wait_ms;
+	uint64_t until = clock_wall_ms() + wait_ms;
 	int left = 1, st;
 
 	for (int i = 0; i < TUI_REAP_MAX; i++)
 		t->reap[i].done = NULL; /* quitting: nobody to tell */
-	while (left && tui_now_ms() < until) {
+	while (left && clock_wall_ms() < until) {
 		left = 0;
 		for (int i = 0; i < TUI_REAP_MAX; i++)
 			if (t->reap[i].pid) {

@@ -11,6 +11,7 @@
  * with the size of a room. Everything drawn from the server was cleaned of
  * control characters when it was stored (tui_clean). */
 #include "client.h"
+#include "clock.h"
 #include "tui.h"
 
 #include <curses.h>
@@ -528,7 +529,7 @@ static void tui_draw_title(struct tui *t, struct tui_room *r, int cols)
 static void tui_typing_text(struct tui_room *r, char *out, size_t len)
 {
 	size_t n = 0, o = 0;
-	uint64_t now = tui_now_ms();
+	uint64_t now = clock_wall_ms();
 
 	out[0] = '\0';
 	for (size_t i = 0; r && i < TUI_TYPING_MAX; i++)
@@ -564,7 +565,7 @@ static void tui_draw_status(struct tui *t, struct tui_room *r, int y, int cols)
 		                      : t->st.voice_muted  ? " (muted)"
 		                      : me & TUI_AV_TALKING ? " (talking)"
 		                                            : "");
-	} else if (t->voice_err[0] && t->voice_err_until_ms > tui_now_ms() && o < sizeof(line)) {
+	} else if (t->voice_err[0] && t->voice_err_until_ms > clock_wall_ms() && o < sizeof(line)) {
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " [voice ended: %s]", t->voice_err);
 	}
 	if (typing[0] && o < sizeof(line))
@@ -576,7 +577,7 @@ static void tui_draw_status(struct tui *t, struct tui_room *r, int y, int cols)
 		else
 			o += (size_t)snprintf(line + o, sizeof(line) - o, " -- more below --");
 	}
-	if (t->status[0] && t->status_until_ms > tui_now_ms() && o < sizeof(line))
+	if (t->status[0] && t->status_until_ms > clock_wall_ms() && o < sizeof(line))
 		snprintf(line + o, sizeof(line) - o, "  %s", t->status);
 	tui_put_str(t, y, 0, cols, line, ST_BAR);
 }

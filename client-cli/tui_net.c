@@ -6,6 +6,7 @@
  * rooms at a time (see tui_catchup_pump). The state drops what it already
  * holds (by id), so nothing shows twice. */
 #include "client.h"
+#include "clock.h"
 #include "tui.h"
 
 #include <errno.h>
@@ -90,7 +91,7 @@ void tui_note(struct tui *t, enum tui_kind kind, const char *fmt, ...)
 	if (!r && (r = tui_state_home(&t->st)))
 		tui_room_trim(&t->st, r);
 	if (r)
-		tui_room_note(r, kind, tui_now_ms(), NULL, "%s", buf);
+		tui_room_note(r, kind, clock_wall_ms(), NULL, "%s", buf);
 	else
 		tui_status(t, "%s", buf);
 	tui_dirty(t);
@@ -197,7 +198,7 @@ static void tui_catchup_timer_cb(evutil_socket_t fd, short what, void *arg)
  * catchup_retry_ms, when a timer calls again. */
 static void tui_catchup_pump(struct tui *t)
 {
-	uint64_t now = tui_now_ms();
+	uint64_t now = clock_wall_ms();
 
 	if (!t->online)
 		return;
@@ -260,13 +261,13 @@ static void tui_catchup_end(struct tui *t, struct tui_req *q, const struct msg *
 			r->catchup = 0;
 	}
 	if (m && m->type == MSG_ERROR && m->code == ERR_RATE_LIMITED &&
-	    tui_now_ms() >= t->catchup_retry_ms) {
+	    clock_wall_ms() >= t->catchup_retry_ms) {
 		/* once per round: the others in flight were refused alike */
 		t->catchup_backoff_ms = t->catchup_backoff_ms ? t->catchup_backoff_ms * 2
 		                                              : TUI_CATCHUP_RETRY_MIN_MS;
 		if (t->catchup_backoff_ms > TUI_CATCHUP_RETRY_MAX_MS)
 			t->catchup_backoff_ms = TUI_CATCHUP_RETRY_MAX_MS;
-		t->catchup_retry_ms = tui_now_ms() + t->catchup_backoff_ms;
+		t->catchup_retry_ms = clock_wall_ms() + t->catchup_backoff_ms;
 	} else if (m && m->type != MSG_ERROR) {
 		t->catchup_backoff_ms = 0;
 	}
@@ -481,7 +482,7 @@ static void tui_reply(struct client *c, const struct msg *m, void *arg)
 		q->n++;
 		break;
 	case MSG_PONG:
-		t->latency_ms = (long)(tui_now_ms() - t->ping_sent_ms);
+		t->latency_ms = (long)(clock_wall_ms() - t->ping_sent_ms);
 		t->ping_req = 0;
 		break;
 	case MSG_OK:
@@ -597,7 +598,7 @@ static void tui_on_typing(struct client *c, const struct msg *m, void *arg)
 	(void)c;
 	if (!r || strcmp(m->user, t->st.me) == 0)
 		return;
-	tui_typing_set(r, m->user, tui_now_ms());
+	tui_typing_set(r, m->user, clock_wall_ms());
 	tui_dirty(t);
 }
 
@@ -641,10 +642,10 @@ static void tui_ping(struct tui *t)
 	if (!t->online || t->ping_req)
 		return;
 	proto_msg_init(&m, MSG_PING);
-	m.ts = tui_now_ms();
+	m.ts = clock_wall_ms();
 	if (tui_send(t, &m, REQ_PING, NULL, &q) == 0) {
 		t->ping_req = m.req;
-		t->ping_sent_ms = tui_now_ms();
+		t->ping_sent_ms = clock_wall_ms();
 	}
 }
 
@@ -748,7 +749,7 @@ const struct client_cbs *tui_net_callbacks(void)
 
 void tui_net_tick(struct tui *t)
 {
-	uint64_t now = tui_now_ms();
+	uint64_t now = clock_wall_ms();
 	int changed = 0;
 
 	tui_xfer_tick(t);
@@ -768,7 +769,7 @@ void tui_net_tick(struct tui *t)
 void tui_net_typing(struct tui *t)
 {
 	struct tui_room *r = tui_cur(t);
-	uint64_t now = tui_now_ms();
+	uint64_t now = clock_wall_ms();
 	struct msg m;
 
 	if (!r || !r->joined || !t->online || t->line.len == 0 || t->line.buf[0] == '/')

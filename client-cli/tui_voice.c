@@ -16,6 +16,7 @@
  * Children are ended by PID and reaped without blocking the loop: a child
  * that does not go within TUI_REAP_KILL_MS of SIGTERM gets SIGKILL. */
 #include "client.h"
+#include "clock.h"
 #include "tui.h"
 
 #include <errno.h>
@@ -180,9 +181,9 @@ static void tui_voice_reaped(struct tui *t, int pid, int status)
 		snprintf(t->voice_err, sizeof(t->voice_err), "%s",
 		         status > 0 ? "nexus talk failed" : "the voice connection ended");
 	if (r)
-		tui_room_note(r, TUI_ERROR, tui_now_ms(), NULL, "voice in %s ended: %s",
+		tui_room_note(r, TUI_ERROR, clock_wall_ms(), NULL, "voice in %s ended: %s",
 		              t->voice_label, t->voice_err);
-	t->voice_err_until_ms = tui_now_ms() + TUI_VOICE_ERR_MS;
+	t->voice_err_until_ms = clock_wall_ms() + TUI_VOICE_ERR_MS;
 	tui_dirty(t);
 }
 
@@ -223,7 +224,7 @@ void tui_voice_start(struct tui *t, const char *room, const char *label)
 	snprintf(t->voice_label, sizeof(t->voice_label), "%s", label);
 	tui_voice_reset(&t->st, room);
 	if (r)
-		tui_room_note(r, TUI_INFO, tui_now_ms(), NULL,
+		tui_room_note(r, TUI_INFO, clock_wall_ms(), NULL,
 		              "joining voice in %s (/hangup ends it, F4 mutes)", label);
 	tui_dirty(t);
 }
@@ -240,7 +241,7 @@ void tui_voice_stop(struct tui *t, int quiet)
 	tui_child_stop(t, &t->voice);
 	t->voice_err_until_ms = 0;
 	if (!quiet && r)
-		tui_room_note(r, TUI_INFO, tui_now_ms(), NULL, "left voice in %s", t->voice_label);
+		tui_room_note(r, TUI_INFO, clock_wall_ms(), NULL, "left voice in %s", t->voice_label);
 	tui_voice_reset(&t->st, "");
 	tui_dirty(t);
 }
@@ -281,7 +282,7 @@ static void tui_call_event_cb(struct bufferevent *bev, short what, void *arg)
 	t->call_backoff_s = t->call_backoff_s ? t->call_backoff_s * 2 : 5;
 	if (t->call_backoff_s > TUI_CALL_BACKOFF_MAX)
 		t->call_backoff_s = TUI_CALL_BACKOFF_MAX;
-	t->call_retry_ms = tui_now_ms() + t->call_backoff_s * 1000ull;
+	t->call_retry_ms = clock_wall_ms() + t->call_backoff_s * 1000ull;
 	if (t->st.ncall) {
 		t->st.ncall = 0;
 		tui_dirty(t);
@@ -301,10 +302,10 @@ void tui_call_follow(struct tui *t)
 		t->call_backoff_s = 0;
 		tui_dirty(t);
 	}
-	if (!want[0] || t->callw.pid || tui_now_ms() < t->call_retry_ms)
+	if (!want[0] || t->callw.pid || clock_wall_ms() < t->call_retry_ms)
 		return;
 	if (tui_child_start(t, &t->callw, args, 0, tui_call_line, tui_call_event_cb) < 0)
-		t->call_retry_ms = tui_now_ms() + TUI_CALL_BACKOFF_MAX * 1000ull;
+		t->call_retry_ms = clock_wall_ms() + TUI_CALL_BACKOFF_MAX * 1000ull;
 }
 
 void tui_voice_tick(struct tui *t)

@@ -6,6 +6,7 @@
  * (NEXUS_PROGRESS_FD, see progress.c) for the transfers panel, and its
  * error sentence when it fails. */
 #include "client.h"
+#include "clock.h"
 #include "tui.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@
 static void tui_xfer_line(struct tui_xfer *x, const char *line)
 {
 	unsigned long long done, total;
-	uint64_t now = tui_now_ms();
+	uint64_t now = clock_wall_ms();
 
 	if (sscanf(line, "progress %llu %llu", &done, &total) == 2) {
 		x->done = done;
@@ -68,7 +69,7 @@ static void tui_xfer_reaped(struct tui *t, int pid, int st)
 		if (!x->err[0])
 			snprintf(x->err, sizeof(x->err), "exit status %d", st);
 	}
-	x->until_ms = tui_now_ms() + TUI_XFER_SHOW_MS;
+	x->until_ms = clock_wall_ms() + TUI_XFER_SHOW_MS;
 	tui_dirty(t);
 }
 
@@ -115,7 +116,7 @@ static void tui_xfer_fail(struct tui *t, const char *what, const char *arg)
 	struct tui_room *r = tui_room_current(&t->st);
 
 	if (r)
-		tui_room_note(r, TUI_ERROR, tui_now_ms(), NULL, "%s%s", what, arg);
+		tui_room_note(r, TUI_ERROR, clock_wall_ms(), NULL, "%s%s", what, arg);
 	else
 		tui_status(t, "%s%s", what, arg);
 	tui_dirty(t);
@@ -245,7 +246,7 @@ void tui_xfer_get(struct tui *t, struct tui_room *r, const char *argstr)
 
 void tui_xfer_tick(struct tui *t)
 {
-	uint64_t now = tui_now_ms();
+	uint64_t now = clock_wall_ms();
 
 	for (int i = 0; i < TUI_XFERS_MAX; i++) {
 		struct tui_xfer *x = &t->xfers[i];

@@ -166,7 +166,7 @@ static int conn_handle_frame(struct conn *c, struct evbuffer *in, uint32_t plen,
 		return r;
 	}
 	c->got_frame = 1;
-	c->last_frame_ms = limits_now_ms();
+	c->last_frame_ms = clock_now_ms();
 	if (c->cbs.frame)
 		c->cbs.frame(c, &conn_rx_msg, c->arg);
 	if (!c->freed)
@@ -293,7 +293,7 @@ static void conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 							       : c->lim.handshake_secs;
 	uint64_t limit_ms = 1000ull * secs;
 	uint64_t since = c->got_frame ? c->last_frame_ms : c->created_ms;
-	uint64_t now = limits_now_ms();
+	uint64_t now = clock_now_ms();
 	struct timeval tv;
 
 	(void)fd;
@@ -366,7 +366,7 @@ static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
 	SSL_set_options(bufferevent_openssl_get_ssl(bev), SSL_OP_IGNORE_UNEXPECTED_EOF);
 	conn_set_read_ahead(c);
 	bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	c->created_ms = limits_now_ms();
+	c->created_ms = clock_now_ms();
 	hs.tv_sec = c->lim.handshake_secs ? c->lim.handshake_secs : c->lim.idle_secs;
 	hs.tv_usec = 0;
 	if (hs.tv_sec)

@@ -1,6 +1,7 @@
 /* log: stderr in the foreground, the journal (with priorities) otherwise. */
 #define SD_JOURNAL_SUPPRESS_LOCATION /* CODE_FILE would always say log.c */
 #include "log.h"
+#include "clock.h"
 #include "sd.h"
 
 #include <errno.h>
@@ -68,14 +69,6 @@ static void log_write(int prio, const char *msg)
 		log_stderr(prio, msg);
 }
 
-static uint64_t log_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* "... repeated N times" for the lines held back since the last one
  * written. */
 static void log_flush_repeats(void)
@@ -99,7 +92,7 @@ void log_flush(void)
 void log_tick(void)
 {
 	pthread_mutex_lock(&log_lock);
-	if (log_repeats && log_now_ms() - log_repeat_since_ms >= LOG_REPEAT_MS)
+	if (log_repeats && clock_now_ms() - log_repeat_since_ms >= LOG_REPEAT_MS)
 		log_flush_repeats();
 	pthread_mutex_unlock(&log_lock);
 }
@@ -109,7 +102,7 @@ static void log_vemit(int prio, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX];
 	int saved = errno; /* callers may log and then look at errno */
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_now_ms();
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	pthread_mutex_lock(&log_lock);

@@ -20,24 +20,6 @@
 /* Slack for floating-point sums: 10 refills of 0.1 token make 1 token. */
 #define RATE_EPSILON 1e-9
 
-static uint64_t limits_clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t limits_now_ms(void)
-{
-	return limits_clock_ms(CLOCK_MONOTONIC);
-}
-
-uint64_t limits_wall_ms(void)
-{
-	return limits_clock_ms(CLOCK_REALTIME);
-}
-
 void ratelimit_init(struct ratelimit *rl, double rate_per_sec, double burst, uint64_t now_ms)
 {
 	rl->rate = rate_per_sec;
@@ -102,7 +84,7 @@ struct ratetable *ratetable_new(size_t slots, double rate_per_sec, double burst)
 		t->buckets[i] = RATE_NONE;
 	t->entries = xcalloc(slots, sizeof(*t->entries));
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
-		t->seed = (uint32_t)limits_now_ms() ^ (uint32_t)(uintptr_t)t;
+		t->seed = (uint32_t)clock_now_ms() ^ (uint32_t)(uintptr_t)t;
 	return t;
 }
 

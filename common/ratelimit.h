@@ -1,17 +1,14 @@
 /* ratelimit (the "limits" module; not named limits.h, which would hide the
  * system header): token-bucket rate limiters, a bounded table of them keyed by a
- * string (per user, per address), and a monotonic clock. */
+ * string (per user, per address). Times are clock_now_ms(). */
 #ifndef NEXUS_RATELIMIT_H
 #define NEXUS_RATELIMIT_H
+
+#include "clock.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Milliseconds from CLOCK_MONOTONIC. */
-uint64_t limits_now_ms(void);
-/* Milliseconds since the epoch (CLOCK_REALTIME). */
-uint64_t limits_wall_ms(void);
 
 struct ratelimit {
 	double tokens;

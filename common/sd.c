@@ -1,6 +1,7 @@
 /* sd: systemd glue over libsystemd's sd-daemon. Without systemd every call
  * is a no-op: sd_notify() does nothing when NOTIFY_SOCKET is unset. */
 #include "sd.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,12 +73,8 @@ void sd_notify_status(const char *fmt, ...)
 
 void sd_notify_reloading(void)
 {
-	struct timespec ts;
-
 	/* MONOTONIC_USEC lets systemd (Type=notify-reload) match the reload. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-	           (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, clock_now_us());
 }
 
 void sd_notify_stopping(void)

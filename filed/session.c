@@ -135,7 +135,7 @@ static void session_welcome(struct session *s)
 	snprintf(w.user, sizeof(w.user), "%s", s->user);
 	w.count = filed.cfg.max_frame;
 	w.size = (uint64_t)filed.cfg.chunk_kb * 1024u;
-	w.ts = limits_wall_ms();
+	w.ts = clock_wall_ms();
 	session_send(s, &w);
 }
 
@@ -164,7 +164,7 @@ static void session_handle_hello(struct session *s, const struct msg *m)
 		session_kick(s, ERR_AUTH_REQUIRED, "filed needs a login token; run: nexus login");
 		return;
 	}
-	r = svc_token_verify(filed.revoke, filed.token_key, m->secret, limits_wall_ms() / 1000,
+	r = svc_token_verify(filed.revoke, filed.token_key, m->secret, clock_wall_ms() / 1000,
 	                     s->user, sizeof(s->user), &expiry, &s->issued_ms);
 	if (r < 0) {
 		s->user[0] = '\0';

@@ -139,7 +139,7 @@ void share_handle_list_room(struct session *s, const struct msg *m)
 	struct list_ctx ctx = {s, m->req, 0};
 	bool admin;
 	int r = auth_pass_verify(filed.token_key, m->secret, s->user, m->room,
-	                         limits_wall_ms() / 1000, &admin);
+	                         clock_wall_ms() / 1000, &admin);
 
 	if (r == -EKEYEXPIRED) {
 		session_error(s, m->req, ERR_TOKEN_EXPIRED, "the room pass for #%s expired", m->room);

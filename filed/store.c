@@ -146,7 +146,7 @@ static int store_mkdir(const char *path)
 /* Unfinished uploads past their time and temporary files without a row. */
 static void store_expire_uploads(const char *tmp_path)
 {
-	uint64_t cutoff = limits_wall_ms() - (uint64_t)filed.cfg.upload_days * 86400000ull;
+	uint64_t cutoff = clock_wall_ms() - (uint64_t)filed.cfg.upload_days * 86400000ull;
 	sqlite3_stmt *st = store_prepare("SELECT id, blob FROM uploads WHERE ts < ?");
 	unsigned n = 0;
 
@@ -417,7 +417,7 @@ int store_upload_new(struct upload_rec *u)
 	sqlite3_bind_blob(st, 4, u->hash, PROTO_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, u->blob, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, u->stream);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)limits_wall_ms());
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)clock_wall_ms());
 	r = store_step_done(st);
 	if (r < 0) {
 		close(fd);
@@ -455,7 +455,7 @@ int store_upload_rename(struct upload_rec *u, const char *name)
 		return -EIO;
 	snprintf(u->name, sizeof(u->name), "%s", name);
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)limits_wall_ms());
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)clock_wall_ms());
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)u->id);
 	return store_step_done(st);
 }
@@ -529,7 +529,7 @@ int store_upload_finish(const struct upload_rec *u, struct file_rec *ret)
 	snprintf(f.name, sizeof(f.name), "%s", u->name);
 	f.size = u->size;
 	memcpy(f.hash, u->hash, PROTO_HASH_LEN);
-	f.ts = limits_wall_ms();
+	f.ts = clock_wall_ms();
 	snprintf(f.blob, sizeof(f.blob), "%s", u->blob);
 	store_random_link(f.link);
 	if (renameat(dir_tmp, u->blob, dir_blobs, f.blob) < 0)
@@ -576,7 +576,7 @@ int store_share_add(const struct file_rec *f, const char *room, const char *user
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)f->id);
 	sqlite3_bind_text(st, 3, sh.room, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, sh.user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)limits_wall_ms());
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)clock_wall_ms());
 	r = store_step_done(st);
 	if (r == 0)
 		*ret = sh;

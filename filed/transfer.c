@@ -122,7 +122,7 @@ static struct transfer *transfer_new(struct session *s, uint32_t req, bool push)
 	t->req = req;
 	t->push = push;
 	t->fd = -1;
-	t->started_ms = limits_now_ms();
+	t->started_ms = clock_now_ms();
 	t->next = s->transfers;
 	s->transfers = t;
 	s->ntransfers++;
@@ -477,7 +477,7 @@ void transfer_handle_end(struct session *s, const struct msg *m)
 	log_info("%s: stored \"%s\" as file %" PRIu64 " (%" PRIu64 " bytes, %" PRIu64
 	         " received in %.1f s)",
 	         session_name(s), f.name, f.id, f.size, t->end - t->start,
-	         (double)(limits_now_ms() - t->started_ms) / 1000.0);
+	         (double)(clock_now_ms() - t->started_ms) / 1000.0);
 	share_send_info(s, t->req, &f, NULL);
 	session_ok(s, t->req, f.id, 0);
 	transfer_end(t);
@@ -523,7 +523,7 @@ static int transfer_pull_fill(struct transfer *t)
 		return 0;
 	log_info("%s: pull of file %" PRIu64 " done (%" PRIu64 " bytes sent in %.1f s)",
 	         session_name(t->s), t->file.id, t->end - t->start,
-	         (double)(limits_now_ms() - t->started_ms) / 1000.0);
+	         (double)(clock_now_ms() - t->started_ms) / 1000.0);
 	session_ok(t->s, t->req, t->file.id, 0);
 	transfer_end(t);
 	return 1;

@@ -57,7 +57,7 @@ static const struct config_key videod_keys[] = {
 
 uint64_t vd_now_ms(void)
 {
-	return limits_wall_ms();
+	return clock_wall_ms();
 }
 
 void vd_random_hex(char *out, size_t nhex)

@@ -29,14 +29,6 @@
 
 static struct msg bench_m;
 
-uint64_t tui_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static double now_ms(void)
 {
 	struct timespec ts;
