@@ -16,6 +16,7 @@
  * (hashing what is already there), check the SHA-256 at the end, sync and
  * rename PATH.part to PATH. */
 #include "client.h"
+#include "hex.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -40,12 +41,6 @@ void file_str_set(char *dst, size_t size, const char *src)
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';
-}
-
-void file_hex_hash(const uint8_t h[PROTO_HASH_LEN], char out[2 * PROTO_HASH_LEN + 1])
-{
-	for (int i = 0; i < PROTO_HASH_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
 
 const char *file_url(const struct settings *s, const char *link, char *buf, size_t len)
@@ -299,7 +294,7 @@ static void push_print(struct job *j, const struct pushed *p)
 	char url[512], hex[2 * PROTO_HASH_LEN + 1];
 	struct jw w;
 
-	file_hex_hash(p->hash, hex);
+	hex_encode(p->hash, PROTO_HASH_LEN, hex);
 	file_url(s, p->link, url, sizeof(url));
 	if (s->json) {
 		jw_begin(&w, stdout);

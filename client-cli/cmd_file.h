@@ -61,7 +61,6 @@ struct job {
 };
 
 void file_str_set(char *dst, size_t size, const char *src);
-void file_hex_hash(const uint8_t h[PROTO_HASH_LEN], char out[2 * PROTO_HASH_LEN + 1]);
 /* Send m as a request of j's connection; fn gets the replies. */
 int file_request(struct job *j, struct msg *m, client_reply_fn fn);
 /* Keep the last FILE_INFO of j. */

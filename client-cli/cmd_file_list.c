@@ -10,6 +10,7 @@
  * rooms, a room and by name) is listed once, the first way it came.
  * Without chatd the list is the first part only, and stderr says so. */
 #include "cmd_file.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -207,7 +208,7 @@ static void list_print(struct job *j, const struct msg *m)
 	struct jw w;
 
 	file_url(j->s, m->secret, url, sizeof(url));
-	file_hex_hash(m->hash, hex);
+	hex_encode(m->hash, PROTO_HASH_LEN, hex);
 	if (j->s->json) {
 		jw_begin(&w, stdout);
 		jw_u64(&w, "id", m->id);

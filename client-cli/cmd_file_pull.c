@@ -3,6 +3,7 @@
  * SHA-256 at the end, sync and rename PATH.part to PATH. A device or FIFO
  * target is written in place. */
 #include "cmd_file.h"
+#include "hex.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -71,9 +72,9 @@ static void pull_finish(struct job *j)
 	progress_free(j->prog);
 	j->prog = NULL;
 	EVP_DigestFinal_ex(j->sha, digest, &len);
-	file_hex_hash(j->info->hash, hex);
+	hex_encode(j->info->hash, PROTO_HASH_LEN, hex);
 	if (j->offset != j->size || memcmp(digest, j->info->hash, PROTO_HASH_LEN) != 0) {
-		file_hex_hash(digest, got);
+		hex_encode(digest, PROTO_HASH_LEN, got);
 		if (!j->direct)
 			unlink(j->part);
 		client_fail(j->c, EXIT_INTEGRITY, "%s: SHA-256 mismatch: expected %s, got %s%s",

@@ -1,4 +1,5 @@
 #include "auth.h"
+#include "hex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +29,6 @@
 #define AUTH_EXPIRY_DIGITS 20
 /* not <limits.h>: common/limits.h shadows it under -iquote common */
 #define AUTH_PATH_MAX 4096
-
-static const char auth_hex[] = "0123456789abcdef";
 
 bool auth_name_valid(const char *name)
 {
@@ -233,15 +232,6 @@ static int auth_mac(const uint8_t key[AUTH_KEY_LEN], const char *data, size_t le
 	return 0;
 }
 
-static void auth_hex_encode(const uint8_t *in, size_t len, char *out)
-{
-	for (size_t i = 0; i < len; i++) {
-		*out++ = auth_hex[in[i] >> 4];
-		*out++ = auth_hex[in[i] & 15];
-	}
-	*out = '\0';
-}
-
 int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t issued_ms,
                      uint64_t expiry, char out[AUTH_TOKEN_MAX])
 {
@@ -253,7 +243,7 @@ int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t
 		return -EINVAL;
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		return -EIO;
-	auth_hex_encode(nonce, sizeof(nonce), nonce_hex);
+	hex_encode(nonce, sizeof(nonce), nonce_hex);
 	n = snprintf(buf, sizeof(buf), "v1.%s.%" PRIu64 ".%" PRIu64 ".%s", user, expiry, issued_ms,
 	             nonce_hex);
 	if (n < 0 || (size_t)n + 1 + 2 * AUTH_MAC_LEN >= sizeof(buf))
@@ -262,14 +252,14 @@ int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t
 	if (r < 0)
 		return r;
 	buf[n] = '.';
-	auth_hex_encode(mac, sizeof(mac), buf + n + 1);
+	hex_encode(mac, sizeof(mac), buf + n + 1);
 	memcpy(out, buf, (size_t)n + 2 + 2 * AUTH_MAC_LEN);
 	return 0;
 }
 
 static bool auth_is_lower_hex(const char *s, size_t len)
 {
-	return strlen(s) == len && strspn(s, auth_hex) == len;
+	return strlen(s) == len && strspn(s, HEX_DIGITS) == len;
 }
 
 static int auth_hex_val(char c)
@@ -394,7 +384,7 @@ int auth_pass_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, const cha
 	n = snprintf(out, AUTH_PASS_MAX, "p1.%" PRIu64 ".%d.", expiry, admin ? 1 : 0);
 	if (n < 0 || (size_t)n + 2 * AUTH_MAC_LEN >= AUTH_PASS_MAX)
 		return -ENAMETOOLONG;
-	auth_hex_encode(mac, sizeof(mac), out + n);
+	hex_encode(mac, sizeof(mac), out + n);
 	return 0;
 }
 

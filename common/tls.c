@@ -1,4 +1,5 @@
 #include "tls.h"
+#include "hex.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -596,7 +597,6 @@ static int tls_cert_fingerprint(const X509 *x, char out[TLS_FP_LEN])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	static const char hex[] = "0123456789abcdef";
 	char *p = out;
 
 	if (!X509_digest(x, EVP_sha256(), md, &len) || len != 32) {
@@ -605,11 +605,7 @@ static int tls_cert_fingerprint(const X509 *x, char out[TLS_FP_LEN])
 	}
 	memcpy(p, TLS_FP_PREFIX, sizeof(TLS_FP_PREFIX) - 1);
 	p += sizeof(TLS_FP_PREFIX) - 1;
-	for (unsigned int i = 0; i < len; i++) {
-		*p++ = hex[md[i] >> 4];
-		*p++ = hex[md[i] & 15];
-	}
-	*p = '\0';
+	hex_encode(md, len, p);
 	return 0;
 }
 

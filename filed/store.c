@@ -5,6 +5,7 @@
  * no name can traverse, replace or open anything. The only file that sees
  * sqlite3.h. */
 #include "filed.h"
+#include "hex.h"
 #include "log.h"
 
 #include <errno.h>
@@ -91,20 +92,6 @@ static int store_step_done(sqlite3_stmt *st)
 		log_warn("store: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return r;
-}
-
-static void store_random_hex(char out[FILED_BLOB_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	uint8_t b[FILED_BLOB_LEN / 2];
-
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		fatal("getrandom failed");
-	for (size_t i = 0; i < sizeof(b); i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 15];
-	}
-	out[FILED_BLOB_LEN] = '\0';
 }
 
 /* 130 random bits in RFC 4648 base32, lower case: 26 characters. */
@@ -400,7 +387,8 @@ int store_upload_new(struct upload_rec *u)
 	sqlite3_stmt *st;
 	int fd, r;
 
-	store_random_hex(u->blob);
+	if (hex_random(u->blob, FILED_BLOB_LEN) < 0)
+		fatal("getrandom failed");
 	fd = openat(dir_tmp, u->blob, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;

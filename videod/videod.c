@@ -2,6 +2,7 @@
  * start-up, timers and signals. */
 #include "videod.h"
 #include "conn.h"
+#include "hex.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "sd.h"
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,12 +62,8 @@ uint64_t vd_now_ms(void)
 
 void vd_random_hex(char *out, size_t nhex)
 {
-	uint8_t b[64];
-
-	if (nhex / 2 + 1 > sizeof(b) || getrandom(b, nhex / 2 + 1, 0) < 0)
+	if (hex_random(out, nhex) < 0)
 		fatal("no randomness");
-	for (size_t i = 0; i < nhex; i++)
-		out[i] = "0123456789abcdef"[(b[i / 2] >> (i % 2 ? 0 : 4)) & 15];
 	out[nhex] = '\0';
 }
 
