@@ -189,6 +189,17 @@ static void session_handle_stats(struct member *m, const struct msg *msg)
 		memset(&audiod.stats, 0, sizeof(audiod.stats));
 }
 
+/* A well-formed frame of a type audiod takes from no client (another
+ * service's, or one only servers send): that request fails, the session
+ * goes on. Unknown type numbers never get here: conn refuses them (fatal). */
+static void session_unsupported(struct member *m, const struct msg *msg)
+{
+	char why[200];
+
+	proto_unsupported_text(msg->type, AUDIOD_SERVICE, why, sizeof(why));
+	session_error(m, msg->req, ERR_UNSUPPORTED, "%s", why);
+}
+
 static void session_dispatch(struct member *m, const struct msg *msg)
 {
 	struct msg p;
@@ -218,9 +229,11 @@ static void session_dispatch(struct member *m, const struct msg *msg)
 	case MSG_VOICE_STATS:
 		session_handle_stats(m, msg);
 		break;
+	case MSG_HELLO:
+		session_error(m, 0, ERR_INVALID, "HELLO was already received");
+		break;
 	default:
-		session_error(m, msg->req, ERR_UNSUPPORTED, "audiod does not answer %s",
-		              proto_type_name(msg->type) ? proto_type_name(msg->type) : "this");
+		session_unsupported(m, msg);
 		break;
 	}
 }

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "ratelimit.h"
 #include "proto.h"
+#include "proto_limits.h"
 #include "tls.h"
 
 struct conn;
@@ -25,20 +26,21 @@ struct user;
 #define CHATD_VERSION "chatd 0.1"
 #define CHATD_SERVICE "chat"
 #define CHATD_DB_NAME "chat.db"
-#define CHATD_TOPIC_MAX 512      /* bytes of a room topic */
-#define CHATD_HISTORY_MAX 500    /* messages per HISTORY or JOIN */
-#define CHATD_HISTORY_DEFAULT 50 /* HISTORY with count 0 */
+/* Limits clients see are proto_limits.h's (PROTOCOL.md's limits table). */
+#define CHATD_TOPIC_MAX PROTO_TOPIC_MAX
+#define CHATD_HISTORY_MAX PROTO_HISTORY_MAX
+#define CHATD_HISTORY_DEFAULT PROTO_HISTORY_DEFAULT
 #define CHATD_MENTIONS_MAX 16    /* distinct users one message can mention */
 #define CHATD_RATE_SLOTS 4096    /* users or addresses tracked per rate table */
 #define CHATD_REFUSE_SLACK 64    /* connections past max_sessions told "full" */
 #define CHATD_PASS_SECS 60       /* life of a voice room pass (ROOM_PASS) */
-#define CHATD_LIST_PAGE 100      /* rooms in one ROOM_LIST reply */
-#define CHATD_LIST_SCAN 2000     /* rooms one ROOM_LIST request looks at */
-#define CHATD_SEARCH_BYTES 256   /* longest search text (HISTORY text) */
-#define CHATD_SEARCH_WORDS 16    /* words in one search */
-#define CHATD_READ_BUDGET_MS 2000 /* one HISTORY's time on the reader thread */
-#define CHATD_PRESENCE_RATE 1    /* presence pushes per second per user... */
-#define CHATD_PRESENCE_BURST 4   /* ...after a burst of this many */
+#define CHATD_LIST_PAGE PROTO_LIST_PAGE
+#define CHATD_LIST_SCAN PROTO_LIST_SCAN
+#define CHATD_SEARCH_BYTES PROTO_SEARCH_BYTES
+#define CHATD_SEARCH_WORDS PROTO_SEARCH_WORDS
+#define CHATD_READ_BUDGET_MS PROTO_READ_BUDGET_MS
+#define CHATD_PRESENCE_RATE PROTO_PRESENCE_RATE
+#define CHATD_PRESENCE_BURST PROTO_PRESENCE_BURST
 
 /* ---- chatd.c: configuration, server state, start-up, signals ---- */
 

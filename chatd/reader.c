@@ -27,7 +27,7 @@
 /* One user's jobs at once: the history rate counts requests, not their
  * cost, so without this one user could queue 40 searches of up to 2 s
  * each ahead of everyone else's history. */
-#define READER_USER_MAX 4
+#define READER_USER_MAX PROTO_HISTORY_READS
 
 /* A row copied out of SQLite: the worker owns it until the hand-off. */
 struct reader_row {

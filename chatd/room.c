@@ -222,15 +222,17 @@ void room_free_all(void)
 	name_table_free(&chatd.rooms);
 }
 
-/* "#name" or "name": 1..64 of [A-Za-z0-9_.-], without the '#'. */
-static bool room_name_norm(const char *in, char out[PROTO_ROOM_MAX + 1])
+/* "#name" or "name": 1..max of [A-Za-z0-9_.-], without the '#'. A new room
+ * gets at most PROTO_ROOM_NAME_MAX; a lookup takes what the field holds (a
+ * room of 65 or 66 bytes made by a chatd before that cap stays reachable). */
+static bool room_name_norm(const char *in, size_t max, char out[PROTO_ROOM_MAX + 1])
 {
 	size_t n;
 
 	if (*in == '#')
 		in++;
 	n = strlen(in);
-	if (n == 0 || n > PROTO_ROOM_MAX)
+	if (n == 0 || n > max || n > PROTO_ROOM_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = in[i];
@@ -440,9 +442,9 @@ int room_lookup(struct session *s, const char *name, enum room_mode mode, struct
 
 	if (name[0] == '@')
 		return room_lookup_dm(s, name + 1, mode, ret, why, whylen);
-	if (!room_name_norm(name, norm)) {
-		snprintf(why, whylen,
-		         "invalid room name: use 1 to 64 letters, digits, '_', '.' or '-'");
+	if (!room_name_norm(name, PROTO_ROOM_MAX, norm)) {
+		snprintf(why, whylen, "invalid room name: use 1 to %d letters, digits, '_', '.' or '-'",
+		         PROTO_ROOM_NAME_MAX);
 		return ERR_INVALID;
 	}
 	r = room_find(norm);
@@ -519,9 +521,10 @@ void room_handle_create(struct session *s, const struct msg *m)
 		    "names starting with '@' are direct conversations: just say to @user");
 		return;
 	}
-	if (!room_name_norm(m->room, name)) {
+	if (!room_name_norm(m->room, PROTO_ROOM_NAME_MAX, name)) {
 		session_error(s, m->req, ERR_INVALID,
-		              "invalid room name: use 1 to 64 letters, digits, '_', '.' or '-'");
+		              "invalid room name: use 1 to %d letters, digits, '_', '.' or '-'",
+		              PROTO_ROOM_NAME_MAX);
 		return;
 	}
 	if (!room_topic_ok(s, m->req, m->text))

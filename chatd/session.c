@@ -229,6 +229,17 @@ static bool session_anon_allowed(uint16_t type)
 	return type == MSG_REGISTER || type == MSG_LOGIN || type == MSG_PING;
 }
 
+/* A well-formed frame of a type chatd takes from no client (another
+ * service's, or one only servers send): that request fails, the session
+ * goes on. Unknown type numbers never get here: conn refuses them (fatal). */
+static void session_unsupported(struct session *s, const struct msg *m)
+{
+	char why[200];
+
+	proto_unsupported_text(m->type, CHATD_SERVICE, why, sizeof(why));
+	session_error(s, m->req, ERR_UNSUPPORTED, "%s", why);
+}
+
 static void session_dispatch(struct session *s, const struct msg *m)
 {
 	switch (m->type) {
@@ -290,8 +301,7 @@ static void session_dispatch(struct session *s, const struct msg *m)
 		session_error(s, 0, ERR_INVALID, "HELLO was already received");
 		break;
 	default:
-		session_error(s, m->req, ERR_UNSUPPORTED, "chatd does not answer %s",
-		              proto_type_name(m->type));
+		session_unsupported(s, m);
 		break;
 	}
 }
@@ -308,6 +318,9 @@ static void session_frame_cb(struct conn *c, const struct msg *m, void *arg)
 	case SESSION_CLOSING:
 		return;
 	case SESSION_ANON:
+		/* logging in would not help: say so first */
+		if (!proto_type_accepted(m->type, CHATD_SERVICE))
+			break;
 		if (!session_anon_allowed(m->type)) {
 			session_error(s, m->req, ERR_AUTH_REQUIRED, "log in first");
 			return;

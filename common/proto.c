@@ -2,65 +2,72 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+
+/* Who sends a type (PROTOCOL.md's "Sent by"): a daemon refuses a type that
+ * no client sends, or that is another service's, with ERR_UNSUPPORTED. */
+#define FROM_C 1
+#define FROM_S 2
 
 struct schema {
 	uint16_t type;
 	const char *name;
+	uint8_t from;
 	uint8_t fields[10];
 };
 
 /* The field layout of every message type, in wire order. PROTOCOL.md
  * documents the same table; change both together and bump PROTO_VERSION. */
 static const struct schema schemas[] = {
-	{MSG_HELLO, "HELLO", {F_VERSION, F_NAME, F_SECRET, F_TEXT}},
-	{MSG_WELCOME, "WELCOME", {F_VERSION, F_NAME, F_USER, F_FLAGS, F_COUNT, F_SIZE, F_TS}},
-	{MSG_ERROR, "ERROR", {F_REQ, F_CODE, F_TEXT}},
-	{MSG_PING, "PING", {F_REQ, F_TS}},
-	{MSG_PONG, "PONG", {F_REQ, F_TS}},
-	{MSG_OK, "OK", {F_REQ, F_ID, F_COUNT}},
-	{MSG_REGISTER, "REGISTER", {F_REQ, F_USER, F_SECRET}},
-	{MSG_LOGIN, "LOGIN", {F_REQ, F_USER, F_SECRET}},
-	{MSG_TOKEN, "TOKEN", {F_REQ, F_USER, F_SECRET, F_TS, F_FLAGS}},
-	{MSG_ROOM_CREATE, "ROOM_CREATE", {F_REQ, F_ROOM, F_FLAGS, F_TEXT}},
-	{MSG_ROOM_LIST, "ROOM_LIST", {F_REQ, F_REF, F_COUNT, F_FLAGS}},
-	{MSG_ROOM_INFO, "ROOM_INFO", {F_REQ, F_ROOM, F_FLAGS, F_COUNT, F_ID, F_TEXT}},
-	{MSG_JOIN, "JOIN", {F_REQ, F_ROOM, F_COUNT}},
-	{MSG_LEAVE, "LEAVE", {F_REQ, F_ROOM}},
-	{MSG_INVITE, "INVITE", {F_REQ, F_ROOM, F_USER}},
-	{MSG_TOPIC, "TOPIC", {F_REQ, F_ROOM, F_TEXT}},
-	{MSG_SAY, "SAY", {F_REQ, F_ROOM, F_REF, F_TEXT}},
-	{MSG_ACK, "ACK", {F_REQ, F_ID, F_TS, F_ROOM}},
-	{MSG_EDIT, "EDIT", {F_REQ, F_ID, F_TEXT}},
-	{MSG_DELETE, "DELETE", {F_REQ, F_ID}},
-	{MSG_HISTORY, "HISTORY", {F_REQ, F_ROOM, F_REF, F_ID, F_COUNT, F_TEXT}},
-	{MSG_CHAT, "CHAT", {F_REQ, F_ID, F_TS, F_ROOM, F_USER, F_REF, F_FLAGS, F_TEXT}},
-	{MSG_MEMBERS, "MEMBERS", {F_REQ, F_ROOM}},
-	{MSG_MEMBER, "MEMBER", {F_REQ, F_ROOM, F_USER, F_COUNT, F_TS, F_FLAGS}},
-	{MSG_TYPING, "TYPING", {F_ROOM, F_USER}},
-	{MSG_PRESENCE, "PRESENCE", {F_REQ, F_USER, F_COUNT, F_TS}},
-	{MSG_EVENT, "EVENT", {F_ROOM, F_USER, F_COUNT, F_TS, F_TEXT}},
-	{MSG_USER_ADMIN, "USER_ADMIN", {F_REQ, F_USER, F_COUNT, F_SECRET}},
-	{MSG_ROOM_PASS, "ROOM_PASS", {F_REQ, F_ROOM, F_SECRET, F_TS}},
-	{MSG_FILE_PUSH, "FILE_PUSH", {F_REQ, F_SIZE, F_HASH, F_FLAGS, F_TEXT}},
-	{MSG_FILE_OFFSET, "FILE_OFFSET", {F_REQ, F_ID, F_SIZE}},
-	{MSG_FILE_DATA, "FILE_DATA", {F_REQ, F_SIZE, F_DATA}},
-	{MSG_FILE_END, "FILE_END", {F_REQ, F_SIZE, F_HASH}},
-	{MSG_FILE_INFO, "FILE_INFO",
+	{MSG_HELLO, "HELLO", FROM_C, {F_VERSION, F_NAME, F_SECRET, F_TEXT}},
+	{MSG_WELCOME, "WELCOME", FROM_S, {F_VERSION, F_NAME, F_USER, F_FLAGS, F_COUNT, F_SIZE, F_TS}},
+	{MSG_ERROR, "ERROR", FROM_S, {F_REQ, F_CODE, F_TEXT}},
+	{MSG_PING, "PING", FROM_C | FROM_S, {F_REQ, F_TS}},
+	{MSG_PONG, "PONG", FROM_S, {F_REQ, F_TS}},
+	{MSG_OK, "OK", FROM_S, {F_REQ, F_ID, F_COUNT}},
+	{MSG_REGISTER, "REGISTER", FROM_C, {F_REQ, F_USER, F_SECRET}},
+	{MSG_LOGIN, "LOGIN", FROM_C, {F_REQ, F_USER, F_SECRET}},
+	{MSG_TOKEN, "TOKEN", FROM_S, {F_REQ, F_USER, F_SECRET, F_TS, F_FLAGS}},
+	{MSG_ROOM_CREATE, "ROOM_CREATE", FROM_C, {F_REQ, F_ROOM, F_FLAGS, F_TEXT}},
+	{MSG_ROOM_LIST, "ROOM_LIST", FROM_C, {F_REQ, F_REF, F_COUNT, F_FLAGS}},
+	{MSG_ROOM_INFO, "ROOM_INFO", FROM_S, {F_REQ, F_ROOM, F_FLAGS, F_COUNT, F_ID, F_TEXT}},
+	{MSG_JOIN, "JOIN", FROM_C, {F_REQ, F_ROOM, F_COUNT}},
+	{MSG_LEAVE, "LEAVE", FROM_C, {F_REQ, F_ROOM}},
+	{MSG_INVITE, "INVITE", FROM_C, {F_REQ, F_ROOM, F_USER}},
+	{MSG_TOPIC, "TOPIC", FROM_C, {F_REQ, F_ROOM, F_TEXT}},
+	{MSG_SAY, "SAY", FROM_C, {F_REQ, F_ROOM, F_REF, F_TEXT}},
+	{MSG_ACK, "ACK", FROM_S, {F_REQ, F_ID, F_TS, F_ROOM}},
+	{MSG_EDIT, "EDIT", FROM_C, {F_REQ, F_ID, F_TEXT}},
+	{MSG_DELETE, "DELETE", FROM_C, {F_REQ, F_ID}},
+	{MSG_HISTORY, "HISTORY", FROM_C, {F_REQ, F_ROOM, F_REF, F_ID, F_COUNT, F_TEXT}},
+	{MSG_CHAT, "CHAT", FROM_S, {F_REQ, F_ID, F_TS, F_ROOM, F_USER, F_REF, F_FLAGS, F_TEXT}},
+	{MSG_MEMBERS, "MEMBERS", FROM_C, {F_REQ, F_ROOM}},
+	{MSG_MEMBER, "MEMBER", FROM_S, {F_REQ, F_ROOM, F_USER, F_COUNT, F_TS, F_FLAGS}},
+	{MSG_TYPING, "TYPING", FROM_C | FROM_S, {F_ROOM, F_USER}},
+	{MSG_PRESENCE, "PRESENCE", FROM_C | FROM_S, {F_REQ, F_USER, F_COUNT, F_TS}},
+	{MSG_EVENT, "EVENT", FROM_S, {F_ROOM, F_USER, F_COUNT, F_TS, F_TEXT}},
+	{MSG_USER_ADMIN, "USER_ADMIN", FROM_C, {F_REQ, F_USER, F_COUNT, F_SECRET}},
+	{MSG_ROOM_PASS, "ROOM_PASS", FROM_C | FROM_S, {F_REQ, F_ROOM, F_SECRET, F_TS}},
+	{MSG_FILE_PUSH, "FILE_PUSH", FROM_C, {F_REQ, F_SIZE, F_HASH, F_FLAGS, F_TEXT}},
+	{MSG_FILE_OFFSET, "FILE_OFFSET", FROM_S, {F_REQ, F_ID, F_SIZE}},
+	{MSG_FILE_DATA, "FILE_DATA", FROM_C | FROM_S, {F_REQ, F_SIZE, F_DATA}},
+	{MSG_FILE_END, "FILE_END", FROM_C, {F_REQ, F_SIZE, F_HASH}},
+	{MSG_FILE_INFO, "FILE_INFO", FROM_S,
 	 {F_REQ, F_ID, F_SIZE, F_TS, F_FLAGS, F_HASH, F_USER, F_ROOM, F_SECRET, F_TEXT}},
-	{MSG_FILE_PULL, "FILE_PULL", {F_REQ, F_SECRET, F_SIZE, F_FLAGS}},
-	{MSG_FILE_LIST, "FILE_LIST", {F_REQ}},
-	{MSG_FILE_DELETE, "FILE_DELETE", {F_REQ, F_ID}},
-	{MSG_FILE_SHARE, "FILE_SHARE", {F_REQ, F_ID, F_ROOM}},
-	{MSG_FILE_UNSHARE, "FILE_UNSHARE", {F_REQ, F_SECRET}},
-	{MSG_FILE_ROOM_LIST, "FILE_ROOM_LIST", {F_REQ, F_ROOM, F_SECRET}},
-	{MSG_VOICE_JOIN, "VOICE_JOIN", {F_REQ, F_ROOM, F_SECRET, F_FLAGS}},
-	{MSG_VOICE_LEAVE, "VOICE_LEAVE", {F_REQ}},
-	{MSG_AUDIO, "AUDIO", {F_ID, F_TS, F_REF, F_SIZE, F_FLAGS, F_DATA}},
-	{MSG_VOICE_MUTE, "VOICE_MUTE", {F_REQ, F_USER, F_FLAGS}},
-	{MSG_VOICE_EVENT, "VOICE_EVENT", {F_REQ, F_ROOM, F_USER, F_COUNT, F_FLAGS, F_SIZE, F_TS, F_TEXT}},
-	{MSG_VOICE_RECORD, "VOICE_RECORD", {F_REQ, F_FLAGS, F_TEXT}},
-	{MSG_VOICE_STATS, "VOICE_STATS", {F_REQ, F_TEXT}},
+	{MSG_FILE_PULL, "FILE_PULL", FROM_C, {F_REQ, F_SECRET, F_SIZE, F_FLAGS}},
+	{MSG_FILE_LIST, "FILE_LIST", FROM_C, {F_REQ}},
+	{MSG_FILE_DELETE, "FILE_DELETE", FROM_C, {F_REQ, F_ID}},
+	{MSG_FILE_SHARE, "FILE_SHARE", FROM_C, {F_REQ, F_ID, F_ROOM}},
+	{MSG_FILE_UNSHARE, "FILE_UNSHARE", FROM_C, {F_REQ, F_SECRET}},
+	{MSG_FILE_ROOM_LIST, "FILE_ROOM_LIST", FROM_C, {F_REQ, F_ROOM, F_SECRET}},
+	{MSG_VOICE_JOIN, "VOICE_JOIN", FROM_C, {F_REQ, F_ROOM, F_SECRET, F_FLAGS}},
+	{MSG_VOICE_LEAVE, "VOICE_LEAVE", FROM_C, {F_REQ}},
+	{MSG_AUDIO, "AUDIO", FROM_C | FROM_S, {F_ID, F_TS, F_REF, F_SIZE, F_FLAGS, F_DATA}},
+	{MSG_VOICE_MUTE, "VOICE_MUTE", FROM_C, {F_REQ, F_USER, F_FLAGS}},
+	{MSG_VOICE_EVENT, "VOICE_EVENT", FROM_S, {F_REQ, F_ROOM, F_USER, F_COUNT, F_FLAGS, F_SIZE, F_TS, F_TEXT}},
+	{MSG_VOICE_RECORD, "VOICE_RECORD", FROM_C, {F_REQ, F_FLAGS, F_TEXT}},
+	{MSG_VOICE_STATS, "VOICE_STATS", FROM_C | FROM_S, {F_REQ, F_TEXT}},
 };
 
 static const char *const error_texts[ERR_MAX_] = {
@@ -105,6 +112,49 @@ const char *proto_type_name(uint16_t type)
 {
 	const struct schema *s = schema_find(type);
 	return s ? s->name : NULL;
+}
+
+const char *proto_type_service(uint16_t type)
+{
+	static const char *const services[] = {"", "chat", "file", "audio"};
+
+	if (!schema_find(type) || (type >> 8) >= sizeof(services) / sizeof(services[0]))
+		return NULL;
+	return services[type >> 8];
+}
+
+int proto_type_accepted(uint16_t type, const char *service)
+{
+	const struct schema *s = schema_find(type);
+	const char *svc = proto_type_service(type);
+
+	return s && (s->from & FROM_C) && (svc[0] == '\0' || strcmp(svc, service) == 0);
+}
+
+/* The daemon that serves a service: "chat" -> "chatd". */
+static const char *service_daemon(const char *service)
+{
+	if (strcmp(service, "chat") == 0)
+		return "chatd";
+	if (strcmp(service, "file") == 0)
+		return "filed";
+	if (strcmp(service, "audio") == 0)
+		return "audiod";
+	return "this server";
+}
+
+void proto_unsupported_text(uint16_t type, const char *service, char *out, size_t outlen)
+{
+	const char *name = proto_type_name(type), *owner = proto_type_service(type);
+	const char *me = service_daemon(service);
+
+	if (!name)
+		snprintf(out, outlen, "%s does not know message type 0x%04x", me, type);
+	else if (owner[0] && strcmp(owner, service) != 0)
+		snprintf(out, outlen, "%s is a message of %s, the %s service, not of %s: send it to %s's port",
+		         name, service_daemon(owner), owner, me, service_daemon(owner));
+	else
+		snprintf(out, outlen, "%s does not answer %s: only a server sends it", me, name);
 }
 
 const char *proto_error_text(uint16_t code)

@@ -18,10 +18,15 @@
 
 /* String caps, in bytes, enforced on decode (and on encode). */
 #define PROTO_NAME_MAX 32    /* user names */
-#define PROTO_ROOM_MAX 66    /* room names; fits a DM name "@a:b" of two 32-byte users */
+#define PROTO_ROOM_MAX 66    /* room field: a DM name "@a:b" of two 32-byte users */
 #define PROTO_TEXT_MAX 16384 /* message text, topics, error sentences */
 #define PROTO_SECRET_MAX 256 /* passwords, tokens */
 #define PROTO_HASH_LEN 32    /* SHA-256 */
+
+/* Caps inside those fields, checked by the daemon that owns the value. */
+#define PROTO_ROOM_NAME_MAX 64  /* a room's own name (without '#'); DMs use the whole field */
+#define PROTO_TOPIC_MAX 512     /* a room topic, one line */
+#define PROTO_FILE_NAME_MAX 255 /* a file name (filed) */
 
 /* Frame flags. */
 #define PROTO_FLAG_NONE 0x0000
@@ -236,6 +241,19 @@ int proto_decode(uint16_t type, uint16_t flags, const uint8_t *payload,
  * frame, or a negated protocol error code. */
 int proto_decode_frame(const uint8_t *buf, size_t len, uint32_t max_frame,
 		       struct msg *m, size_t *ret_used);
+
+/* The service whose range a type number is in: "chat" (0x01xx), "file"
+ * (0x02xx), "audio" (0x03xx), "" for the common types (0x00xx); NULL for a
+ * number the registry does not know. */
+const char *proto_type_service(uint16_t type);
+
+/* True if a client may send type to service ("chat", "file", "audio"): one
+ * of the service's requests, or a common one (HELLO, PING). */
+int proto_type_accepted(uint16_t type, const char *service);
+
+/* The sentence of the ERR_UNSUPPORTED that service gives for a type it does
+ * not accept from a client: whose message it is, and where it belongs. */
+void proto_unsupported_text(uint16_t type, const char *service, char *out, size_t outlen);
 
 /* True if s[0..len) is valid UTF-8 without NUL or C0 controls other than
  * tab and newline (allow_newline) . */

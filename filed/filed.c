@@ -64,16 +64,16 @@ static void filed_config_defaults(struct filed_config *c)
 	memset(c, 0, sizeof(*c));
 	config_common_defaults(&c->common, NULL);
 	c->port = 5556;
-	c->max_file_mb = 16384;
-	c->quota_mb = 65536;
-	c->max_files = 10000;
-	c->max_transfers = 16;
-	c->chunk_kb = 256;
+	c->max_file_mb = PROTO_FILE_SIZE_MB_DEFAULT;
+	c->quota_mb = PROTO_FILE_QUOTA_MB_DEFAULT;
+	c->max_files = PROTO_FILE_COUNT_DEFAULT;
+	c->max_transfers = PROTO_FILE_TRANSFERS_DEFAULT;
+	c->chunk_kb = PROTO_FILE_CHUNK_KB_DEFAULT;
 	c->sync_mb = 64;
 	c->upload_days = 7;
-	c->max_outq = 4u * 1024 * 1024;
-	c->max_frame = 1024u * 1024;
-	c->idle_timeout = 120;
+	c->max_outq = PROTO_OUTQ_DEFAULT;
+	c->max_frame = PROTO_FILE_FRAME_DEFAULT;
+	c->idle_timeout = PROTO_IDLE_DEFAULT;
 	c->max_sessions = 1000;
 }
 

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "proto.h"
+#include "proto_limits.h"
 #include "tls.h"
 
 struct conn;
@@ -18,7 +19,7 @@ struct session;
 
 #define FILED_VERSION "filed 0.1"
 #define FILED_SERVICE "file"
-#define FILED_NAME_MAX 255   /* bytes of a file name (UTF-8) */
+#define FILED_NAME_MAX PROTO_FILE_NAME_MAX /* bytes of a file name (UTF-8) */
 #define FILED_LINK_LEN 26    /* 128 random bits in base32 */
 #define FILED_BLOB_LEN 32    /* 128 random bits in hex: the on-disk name */
 #define FILED_MIB ((uint64_t)1024 * 1024)

@@ -187,6 +187,17 @@ static void session_handle_ping(struct session *s, const struct msg *m)
 	session_send(s, &p);
 }
 
+/* A well-formed frame of a type filed takes from no client (another
+ * service's, or one only servers send): that request fails, the session
+ * goes on. Unknown type numbers never get here: conn refuses them (fatal). */
+static void session_unsupported(struct session *s, const struct msg *m)
+{
+	char why[200];
+
+	proto_unsupported_text(m->type, FILED_SERVICE, why, sizeof(why));
+	session_error(s, m->req, ERR_UNSUPPORTED, "%s", why);
+}
+
 static void session_dispatch(struct session *s, const struct msg *m)
 {
 	switch (m->type) {
@@ -224,8 +235,7 @@ static void session_dispatch(struct session *s, const struct msg *m)
 		session_error(s, 0, ERR_INVALID, "HELLO was already received");
 		break;
 	default:
-		session_error(s, m->req, ERR_UNSUPPORTED, "filed does not answer %s",
-		              proto_type_name(m->type));
+		session_unsupported(s, m);
 		break;
 	}
 }
