@@ -236,6 +236,10 @@ struct client *client_new_on(struct event_base *base, struct settings *s, unsign
 void client_start(struct client *c);
 /* The failure message of a run that ended ("" if none). */
 const char *client_fail_text(const struct client *c);
+/* Why the server ended the last connection, when it said so in an ERROR
+ * without a request id (e.g. "output queue full: you read too slowly"),
+ * else NULL. Valid until the next connection is set up. */
+const char *client_loss_text(const struct client *c);
 /* New client, run, free: the whole life of a one-shot command. */
 int client_main(struct settings *s, unsigned flags, const struct client_cbs *cbs, void *arg);
 

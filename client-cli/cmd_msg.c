@@ -861,7 +861,12 @@ static void tail_state(struct client *c, enum client_state old, void *arg)
 
 	if (client_state(c) == CLIENT_RECONNECTING &&
 	    (old == CLIENT_READY || old == CLIENT_AUTHENTICATED)) {
-		out_err("connection lost, reconnecting");
+		const char *why = client_loss_text(c);
+
+		if (why)
+			out_err("connection lost (%s), reconnecting", why);
+		else
+			out_err("connection lost, reconnecting");
 		t->catching_up = 1;
 	}
 }

@@ -469,6 +469,11 @@ static const char *client_loss_reason(const struct client *c, int err, char *buf
 	return buf;
 }
 
+const char *client_loss_text(const struct client *c)
+{
+	return c->last_error ? proto_error_text(c->last_error) : NULL;
+}
+
 static void client_conn_closed(struct conn *conn, int err, void *arg)
 {
 	struct client *c = arg;

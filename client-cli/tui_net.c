@@ -609,7 +609,10 @@ static void tui_on_state(struct client *c, enum client_state old, void *arg)
 
 	switch (now) {
 	case CLIENT_RECONNECTING:
-		if (t->online)
+		if (t->online && client_loss_text(c))
+			tui_note(t, TUI_ERROR, "connection lost (%s); reconnecting",
+			         client_loss_text(c));
+		else if (t->online)
 			tui_note(t, TUI_ERROR, "connection lost; reconnecting");
 		t->online = 0;
 		tui_call_follow(t); /* offline: no watch */

@@ -25,6 +25,12 @@
 #include <openssl/ssl.h>
 
 #define CONN_FLUSH_SECS 2
+/* A slow reader's queue is full when it is closed, and its ERROR frame comes
+ * last: it keeps the connection while it takes bytes (no progress for
+ * CONN_SLOW_FLUSH_SECS ends it), at most CONN_SLOW_FLUSH_MAX_SECS in all. */
+#define CONN_SLOW_FLUSH_SECS 10
+#define CONN_SLOW_FLUSH_MAX_SECS 60
+#define CONN_CLOSE_DRAIN (256u * 1024u) /* bytes read and dropped at close */
 #define CONN_CONNECT_MS 5000
 #define CONN_MAX_SINGLE_IO (256u * 1024u)
 #define CONN_CHAIN 16384 /* bytes: one TLS record's worth */
@@ -38,6 +44,8 @@ struct conn {
 	struct event *idle_ev;    /* handshake and idle deadlines */
 	uint64_t last_frame_ms;
 	uint64_t created_ms;
+	uint64_t flush_start_ms; /* closing: when the final flush began */
+	size_t flush_left;       /* closing: queued bytes at the last check */
 	struct conn_limits lim;
 	struct conn_cbs cbs;
 	void *arg;
@@ -68,10 +76,27 @@ void conn_limits_default(struct conn_limits *l)
 	l->first_chain = 0;
 }
 
+/* close() with unread input makes the kernel send a reset and drop what it
+ * has not yet sent, which would take the final ERROR frame with it: read
+ * off what the peer sent meanwhile (a bounded amount) first. */
+static void conn_drain_socket(evutil_socket_t fd)
+{
+	char buf[16384];
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < CONN_CLOSE_DRAIN && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+}
+
 static void conn_release(struct conn *c)
 {
 	if (c->bev) {
-		gate_leave(bufferevent_getfd(c->bev));
+		evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+		if (c->closing && fd >= 0)
+			conn_drain_socket(fd);
+		gate_leave(fd);
 		bufferevent_free(c->bev);
 	}
 	if (c->close_ev)
@@ -129,24 +154,35 @@ static void conn_close_cb(evutil_socket_t fd, short what, void *arg)
 	conn_report(arg);
 }
 
-/* Report the close from the event loop, never from inside a caller's stack. */
-static void conn_schedule_close(struct conn *c, int err)
+/* Stop reading and hand over what is queued before reporting the close:
+ * at once when nothing is queued, else when the queue is empty or the
+ * flush deadline passes (see CONN_SLOW_FLUSH_SECS). */
+static void conn_start_flush(struct conn *c)
 {
 	struct timeval tv = {CONN_FLUSH_SECS, 0};
+	struct evbuffer *out = bufferevent_get_output(c->bev);
 
-	if (c->reported)
-		return;
-	if (!c->closing || !c->close_err)
-		c->close_err = err;
-	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
-	if (err == -ERR_SLOW_READER ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+	if (evbuffer_get_length(out) == 0) {
 		event_active(c->close_ev, EV_TIMEOUT, 0);
 		return;
 	}
+	if (c->close_err == -ERR_SLOW_READER)
+		tv.tv_sec = CONN_SLOW_FLUSH_SECS;
+	c->flush_start_ms = clock_now_ms();
+	c->flush_left = evbuffer_get_length(out);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	evtimer_add(c->flush_ev, &tv);
+}
+
+/* Report the close from the event loop, never from inside a caller's stack. */
+static void conn_schedule_close(struct conn *c, int err)
+{
+	if (c->reported || c->closing)
+		return;
+	c->close_err = err;
+	c->closing = 1;
+	conn_start_flush(c);
 }
 
 static void conn_fail(struct conn *c, uint16_t code, const char *text);
@@ -238,9 +274,19 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 
 static void conn_flush_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
+	size_t left = evbuffer_get_length(bufferevent_get_output(c->bev));
+	struct timeval tv = {CONN_SLOW_FLUSH_SECS, 0};
+
 	(void)fd;
 	(void)what;
-	conn_report(arg);
+	if (c->close_err == -ERR_SLOW_READER && left < c->flush_left &&
+	    clock_now_ms() - c->flush_start_ms < 1000ull * CONN_SLOW_FLUSH_MAX_SECS) {
+		c->flush_left = left; /* the reader took bytes: give it more time */
+		evtimer_add(c->flush_ev, &tv);
+		return;
+	}
+	conn_report(c);
 }
 
 static int conn_ssl_error(struct bufferevent *bev)
@@ -669,19 +715,7 @@ void conn_set_drain_cb(struct conn *c, conn_drain_fn cb, void *arg, size_t low)
 
 void conn_close(struct conn *c, int err)
 {
-	struct timeval tv = {CONN_FLUSH_SECS, 0};
-
-	if (c->reported || c->closing)
-		return;
-	c->closing = 1;
-	c->close_err = err;
-	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		event_active(c->close_ev, EV_TIMEOUT, 0);
-		return;
-	}
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	evtimer_add(c->flush_ev, &tv);
+	conn_schedule_close(c, err);
 }
 
 int conn_peer_fingerprint(struct conn *c, char out[TLS_FP_LEN])

@@ -24,7 +24,7 @@ tui_wait 10 '<bob> before the restart' "lobby history on screen"
 say "stop chatd: the client says reconnecting"
 nx_stop_chatd TERM
 tui_wait 15 '\[reconnecting' "status line says reconnecting"
-tui_wait 5 'connection lost; reconnecting' "a note in the conversation says so too"
+tui_wait 5 'connection lost \(server is shutting down\)' "a note in the conversation says so too, with the server's reason"
 
 say "start chatd again (same port, same state); bob talks at once"
 nx_start_chatd

@@ -507,6 +507,8 @@ def sc_slow(port, user, password, room, trigger, rcvbuf="4096"):
         % (chats, json.dumps(last)[:200] if last else None, how))
     if how == "timeout":
         die("the slow reader was never dropped")
+    if not last or last["type"] != "ERROR" or last.get("code") != 14:
+        die("the slow reader's last frame is not ERROR 14 (ERR_SLOW_READER)")
 
 
 def sc_forge_token(keyfile, user, expiry):
