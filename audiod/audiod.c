@@ -1,6 +1,7 @@
 /* audiod: the Shadow Nexus voice daemon. main, flags, configuration,
  * start-up, signals. */
 #include "audiod.h"
+#include "fsutil.h"
 #include "conn.h"
 #include "log.h"
 #include "sd.h"
@@ -124,16 +125,17 @@ static int audiod_setup_state(char *fp, char *err, size_t errlen)
 	struct config_common *cc = &audiod.cfg.common;
 	int r;
 
-	if (mkdir(cc->state_dir, 0750) < 0 && errno != EEXIST) {
+	r = fsutil_mkdir_p(cc->state_dir, 0750);
+	if (r < 0) {
 		snprintf(err, errlen, "cannot use state folder %s: %s", cc->state_dir,
-		         strerror(errno));
-		return -errno;
+		         strerror(-r));
+		return r;
 	}
 	/* the certificate folder, when it is the default one */
 	{
 		char dir[CONFIG_PATH_MAX + 8];
 		snprintf(dir, sizeof(dir), "%s/tls", cc->state_dir);
-		mkdir(dir, 0750);
+		(void)fsutil_mkdir_p(dir, 0750);
 	}
 	r = tls_ensure_cert(cc->cert_file, cc->key_file, cc->hostname, err, errlen);
 	if (r < 0)

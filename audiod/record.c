@@ -3,6 +3,7 @@
  * renamed into place when the recording stops, so a reader never sees a
  * file without its end. */
 #include "audiod.h"
+#include "fsutil.h"
 #include "log.h"
 
 #include <errno.h>
@@ -40,10 +41,11 @@ int record_start(struct room *r, char *why, size_t whylen)
 	OggOpusComments *c;
 	int err = 0;
 
-	if (mkdir(audiod.cfg.record_dir, 0750) < 0 && errno != EEXIST) {
+	err = fsutil_mkdir_p(audiod.cfg.record_dir, 0750);
+	if (err < 0) {
 		snprintf(why, whylen, "cannot create %s: %s", audiod.cfg.record_dir,
-		         strerror(errno));
-		return -errno;
+		         strerror(-err));
+		return err;
 	}
 	record_file_name(r, r->rec_name, sizeof(r->rec_name));
 	snprintf(tmp, sizeof(tmp), "%s.part", r->rec_name);

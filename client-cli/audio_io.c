@@ -3,6 +3,7 @@
  * to read, libopusenc to write) and raw 48 kHz mono s16le. The format comes
  * from --format, else the file name, else (stdin) the first bytes. */
 #include "audio_io.h"
+#include "fsutil.h"
 
 #include <stdbool.h>
 
@@ -255,22 +256,6 @@ void audio_in_close(struct audio_in *in)
 	free(in);
 }
 
-static int audio_write_full(int fd, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static void put_le32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;
@@ -300,7 +285,7 @@ static int audio_ope_write(void *user, const unsigned char *ptr, opus_int32 len)
 {
 	struct audio_out *o = user;
 
-	return audio_write_full(o->fd, ptr, (size_t)len) < 0;
+	return fsutil_write_all(o->fd, ptr, (size_t)len) < 0;
 }
 
 static int audio_ope_close(void *user)
@@ -332,7 +317,7 @@ int audio_out_open(const char *path, enum audio_fmt fmt, struct audio_out **ret,
 	o->fmt = fmt;
 	if (fmt == AUDIO_FMT_WAV) {
 		audio_wav_hdr(h, 0xffffffffu);
-		r = audio_write_full(o->fd, h, sizeof(h));
+		r = fsutil_write_all(o->fd, h, sizeof(h));
 	} else if (fmt == AUDIO_FMT_OGG) {
 		OggOpusComments *c = ope_comments_create();
 		if (c)
@@ -355,7 +340,7 @@ int audio_out_write(struct audio_out *o, const int16_t *pcm, int n)
 	if (o->fmt == AUDIO_FMT_OGG)
 		return ope_encoder_write(o->enc, pcm, n) == OPE_OK ? 0 : -EIO;
 	o->bytes += (uint64_t)n * 2;
-	return audio_write_full(o->fd, pcm, (size_t)n * 2);
+	return fsutil_write_all(o->fd, pcm, (size_t)n * 2);
 }
 
 int audio_out_close(struct audio_out *o)
@@ -373,7 +358,7 @@ int audio_out_close(struct audio_out *o)
 	/* a WAV file (not a pipe) gets its real lengths */
 	if (o->fmt == AUDIO_FMT_WAV && lseek(o->fd, 0, SEEK_SET) == 0) {
 		audio_wav_hdr(h, o->bytes > 0xfffffff0u ? 0xfffffff0u : (uint32_t)o->bytes);
-		r = audio_write_full(o->fd, h, sizeof(h));
+		r = fsutil_write_all(o->fd, h, sizeof(h));
 	}
 	if (o->fd > STDERR_FILENO && close(o->fd) < 0)
 		r = -errno;

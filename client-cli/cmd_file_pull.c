@@ -3,6 +3,7 @@
  * SHA-256 at the end, sync and rename PATH.part to PATH. A device or FIFO
  * target is written in place. */
 #include "cmd_file.h"
+#include "fsutil.h"
 #include "hex.h"
 #include "clock.h"
 
@@ -19,25 +20,17 @@
 
 static void pull_data(struct job *j, const struct msg *m)
 {
-	const uint8_t *p = m->data;
-	size_t left = m->data_len;
+	int r;
 
 	if (m->size != j->offset || m->data_len > j->size - j->offset) {
 		client_fail(j->c, EXIT_SERVER, "data at offset %" PRIu64 ", expected %" PRIu64,
 		            m->size, j->offset);
 		return;
 	}
-	while (left) {
-		ssize_t n = write(j->fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			client_fail(j->c, EXIT_ERROR, "cannot write %s: %s", j->part,
-			            strerror(n < 0 ? errno : EIO));
-			return;
-		}
-		p += n;
-		left -= (size_t)n;
+	r = fsutil_write_all(j->fd, m->data, m->data_len);
+	if (r < 0) {
+		client_fail(j->c, EXIT_ERROR, "cannot write %s: %s", j->part, strerror(-r));
+		return;
 	}
 	EVP_DigestUpdate(j->sha, m->data, m->data_len);
 	j->offset += m->data_len;

@@ -2,6 +2,7 @@
  * which beats the config file, which beats the defaults. Also the token
  * cache and password input. */
 #include "client.h"
+#include "fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -490,81 +491,14 @@ int settings_login_valid(const struct settings *s, char ret_user[PROTO_NAME_MAX 
 	return ok;
 }
 
-static int settings_mkdir_one(const char *path)
-{
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 int settings_mkdirs(const char *dir)
 {
-	char buf[SETTINGS_PATH_MAX];
-	size_t n = strlen(dir);
-	int r;
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, dir, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		r = settings_mkdir_one(buf);
-		*p = '/';
-		if (r < 0)
-			return r;
-	}
-	return settings_mkdir_one(buf);
-}
-
-static int settings_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return fsutil_mkdir_p(dir, 0700);
 }
 
 int settings_write_atomic(const char *path, const void *buf, size_t len)
 {
-	char tmp[SETTINGS_PATH_MAX + 320], dir[SETTINGS_PATH_MAX + 320];
-	const char *slash = strrchr(path, '/');
-	int fd, dfd, r;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600 */
-	if (fd < 0)
-		return -errno;
-	r = settings_write_all(fd, buf, len);
-	if (r == 0 && fchmod(fd, 0600) < 0)
-		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	/* The rename is durable once the folder is. */
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	if (fsync(dfd) < 0)
-		r = -errno;
-	close(dfd);
-	return r;
+	return fsutil_replace_buf(path, 0600, 0, buf, len);
 }
 
 int settings_token_save(const struct settings *s, const char *user, const char *token,

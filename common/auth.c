@@ -1,4 +1,5 @@
 #include "auth.h"
+#include "fsutil.h"
 #include "hex.h"
 
 #include <errno.h>
@@ -27,8 +28,6 @@
 #define AUTH_NONCE_LEN 8 /* bytes; 16 hex digits */
 #define AUTH_MAC_LEN 32
 #define AUTH_EXPIRY_DIGITS 20
-/* not <limits.h>: common/limits.h shadows it under -iquote common */
-#define AUTH_PATH_MAX 4096
 
 bool auth_name_valid(const char *name)
 {
@@ -136,69 +135,22 @@ static int auth_key_read(const char *path, uint8_t key[AUTH_KEY_LEN])
 	return r;
 }
 
-static int auth_write_all(int fd, const uint8_t *p, size_t len)
+static int auth_key_write_cb(int fd, void *key)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static void auth_dirname(const char *path, char *out, size_t outlen)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		snprintf(out, outlen, ".");
-	else if (slash == path)
-		snprintf(out, outlen, "/");
-	else
-		snprintf(out, outlen, "%.*s", (int)(slash - path), path);
+	return fsutil_write_all(fd, key, AUTH_KEY_LEN);
 }
 
 /* Writes a fresh random key to a temporary file and links it into place;
  * link() never replaces, so when another starter won, -EEXIST. */
 static int auth_key_create(const char *path)
 {
-	char tmp[AUTH_PATH_MAX + 16], dir[AUTH_PATH_MAX];
 	uint8_t key[AUTH_KEY_LEN];
-	int fd, dfd, r = 0;
+	int r;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		return -EIO;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		OPENSSL_cleanse(key, sizeof(key));
-		return -errno;
-	}
-	if (fchmod(fd, 0600) < 0)
-		r = -errno;
-	if (r == 0)
-		r = auth_write_all(fd, key, sizeof(key));
+	r = fsutil_replace(path, 0600, FSUTIL_NOREPLACE, auth_key_write_cb, key);
 	OPENSSL_cleanse(key, sizeof(key));
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && link(tmp, path) < 0)
-		r = -errno;
-	unlink(tmp);
-	if (r == 0) {
-		auth_dirname(path, dir, sizeof(dir));
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
 	return r;
 }
 

@@ -1,5 +1,6 @@
 #include "revoke.h"
 #include "auth.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -322,56 +323,32 @@ int revoke_check(const struct revoke *rv, const char *user, uint64_t issued_ms)
 	return issued_ms < revoke_list_stamp(&rv->list, user) ? -EKEYREVOKED : 0;
 }
 
-/* Write l to a temporary file beside path and rename it into place. */
-static int revoke_store(const char *path, const struct revoke_list *l, const struct stat *owner)
-{
-	char tmp[REVOKE_PATH_MAX + 8], dir[REVOKE_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	FILE *f;
-	int fd, r = 0;
+struct revoke_new {
+	const struct revoke_list *list;
+	const struct stat *owner;
+};
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (fd < 0)
+/* The list as the file holds it; written by root, it is owned as the lock
+ * file is, so that the daemons' user can still read and replace it. */
+static int revoke_write_cb(FILE *f, void *arg)
+{
+	const struct revoke_new *rn = arg;
+
+	if (geteuid() == 0 && fchown(fileno(f), rn->owner->st_uid, rn->owner->st_gid) < 0)
 		return -errno;
-	if (fchmod(fd, 0640) < 0 ||
-	    (geteuid() == 0 && fchown(fd, owner->st_uid, owner->st_gid) < 0)) {
-		r = -errno;
-		close(fd);
-		unlink(tmp);
-		return r;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		unlink(tmp);
-		return r;
-	}
 	fprintf(f, "# Shadow Nexus token revocations, written by chatd: \"USER MILLISECONDS\".\n"
 	           "# Tokens of USER issued before MILLISECONDS since the epoch are refused.\n");
-	for (size_t i = 0; i < l->n; i++)
-		fprintf(f, "%s %" PRIu64 "\n", l->e[i].user, l->e[i].stamp_ms);
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0)
-		r = -errno;
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp);
-		return r;
-	}
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	for (size_t i = 0; i < rn->list->n; i++)
+		fprintf(f, "%s %" PRIu64 "\n", rn->list->e[i].user, rn->list->e[i].stamp_ms);
 	return 0;
 }
 
+/* Write l to a temporary file beside path and rename it into place. */
+static int revoke_store(const char *path, const struct revoke_list *l, const struct stat *owner)
+{
+	return fsutil_replace_stream(path, 0640, 0, revoke_write_cb,
+	                             &(struct revoke_new){l, owner});
+}
 /* Add or raise user's stamp in l and drop stale ones. */
 static int revoke_list_set(struct revoke_list *l, const char *user, uint64_t stamp_ms,
                            uint64_t now_ms)

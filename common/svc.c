@@ -1,5 +1,6 @@
 /* svc: the start-up skeleton the daemons share; see svc.h. */
 #include "svc.h"
+#include "fsutil.h"
 #include "conn.h"
 #include "gate.h"
 #include "log.h"
@@ -203,7 +204,7 @@ void svc_raise_nofile(void)
 int svc_state_dir(const char *dir, bool need_dir, char *err, size_t errlen)
 {
 	struct stat st;
-	int r = tls_mkdir_p(dir, 0750);
+	int r = fsutil_mkdir_p(dir, 0750);
 
 	if (r == 0 && need_dir && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
 		r = -ENOTDIR;
@@ -226,7 +227,7 @@ void svc_parent_dir(const char *state, const char *path)
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		tls_mkdir_p(dir, 0750);
+		fsutil_mkdir_p(dir, 0750);
 	}
 }
 

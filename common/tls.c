@@ -1,4 +1,5 @@
 #include "tls.h"
+#include "fsutil.h"
 #include "hex.h"
 
 #include <arpa/inet.h>
@@ -71,60 +72,17 @@ static void tls_errf(char *err, size_t errlen, int e, const char *fmt, ...)
 		snprintf(err + n, errlen - (size_t)n, ": %s", strerror(e));
 }
 
-static void tls_dirname(const char *path, char *out, size_t outlen)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		snprintf(out, outlen, ".");
-	else if (slash == path)
-		snprintf(out, outlen, "/");
-	else
-		snprintf(out, outlen, "%.*s", (int)(slash - path), path);
-}
-
-int tls_mkdir_p(const char *path, mode_t mode)
-{
-	char buf[TLS_PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* tls_mkdir_p, and what is there must be a folder. */
+/* mkdir -p, and what is there must be a folder. */
 static int tls_mkdirs(const char *dir, mode_t mode)
 {
 	struct stat st;
-	int r = tls_mkdir_p(dir, mode);
+	int r = fsutil_mkdir_p(dir, mode);
 
 	if (r < 0)
 		return r;
 	if (stat(dir, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
-static void tls_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
 }
 
 /* 0 when path exists, -ENOENT when not, other -errno when we cannot tell. */
@@ -439,10 +397,10 @@ out:
 		unlink(cert_tmp);
 	if (r == 0) {
 		char dir[TLS_PATH_MAX];
-		tls_dirname(key_path, dir, sizeof(dir));
-		tls_fsync_dir(dir);
-		tls_dirname(cert_path, dir, sizeof(dir));
-		tls_fsync_dir(dir);
+		fsutil_dirname(key_path, dir, sizeof(dir));
+		(void)fsutil_sync_dir(dir);
+		fsutil_dirname(cert_path, dir, sizeof(dir));
+		(void)fsutil_sync_dir(dir);
 	}
 	return r;
 }
@@ -488,10 +446,10 @@ int tls_ensure_cert(const char *cert_path, const char *key_path, const char *hos
 		return -ENOENT;
 	}
 
-	tls_dirname(key_path, dir, sizeof(dir));
+	fsutil_dirname(key_path, dir, sizeof(dir));
 	r = tls_mkdirs(dir, 0700);
 	if (r == 0) {
-		tls_dirname(cert_path, dir, sizeof(dir));
+		fsutil_dirname(cert_path, dir, sizeof(dir));
 		r = tls_mkdirs(dir, 0755);
 	}
 	if (r < 0) {
@@ -745,37 +703,18 @@ static int tls_pin_copy(const char *known_path, const char *host_port, FILE *out
 	return r;
 }
 
-static int tls_pin_rewrite(const char *known_path, const char *host_port, const char *fp)
-{
-	char tmp[TLS_PATH_MAX + 16];
-	FILE *out;
-	int fd, r;
+struct tls_pin_new {
+	const char *known_path, *host_port, *fp;
+};
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", known_path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	out = fdopen(fd, "w");
-	if (!out) {
-		r = -errno;
-		close(fd);
-		unlink(tmp);
-		return r;
-	}
-	r = tls_pin_copy(known_path, host_port, out);
-	if (r == 0 && fprintf(out, "%s %s\n", host_port, fp) < 0)
+/* The known-hosts file again without host_port's line, and its new line. */
+static int tls_pin_write_cb(FILE *out, void *arg)
+{
+	const struct tls_pin_new *pn = arg;
+	int r = tls_pin_copy(pn->known_path, pn->host_port, out);
+
+	if (r == 0 && fprintf(out, "%s %s\n", pn->host_port, pn->fp) < 0)
 		r = -EIO;
-	if (r == 0 && fflush(out) != 0)
-		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (fclose(out) != 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, known_path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
 	return r;
 }
 
@@ -786,7 +725,7 @@ int tls_pin_save(const char *known_path, const char *host_port, const char *fp)
 
 	if (!known_path || !host_port || !fp || !tls_pin_valid(host_port, fp))
 		return -EINVAL;
-	tls_dirname(known_path, dir, sizeof(dir));
+	fsutil_dirname(known_path, dir, sizeof(dir));
 	r = tls_mkdirs(dir, 0700);
 	if (r < 0)
 		return r;
@@ -796,9 +735,8 @@ int tls_pin_save(const char *known_path, const char *host_port, const char *fp)
 		return -errno;
 	while (flock(dfd, LOCK_EX) < 0 && errno == EINTR)
 		;
-	r = tls_pin_rewrite(known_path, host_port, fp);
-	if (r == 0)
-		(void)fsync(dfd);
+	r = fsutil_replace_stream(known_path, 0600, 0, tls_pin_write_cb,
+	                          &(struct tls_pin_new){known_path, host_port, fp});
 	flock(dfd, LOCK_UN);
 	close(dfd);
 	return r;

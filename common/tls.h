@@ -42,8 +42,5 @@ int tls_pin_check(const char *known_path, const char *host_port, const char *fp,
 /* Add or replace the pin for host_port, creating the file (0600) and its
  * folder as needed; rewritten atomically. Returns 0 or a negative errno. */
 int tls_pin_save(const char *known_path, const char *host_port, const char *fp);
-/* mkdir -p: folders it creates get mode; what exists is left as it is.
- * 0 or -errno (-ENAMETOOLONG past 4095 bytes). */
-int tls_mkdir_p(const char *path, mode_t mode);
 
 #endif

@@ -5,6 +5,7 @@
  * no name can traverse, replace or open anything. The only file that sees
  * sqlite3.h. */
 #include "filed.h"
+#include "fsutil.h"
 #include "hex.h"
 #include "log.h"
 
@@ -123,13 +124,6 @@ static void store_hash(uint8_t dst[PROTO_HASH_LEN], sqlite3_stmt *st, int col)
 		memcpy(dst, b, PROTO_HASH_LEN);
 }
 
-static int store_mkdir(const char *path)
-{
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Unfinished uploads past their time and temporary files without a row. */
 static void store_expire_uploads(const char *tmp_path)
 {
@@ -164,8 +158,7 @@ int store_open(const char *state_dir, char *err, size_t errlen)
 	snprintf(blobs, sizeof(blobs), "%s/blobs", top);
 	snprintf(tmp, sizeof(tmp), "%s/tmp", top);
 	snprintf(path, sizeof(path), "%s/files.db", top);
-	if ((r = store_mkdir(top)) < 0 || (r = store_mkdir(blobs)) < 0 ||
-	    (r = store_mkdir(tmp)) < 0) {
+	if ((r = fsutil_mkdir_p(blobs, 0700)) < 0 || (r = fsutil_mkdir_p(tmp, 0700)) < 0) {
 		snprintf(err, errlen, "cannot create the folders in %s: %s", top, strerror(-r));
 		return r;
 	}

@@ -2,6 +2,7 @@
  * start-up, timers and signals. */
 #include "videod.h"
 #include "conn.h"
+#include "fsutil.h"
 #include "hex.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -168,14 +169,15 @@ static int setup_state(char *err, size_t errlen)
 	char tlsdir[CONFIG_PATH_MAX + 8];
 	int r;
 
-	if (mkdir(cc->state_dir, 0750) < 0 && errno != EEXIST) {
+	r = fsutil_mkdir_p(cc->state_dir, 0750);
+	if (r < 0) {
 		snprintf(err, errlen, "cannot use state folder %s: %s", cc->state_dir,
-		         strerror(errno));
-		return -errno;
+		         strerror(-r));
+		return r;
 	}
 	snprintf(tlsdir, sizeof(tlsdir), "%s/tls", cc->state_dir);
 	if (strncmp(cc->cert_file, tlsdir, strlen(tlsdir)) == 0)
-		mkdir(tlsdir, 0750);
+		(void)fsutil_mkdir_p(tlsdir, 0750);
 	r = tls_ensure_cert(cc->cert_file, cc->key_file, cc->hostname, err, errlen);
 	if (r < 0)
 		return r;
