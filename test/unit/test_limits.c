@@ -47,8 +47,11 @@ static const char *doc_section(const char *heading, size_t *ret_len)
 {
 	const char *a = strstr(doc, heading), *b;
 
-	if (!a)
+	if (!a) {
 		fail_msg("PROTOCOL.md has no section '%s'", heading);
+		*ret_len = 0;
+		return doc;
+	}
 	b = strstr(a + 1, "\n## ");
 	*ret_len = b ? (size_t)(b - a) : strlen(a);
 	return a;
