@@ -72,14 +72,6 @@ uint64_t chatd_now_s(void)
 	return clock_wall_ms() / 1000;
 }
 
-void str_copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* ---- name tables ---- */
 
 static size_t name_hash(const struct name_table *t, const char *s)

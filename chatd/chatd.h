@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "ratelimit.h"
+#include "str.h"
 #include "proto.h"
 #include "proto_limits.h"
 #include "tls.h"
@@ -118,8 +119,6 @@ extern struct chatd chatd;
 
 /* Seconds since the epoch. */
 uint64_t chatd_now_s(void);
-/* Copy a string into dst[size], cut to fit (callers check lengths first). */
-void str_copy(char *dst, size_t size, const char *src);
 
 /* ---- db.c: SQLite storage; the only file that sees sqlite3.h ---- */
 

@@ -34,15 +34,6 @@
 
 #include "cmd_file.h"
 
-/* Copy src into dst[size], cut to fit. */
-void file_str_set(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 const char *file_url(const struct settings *s, const char *link, char *buf, size_t len)
 {
 	snprintf(buf, len, strchr(s->server, ':') ? "nexus://[%s]:%u/%s" : "nexus://%s:%u/%s",
@@ -336,9 +327,9 @@ static void push_done(struct job *j, const struct msg *info)
 		fatal("out of memory");
 	p = &j->pushed[j->npushed++];
 	memset(p, 0, sizeof(*p));
-	file_str_set(p->name, sizeof(p->name), info->text);
+	str_copy(p->name, sizeof(p->name), info->text);
 	p->size = info->size;
-	file_str_set(p->link, sizeof(p->link), info->secret);
+	str_copy(p->link, sizeof(p->link), info->secret);
 	memcpy(p->hash, info->hash, PROTO_HASH_LEN);
 	p->id = info->id;
 	p->resumed = j->start;
@@ -512,8 +503,8 @@ static void share_reply(struct client *c, const struct msg *m, void *arg)
 		file_keep_info(j, m);
 	} else if (m->type == MSG_FILE_INFO) {
 		/* the new share: its link goes into the notice */
-		file_str_set(j->pushed[j->cur].link, sizeof(j->pushed[j->cur].link), m->secret);
-		file_str_set(j->pushed[j->cur].name, sizeof(j->pushed[j->cur].name), m->text);
+		str_copy(j->pushed[j->cur].link, sizeof(j->pushed[j->cur].link), m->secret);
+		str_copy(j->pushed[j->cur].name, sizeof(j->pushed[j->cur].name), m->text);
 		j->pushed[j->cur].size = m->size;
 	} else if (m->type == MSG_OK && m->req != j->req && j->info) {
 		proto_msg_init(&s, MSG_FILE_SHARE);
@@ -592,7 +583,7 @@ static void file_ready(struct client *c, void *arg)
 	case OP_SHARE:
 		j->npushed = 1;
 		j->pushed = xcalloc(1, sizeof(*j->pushed));
-		file_str_set(j->pushed[0].link, sizeof(j->pushed[0].link), j->label);
+		str_copy(j->pushed[0].link, sizeof(j->pushed[0].link), j->label);
 		j->cur = 0;
 		push_share(j);
 		return;

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "client.h"
+#include "str.h"
 
 #define FILE_MAX_FRAME (4u * 1024u * 1024u) /* accepted from filed */
 #define FILE_CHUNK_MAX (1024u * 1024u)
@@ -60,7 +61,6 @@ struct job {
 	int npushed;
 };
 
-void file_str_set(char *dst, size_t size, const char *src);
 /* Send m as a request of j's connection; fn gets the replies. */
 int file_request(struct job *j, struct msg *m, client_reply_fn fn);
 /* Keep the last FILE_INFO of j. */

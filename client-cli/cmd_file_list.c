@@ -92,8 +92,8 @@ static void list_pass_reply(struct client *c, const struct msg *m, void *arg)
 		return;
 	/* An error (left the room meanwhile) leaves this room out. */
 	if (m->type == MSG_ROOM_PASS) {
-		file_str_set(p->room, sizeof(p->room), m->room);
-		file_str_set(p->pass, sizeof(p->pass), m->secret);
+		str_copy(p->room, sizeof(p->room), m->room);
+		str_copy(p->pass, sizeof(p->pass), m->secret);
 	}
 	if (++lr->answered == lr->n)
 		client_done(c, 0);
@@ -108,7 +108,7 @@ static void list_pass_next(struct client *c, struct list_rooms *lr)
 
 	while (lr->asked < lr->n && lr->asked - lr->answered < LIST_PASS_WINDOW) {
 		proto_msg_init(p, MSG_ROOM_PASS);
-		file_str_set(p->room, sizeof(p->room), lr->v[lr->asked].room);
+		str_copy(p->room, sizeof(p->room), lr->v[lr->asked].room);
 		if (client_request(c, p, list_pass_reply, &lr->v[lr->asked]) < 0) {
 			client_fail(c, EXIT_NETWORK,
 			            "connection lost while asking for room passes");
@@ -135,7 +135,7 @@ static int list_rooms_room(struct client *c, const struct msg *m, void *arg)
 		fatal("out of memory");
 	memset(&lr->v[lr->n], 0, sizeof(lr->v[lr->n]));
 	lr->v[lr->n].j = lr->j;
-	file_str_set(lr->v[lr->n].room, sizeof(lr->v[lr->n].room), m->room);
+	str_copy(lr->v[lr->n].room, sizeof(lr->v[lr->n].room), m->room);
 	lr->n++;
 	return 0;
 }
@@ -280,8 +280,8 @@ static int list_room_next(struct job *j)
 		return 0;
 	m = xcalloc(1, sizeof(*m));
 	proto_msg_init(m, MSG_FILE_ROOM_LIST);
-	file_str_set(m->room, sizeof(m->room), lr->v[lr->next].room);
-	file_str_set(m->secret, sizeof(m->secret), lr->v[lr->next].pass);
+	str_copy(m->room, sizeof(m->room), lr->v[lr->next].room);
+	str_copy(m->secret, sizeof(m->secret), lr->v[lr->next].pass);
 	lr->next++;
 	r = file_request(j, m, list_reply) < 0 ? -1 : 1;
 	free(m);

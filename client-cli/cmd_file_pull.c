@@ -155,7 +155,7 @@ static void pull_start(struct job *j, const struct msg *info)
 	file_keep_info(j, info);
 	j->size = info->size;
 	pull_path(j, info->text);
-	file_str_set(j->label, sizeof(j->label), info->text);
+	str_copy(j->label, sizeof(j->label), info->text);
 	/* The name is the sender's choice: it must not replace a file here
 	 * unless asked to (-o names the target, --force allows it). */
 	if (!j->out && !j->force && lstat(j->path, &sb) == 0) {

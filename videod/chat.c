@@ -77,10 +77,10 @@ static int connected_cb(struct conn *c, void *arg)
 	}
 	proto_msg_init(&m, MSG_HELLO);
 	m.version = PROTO_VERSION;
-	vd_str_copy(m.name, sizeof(m.name), "chat");
-	vd_str_copy(m.text, sizeof(m.text), "videod");
+	str_copy(m.name, sizeof(m.name), "chat");
+	str_copy(m.text, sizeof(m.text), "videod");
 	if (q->kind == CHAT_CHECK)
-		vd_str_copy(m.secret, sizeof(m.secret), q->secret);
+		str_copy(m.secret, sizeof(m.secret), q->secret);
 	return conn_send(c, &m) < 0 ? -1 : 0;
 }
 
@@ -90,11 +90,11 @@ static void send_request(struct chatq *q)
 
 	if (q->kind == CHAT_LOGIN) {
 		proto_msg_init(&m, MSG_LOGIN);
-		vd_str_copy(m.user, sizeof(m.user), q->user);
-		vd_str_copy(m.secret, sizeof(m.secret), q->secret);
+		str_copy(m.user, sizeof(m.user), q->user);
+		str_copy(m.secret, sizeof(m.secret), q->secret);
 	} else {
 		proto_msg_init(&m, MSG_ROOM_PASS);
-		vd_str_copy(m.room, sizeof(m.room), q->room);
+		str_copy(m.room, sizeof(m.room), q->room);
 	}
 	m.req = CHAT_REQ;
 	if (conn_send(q->c, &m) < 0)
@@ -176,8 +176,8 @@ int chat_login(const char *user, const char *password, chat_done_fn done, void *
 	struct chatq *q = xcalloc(1, sizeof(*q));
 
 	q->kind = CHAT_LOGIN;
-	vd_str_copy(q->user, sizeof(q->user), user);
-	vd_str_copy(q->secret, sizeof(q->secret), password);
+	str_copy(q->user, sizeof(q->user), user);
+	str_copy(q->secret, sizeof(q->secret), password);
 	q->done = done;
 	q->arg = arg;
 	return chatq_start(q);
@@ -188,8 +188,8 @@ int chat_room_check(const char *token, const char *room, chat_done_fn done, void
 	struct chatq *q = xcalloc(1, sizeof(*q));
 
 	q->kind = CHAT_CHECK;
-	vd_str_copy(q->secret, sizeof(q->secret), token);
-	vd_str_copy(q->room, sizeof(q->room), room);
+	str_copy(q->secret, sizeof(q->secret), token);
+	str_copy(q->room, sizeof(q->room), room);
 	q->done = done;
 	q->arg = arg;
 	return chatq_start(q);

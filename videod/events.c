@@ -150,7 +150,7 @@ int events_watch(const char *room, struct evhttp_request *req)
 
 	if (!s)
 		return -EBUSY;
-	vd_str_copy(s->room, sizeof(s->room), room);
+	str_copy(s->room, sizeof(s->room), room);
 	if (r)
 		json = room_state_json(r);
 	stream_write(s, "state", json ? json : "{\"participants\":[]}");

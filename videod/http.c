@@ -169,7 +169,7 @@ static const char *cookie_token(struct evhttp_request *req, char *buf, size_t si
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 
 	if (auth && strncmp(auth, "Bearer ", 7) == 0) {
-		vd_str_copy(buf, size, auth + 7);
+		str_copy(buf, size, auth + 7);
 		return buf;
 	}
 	for (const char *p = c; p && (p = strstr(p, COOKIE "=")); p++) {
@@ -314,8 +314,8 @@ static void pend_chat(struct evhttp_request *req, enum pend_kind kind, const cha
 	pd->req = req;
 	pd->kind = kind;
 	pd->issued_ms = issued_ms;
-	vd_str_copy(pd->user, sizeof(pd->user), user);
-	vd_str_copy(pd->room, sizeof(pd->room), room);
+	str_copy(pd->user, sizeof(pd->user), user);
+	str_copy(pd->room, sizeof(pd->room), room);
 	r = kind == PEND_LOGIN ? chat_login(user, token, chat_done_cb, pd)
 	                       : chat_room_check(token, room, chat_done_cb, pd);
 	if (r < 0) {
@@ -333,7 +333,7 @@ static void room_canonical(const char *user, const char *in, char *out, size_t s
 		snprintf(out, size, "@%s:%s", strcmp(user, in + 1) < 0 ? user : in + 1,
 		         strcmp(user, in + 1) < 0 ? in + 1 : user);
 	else
-		vd_str_copy(out, size, in);
+		str_copy(out, size, in);
 }
 
 /* ---- API handlers ---- */
@@ -352,7 +352,7 @@ static char *code_new(const char *token)
 			slot = &codes[i];
 	}
 	vd_random_hex(slot->code, 32);
-	vd_str_copy(slot->token, sizeof(slot->token), token);
+	str_copy(slot->token, sizeof(slot->token), token);
 	slot->expires_ms = now + CODE_TTL_MS;
 	return slot->code;
 }
@@ -364,7 +364,7 @@ static bool code_take(const char *code, char *token, size_t size)
 	for (int i = 0; i < CODES_MAX; i++) {
 		if (codes[i].expires_ms >= now && strlen(code) == 32 &&
 		    CRYPTO_memcmp(codes[i].code, code, 32) == 0) {
-			vd_str_copy(token, size, codes[i].token);
+			str_copy(token, size, codes[i].token);
 			memset(&codes[i], 0, sizeof(codes[i]));
 			return true;
 		}

@@ -491,7 +491,7 @@ static void cand_add(const char *ip)
 	for (int i = 0; i < ncands; i++)
 		if (strcmp(cands[i], ip) == 0)
 			return;
-	vd_str_copy(cands[ncands], sizeof(cands[0]), ip);
+	str_copy(cands[ncands], sizeof(cands[0]), ip);
 	cand_ptrs[ncands] = cands[ncands];
 	ncands++;
 }
@@ -503,7 +503,7 @@ static void cand_setup(void)
 	char list[CONFIG_STR_MAX], *save = NULL;
 	struct ifaddrs *ifa = NULL;
 
-	vd_str_copy(list, sizeof(list), videod.cfg.announce);
+	str_copy(list, sizeof(list), videod.cfg.announce);
 	for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
 		cand_add(tok);
 	if (ncands)

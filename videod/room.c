@@ -64,7 +64,7 @@ static struct room *room_get(const char *name)
 	if (r)
 		return r;
 	r = xcalloc(1, sizeof(*r));
-	vd_str_copy(r->name, sizeof(r->name), name);
+	str_copy(r->name, sizeof(r->name), name);
 	r->notify_ev = evtimer_new(videod.base, room_notify_cb, r);
 	if (!r->notify_ev)
 		fatal("out of memory");
@@ -107,11 +107,11 @@ struct peer *room_peer_new(const char *name, const char *user, int *ret_err)
 	vd_random_hex(p->id, VD_ID_LEN);
 	vd_random_hex(p->ufrag, 8);
 	vd_random_hex(p->pwd, 24);
-	vd_str_copy(p->user, sizeof(p->user), user);
+	str_copy(p->user, sizeof(p->user), user);
 	p->rtcp_ssrc = (uint32_t)strtoul(p->pwd + 16, NULL, 16) | 1;
 	for (int i = 0; i < VD_TRACKS_MAX; i++) {
 		p->tracks[i].owner = p;
-		vd_str_copy(p->tracks[i].label, sizeof(p->tracks[i].label), labels[i]);
+		str_copy(p->tracks[i].label, sizeof(p->tracks[i].label), labels[i]);
 	}
 	p->ntracks = VD_TRACKS_MAX;
 	p->created_ms = p->last_consent_ms = p->last_seen_ms = vd_now_ms();
@@ -346,7 +346,7 @@ static void sub_bind(struct peer *p, struct sdp_media *m, struct track *t, int c
 		sub_unlink(s);
 		s->peer = p;
 		s->track = t;
-		vd_str_copy(s->mid, sizeof(s->mid), m->mid);
+		str_copy(s->mid, sizeof(s->mid), m->mid);
 		s->next = t->subs;
 		t->subs = s;
 		if (media_peer_ready(p))
@@ -451,8 +451,8 @@ int room_peer_offer(struct peer *p, const struct room_offer *o, char *answer, si
 		snprintf(err, errlen, "the answer does not fit");
 		goto out;
 	}
-	vd_str_copy(p->remote_ufrag, sizeof(p->remote_ufrag), off->ufrag);
-	vd_str_copy(p->remote_fp, sizeof(p->remote_fp), off->fingerprint);
+	str_copy(p->remote_ufrag, sizeof(p->remote_ufrag), off->ufrag);
+	str_copy(p->remote_fp, sizeof(p->remote_fp), off->fingerprint);
 	r = media_peer_start(p);
 	if (r < 0)
 		snprintf(err, errlen, "out of memory");

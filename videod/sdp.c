@@ -56,9 +56,9 @@ static int parse_mline(struct sdp_offer *o, const char *v)
 	                                       : SDP_OTHER;
 	m->port = (uint16_t)port;
 	m->dir = SDP_SENDRECV;
-	vd_str_copy(m->kindname, sizeof(m->kindname), kind);
-	vd_str_copy(m->proto, sizeof(m->proto), proto);
-	vd_str_copy(m->fmt0, sizeof(m->fmt0), fmt);
+	str_copy(m->kindname, sizeof(m->kindname), kind);
+	str_copy(m->proto, sizeof(m->proto), proto);
+	str_copy(m->fmt0, sizeof(m->fmt0), fmt);
 	return 0;
 }
 
@@ -104,7 +104,7 @@ static void parse_fmtp(struct sdp_media *m, const char *v)
 		return;
 	c = codec_by_pt(m, pt);
 	if (c)
-		vd_str_copy(c->fmtp, sizeof(c->fmtp), end + 1);
+		str_copy(c->fmtp, sizeof(c->fmtp), end + 1);
 }
 
 static void parse_media_attr(struct sdp_media *m, const char *a)
@@ -113,7 +113,7 @@ static void parse_media_attr(struct sdp_media *m, const char *a)
 	char *end;
 
 	if (starts(a, "mid:"))
-		vd_str_copy(m->mid, sizeof(m->mid), a + 4);
+		str_copy(m->mid, sizeof(m->mid), a + 4);
 	else if (strcmp(a, "sendrecv") == 0)
 		m->dir = SDP_SENDRECV;
 	else if (strcmp(a, "sendonly") == 0)
@@ -142,16 +142,16 @@ static bool parse_transport_attr(struct sdp_offer *o, const char *a)
 {
 	if (starts(a, "ice-ufrag:")) {
 		if (!o->ufrag[0])
-			vd_str_copy(o->ufrag, sizeof(o->ufrag), a + 10);
+			str_copy(o->ufrag, sizeof(o->ufrag), a + 10);
 	} else if (starts(a, "ice-pwd:")) {
 		if (!o->pwd[0])
-			vd_str_copy(o->pwd, sizeof(o->pwd), a + 8);
+			str_copy(o->pwd, sizeof(o->pwd), a + 8);
 	} else if (starts(a, "fingerprint:sha-256 ")) {
 		if (!o->fingerprint[0])
-			vd_str_copy(o->fingerprint, sizeof(o->fingerprint), a + 20);
+			str_copy(o->fingerprint, sizeof(o->fingerprint), a + 20);
 	} else if (starts(a, "setup:")) {
 		if (!o->setup[0])
-			vd_str_copy(o->setup, sizeof(o->setup), a + 6);
+			str_copy(o->setup, sizeof(o->setup), a + 6);
 	} else {
 		return false;
 	}

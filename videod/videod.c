@@ -68,14 +68,6 @@ void vd_random_hex(char *out, size_t nhex)
 	out[nhex] = '\0';
 }
 
-void vd_str_copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: videod [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-m PORT] [-s STATE_DIR]"
@@ -97,7 +89,7 @@ static void www_default(char *out, size_t size)
 	char exe[CONFIG_PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-	vd_str_copy(out, size, VIDEOD_WWW_DEFAULT);
+	str_copy(out, size, VIDEOD_WWW_DEFAULT);
 	if (n <= 0)
 		return;
 	exe[n] = '\0';
@@ -120,7 +112,7 @@ static void config_defaults(struct videod_config *c)
 	c->port = 5000;
 	c->media_port = 5000;
 	www_default(c->www, sizeof(c->www));
-	vd_str_copy(c->chat_host, sizeof(c->chat_host), "localhost");
+	str_copy(c->chat_host, sizeof(c->chat_host), "localhost");
 	c->chat_port = 5555;
 	c->max_participants = 25;
 	c->max_peers = 1000;
@@ -239,7 +231,7 @@ static int reload(char *err, size_t errlen)
 	videod.cfg.max_peers = n.max_peers;
 	videod.cfg.session_timeout = n.session_timeout;
 	videod.cfg.max_sse = n.max_sse;
-	vd_str_copy(videod.cfg.chat_host, sizeof(videod.cfg.chat_host), n.chat_host);
+	str_copy(videod.cfg.chat_host, sizeof(videod.cfg.chat_host), n.chat_host);
 	videod.cfg.chat_port = n.chat_port;
 	log_info("configuration reloaded");
 	return 0;

@@ -20,6 +20,7 @@
 #include "auth.h"
 #include "config.h"
 #include "proto.h"
+#include "str.h"
 
 struct event_base;
 struct evhttp_request;
@@ -67,7 +68,6 @@ extern struct videod videod;
 /* videod.c */
 uint64_t vd_now_ms(void);
 void vd_random_hex(char *out, size_t nhex);
-void vd_str_copy(char *dst, size_t size, const char *src);
 
 /* stun.c: RFC 5389 binding requests and responses, pure functions. */
 #define STUN_HDR 20

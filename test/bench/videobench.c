@@ -62,11 +62,6 @@ uint64_t vd_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void vd_str_copy(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src);
-}
-
 void vd_random_hex(char *out, size_t nhex)
 {
 	for (size_t i = 0; i < nhex; i++)

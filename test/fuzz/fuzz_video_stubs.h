@@ -11,14 +11,6 @@ uint64_t vd_now_ms(void)
 	return 0;
 }
 
-void vd_str_copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 void vd_random_hex(char *out, size_t nhex)
 {
 	memset(out, 'a', nhex);

@@ -14,7 +14,7 @@ cp test/fuzz/seeds/* "$out/corpus/"
 "$out/fuzz_frame" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=20000 \
 	-artifact_prefix="$out/" -print_final_stats=1 "$out/corpus"
 
-vd_src="videod/stun.c videod/rtp.c videod/sdp.c videod/api.c common/proto.c common/utf8.c"
+vd_src="videod/stun.c videod/rtp.c videod/sdp.c videod/api.c common/proto.c common/utf8.c common/str.c"
 for t in stun rtp sdp json; do
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-iquote common -iquote videod -D_GNU_SOURCE $vd_src "test/fuzz/fuzz_$t.c" \

@@ -21,14 +21,6 @@ uint64_t vd_now_ms(void)
 	return 1;
 }
 
-void vd_str_copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static void test_rtp_level(void **state)
 {
 	const uint8_t pkt[] = {0x90, 111, 0, 1, 0, 0, 0, 2, 0xde, 0xad, 0xbe, 0xef,

@@ -20,14 +20,6 @@ uint64_t vd_now_ms(void)
 	return 1;
 }
 
-void vd_str_copy(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* RFC 5769 2.1: a binding request with USERNAME "evtj:h6vY", password
  * "VOkJxbRl1RmTxUk/WvJxBt", MESSAGE-INTEGRITY and FINGERPRINT. */
 static const uint8_t rfc5769_req[] = {
