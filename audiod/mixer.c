@@ -34,7 +34,7 @@
  *  3. Each AUDIO frame names its stream (ref: 0 shared, else the personal
  *     stream number). The client, on a change of stream, crossfades one
  *     frame from the old decoder's concealment (Opus PLC continues the old
- *     stream) into the new stream's first frame (see client-cli/audio_io.c).
+ *     stream) into the new stream's first frame (see client-cli/talk_play.c).
  * Personal encoders also stay for the talk spurt's hangover (300 ms of
  * silence), so switches happen per spurt, not per syllable. The other
  * options were costlier: a personal encoder per listener (the per-listener

@@ -11,7 +11,7 @@
  * arriving. Only after COMMIT succeeds are ACKs sent and CHATs fanned out;
  * if it fails everything pending gets ERR_INTERNAL and is rolled back. */
 #include "chatd.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
  * past the rate the user waits on a list, and one timer pushes the state
  * they ended in once their bucket has a token again. */
 #include "chatd.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
 
 #include <stdio.h>

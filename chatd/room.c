@@ -8,7 +8,7 @@
  * commit and then commit on their own, so their replies are durable too and
  * a failed batch never has to undo memory they changed. */
 #include "chatd.h"
-#include "limits.h"
+#include "ratelimit.h"
 #include "log.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
-/* core: the event-driven client that every subcommand (and later the
- * full-screen UI) sits on.
+/* core: the event-driven client that every subcommand and the full-screen
+ * client (tui_net.c) sit on.
  *
  * States: CONNECTING (TCP + TLS) -> HANDSHAKING (pin checked, HELLO sent)
  * -> READY or AUTHENTICATED (WELCOME). A loss after WELCOME either ends the

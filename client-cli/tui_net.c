@@ -69,7 +69,7 @@ struct tui_req {
 	char note[256]; /* said on OK (REQ_SIMPLE) */
 };
 
-static void tui_reply(struct client *c, const struct msg *m, void *arg);
+static void tui_answer_cb(struct client *c, const struct msg *m, void *arg);
 
 static struct tui_room *tui_cur(struct tui *t)
 {
@@ -116,7 +116,7 @@ static int tui_send(struct tui *t, struct msg *m, enum tui_req_kind kind, const 
 	q->t = t;
 	q->kind = kind;
 	snprintf(q->room, sizeof(q->room), "%s", room ? room : "");
-	r = client_request(t->c, m, tui_reply, q);
+	r = client_request(t->c, m, tui_answer_cb, q);
 	if (r < 0) {
 		free(q);
 		if (kind != REQ_PING && kind != REQ_CATCHUP && kind != REQ_MEMBERS)
@@ -334,7 +334,7 @@ static void tui_room_info(struct tui *t, struct tui_room *r, const struct msg *m
 	tui_call_follow(t); /* joined: the room shown may have a call */
 }
 
-static void tui_reply_chat(struct tui *t, struct tui_req *q, const struct msg *m)
+static void tui_answer_chat(struct tui *t, struct tui_req *q, const struct msg *m)
 {
 	struct tui_room *r = tui_room_find(&t->st, m->room[0] ? m->room : q->room);
 
@@ -359,7 +359,7 @@ static void tui_reply_chat(struct tui *t, struct tui_req *q, const struct msg *m
 	}
 }
 
-static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)
+static void tui_answer_ok(struct tui *t, struct tui_req *q, const struct msg *m)
 {
 	struct tui_room *r = tui_room_find(&t->st, q->room);
 
@@ -412,7 +412,7 @@ static void tui_reply_ok(struct tui *t, struct tui_req *q, const struct msg *m)
 	(void)m;
 }
 
-static void tui_reply_error(struct tui *t, struct tui_req *q, const struct msg *m)
+static void tui_answer_error(struct tui *t, struct tui_req *q, const struct msg *m)
 {
 	struct tui_room *r = tui_room_find(&t->st, q->room);
 
@@ -438,7 +438,8 @@ static void tui_reply_error(struct tui *t, struct tui_req *q, const struct msg *
 	tui_note_error(t, m, q->room[0] ? q->room : NULL);
 }
 
-static void tui_reply(struct client *c, const struct msg *m, void *arg)
+/* The server's answer to one of our requests (not the /reply command). */
+static void tui_answer_cb(struct client *c, const struct msg *m, void *arg)
 {
 	struct tui_req *q = arg;
 	struct tui *t = q->t;
@@ -455,7 +456,7 @@ static void tui_reply(struct client *c, const struct msg *m, void *arg)
 	}
 	switch (m->type) {
 	case MSG_CHAT:
-		tui_reply_chat(t, q, m);
+		tui_answer_chat(t, q, m);
 		break;
 	case MSG_ROOM_INFO:
 		/* the room as chatd names it, not as typed (see tui_room_name) */
@@ -487,10 +488,10 @@ static void tui_reply(struct client *c, const struct msg *m, void *arg)
 		break;
 	case MSG_OK:
 	case MSG_ACK:
-		tui_reply_ok(t, q, m);
+		tui_answer_ok(t, q, m);
 		break;
 	case MSG_ERROR:
-		tui_reply_error(t, q, m);
+		tui_answer_error(t, q, m);
 		break;
 	default:
 		break;

@@ -29,7 +29,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-/* not <limits.h>: common/limits.h shadows it under -iquote common */
 #define TLS_PATH_MAX 4096
 #define TLS_CERT_DAYS 3650
 #define TLS_WAIT_MS 5000
