@@ -140,6 +140,8 @@ static int load_asset(struct asset *a, char *err, size_t errlen)
 	if (read(fd, a->data, a->len) != (ssize_t)a->len) {
 		snprintf(err, errlen, "cannot read %s", path);
 		close(fd);
+		free(a->data);
+		a->data = NULL;
 		return -EIO;
 	}
 	close(fd);
@@ -418,12 +420,14 @@ static void api_offer(struct evhttp_request *req, struct peer *p, struct api_req
 		reply_error(req, 503, "out of memory");
 		return;
 	}
-	if (room_peer_offer(p, &a->offer, answer, ANSWER_MAX, err, sizeof(err)) < 0)
+	/* On failure answer holds nothing: only err is logged (the caller). */
+	if (room_peer_offer(p, &a->offer, answer, ANSWER_MAX, err, sizeof(err)) < 0) {
 		reply_error(req, 400, err);
-	else
+	} else {
 		reply_json(req, 200, json_pack("{s:s}", "sdp", answer));
-	if (log_verbosity() >= 2)
-		log_debug("answer to %s:\n%s", p->id, answer);
+		if (log_verbosity() >= 2)
+			log_debug("answer to %s:\n%s", p->id, answer);
+	}
 	free(answer);
 }
 
