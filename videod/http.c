@@ -420,7 +420,7 @@ static void api_offer(struct evhttp_request *req, struct peer *p, struct api_req
 		reply_error(req, 503, "out of memory");
 		return;
 	}
-	/* On failure answer holds nothing: only err is logged (the caller). */
+	/* On failure answer was never written: err says why. */
 	if (room_peer_offer(p, &a->offer, answer, ANSWER_MAX, err, sizeof(err)) < 0) {
 		reply_error(req, 400, err);
 	} else {
