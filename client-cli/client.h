@@ -288,6 +288,11 @@ int client_room_pages(struct client *c, uint32_t flags, client_room_fn on_room,
 
 enum client_state client_state(const struct client *c);
 const char *client_state_name(enum client_state s);
+/* The connection's frame callback and the state machine's step, for the
+ * fuzz target (test/fuzz/fuzz_client.c): a server's frame in any state. */
+struct conn;
+void client_conn_frame(struct conn *conn, const struct msg *m, void *arg);
+void client_set_state(struct client *c, enum client_state s);
 struct event_base *client_base(const struct client *c);
 struct settings *client_settings(const struct client *c);
 const char *client_user(const struct client *c);

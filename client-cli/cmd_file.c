@@ -82,8 +82,8 @@ static int file_link_host(const char *arg, const char *tok, char host[SETTINGS_H
  * at that server (its saved entry, chat port, pin and login, as -s HOST
  * would) and at the link's file port. For s's own server a configured file
  * port wins over the link's. 0 or an exit status (message printed). */
-static int file_parse_link(struct settings *s, const char *cmd, const char *arg,
-                           char out[FILE_LINK_LEN + 1])
+int file_parse_link(struct settings *s, const char *cmd, const char *arg,
+                    char out[FILE_LINK_LEN + 1])
 {
 	const char *tok = strrchr(arg, '/');
 	char host[SETTINGS_HOST_MAX];

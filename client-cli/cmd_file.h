@@ -67,6 +67,10 @@ int file_request(struct job *j, struct msg *m, client_reply_fn fn);
 void file_keep_info(struct job *j, const struct msg *m);
 /* "nexus://HOST:PORT/LINK" of a link token on s's server. */
 const char *file_url(const struct settings *s, const char *link, char *buf, size_t len);
+/* The token of "nexus://HOST:PORT/LINK" or "LINK" into out, pointing s at
+ * HOST's server and file port. 0 or an exit status (message printed). */
+int file_parse_link(struct settings *s, const char *cmd, const char *arg,
+                    char out[FILE_LINK_LEN + 1]);
 /* cmd_file_list.c: nexus files. The joined rooms' passes from chatd (0, or
  * the exit status that filed would give too), then the listing on j's
  * filed connection. */

@@ -94,7 +94,7 @@ const char *client_state_name(enum client_state s)
 	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
 }
 
-static void client_set_state(struct client *c, enum client_state s)
+void client_set_state(struct client *c, enum client_state s)
 {
 	enum client_state old = c->state;
 
@@ -629,7 +629,7 @@ static void client_on_error(struct client *c, const struct msg *m)
 	log_debug("client: server error %u: %s", m->code, m->text);
 }
 
-static void client_conn_frame(struct conn *conn, const struct msg *m, void *arg)
+void client_conn_frame(struct conn *conn, const struct msg *m, void *arg)
 {
 	struct client *c = arg;
 

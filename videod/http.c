@@ -747,11 +747,8 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 	return bev;
 }
 
-int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
+int http_serve(struct evhttp *h, char *err, size_t errlen)
 {
-	struct evhttp_bound_socket *bound;
-	int fd;
-
 	for (size_t i = 0; i < NASSETS; i++) {
 		if (i > 0 && strcmp(assets[i].file, assets[0].file) == 0) {
 			assets[i].data = assets[0].data;
@@ -761,6 +758,28 @@ int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
 		if (load_asset(&assets[i], err, errlen) < 0)
 			return -EIO;
 	}
+	evhttp_set_gencb(h, router_cb, NULL);
+	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	evhttp_set_max_body_size(h, BODY_MAX);
+	evhttp_set_max_headers_size(h, 16 * 1024);
+	evhttp_set_timeout(h, HTTP_TIMEOUT_SECS);
+	return 0;
+}
+
+int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
+{
+	struct evhttp_bound_socket *bound;
+	int fd;
+
+	http = evhttp_new(videod.base);
+	admit_ev = event_new(videod.base, -1, 0, admit_cb, NULL);
+	if (hc_index < 0)
+		hc_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, hc_free_cb);
+	if (!http || !admit_ev || hc_index < 0)
+		fatal("out of memory");
+	evhttp_set_bevcb(http, bev_cb, NULL);
+	if (http_serve(http, err, errlen) < 0)
+		return -EIO;
 	fd = sd_listen_socket();
 	if (fd < 0) {
 		fd = conn_listen(videod.cfg.common.bind, videod.cfg.port, err, errlen);
@@ -773,18 +792,6 @@ int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
 	} else {
 		snprintf(ret_name, namelen, "the socket from systemd");
 	}
-	http = evhttp_new(videod.base);
-	admit_ev = event_new(videod.base, -1, 0, admit_cb, NULL);
-	if (hc_index < 0)
-		hc_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, hc_free_cb);
-	if (!http || !admit_ev || hc_index < 0)
-		fatal("out of memory");
-	evhttp_set_bevcb(http, bev_cb, NULL);
-	evhttp_set_gencb(http, router_cb, NULL);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	evhttp_set_max_body_size(http, BODY_MAX);
-	evhttp_set_max_headers_size(http, 16 * 1024);
-	evhttp_set_timeout(http, HTTP_TIMEOUT_SECS);
 	bound = evhttp_accept_socket_with_handle(http, fd);
 	if (!bound) {
 		snprintf(err, errlen, "cannot serve HTTPS on %s", ret_name);

@@ -346,7 +346,11 @@ int chat_room_check(const char *token, const char *room, chat_done_fn done, void
 void chat_free_all(void);
 
 /* http.c: HTTPS, the static page and the JSON API. */
+struct evhttp;
 int http_start(char *err, size_t errlen, char *ret_name, size_t namelen);
+/* The call page and the API on h (http_start's HTTPS server, and the fuzz
+ * target's plain one): assets from videod.www, handlers, size limits. */
+int http_serve(struct evhttp *h, char *err, size_t errlen);
 void http_stop(void);
 void http_tick(void);
 
