@@ -42,7 +42,7 @@ void tui_status(struct tui *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	clean = tui_clean(buf, 0);
+	clean = utf8_clean(buf, 0);
 	snprintf(t->status, sizeof(t->status), "%s", clean ? clean : "");
 	free(clean);
 	t->status_until_ms = clock_wall_ms() + TUI_STATUS_MS;

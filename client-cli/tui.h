@@ -11,6 +11,7 @@
 #include <wchar.h>
 
 #include "proto.h"
+#include "utf8.h"
 
 struct settings;
 struct client;
@@ -170,10 +171,6 @@ int tui_call_event(struct tui_state *st, const char *line);
  * the call mark only in the room watched. */
 unsigned tui_av_marks(const struct tui_state *st, const char *room, const char *name);
 
-/* Copy s into a new string for the screen: control characters, C1, DEL and
- * bidi overrides become U+FFFD, tabs spaces; invalid UTF-8 U+FFFD; newlines
- * are kept when keep_nl, else "↵". */
-char *tui_clean(const char *s, int keep_nl);
 /* A file notice as `nexus push --room` posts it: "📎 NAME (SIZE) LINK".
  * Returns 1 and fills the parts (cut to fit), or 0 when text is not one. */
 int tui_notice_parse(const char *text, char *name, size_t namelen, char *size, size_t sizelen,

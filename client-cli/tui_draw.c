@@ -9,7 +9,7 @@
  * The side panels shrink and then go as the terminal narrows. Only the
  * messages that show are laid out, so the cost of a frame does not grow
  * with the size of a room. Everything drawn from the server was cleaned of
- * control characters when it was stored (tui_clean). */
+ * control characters when it was stored (utf8_clean). */
 #include "client.h"
 #include "clock.h"
 #include "tui.h"
@@ -626,7 +626,7 @@ static void tui_draw_title_escape(struct tui *t)
 		return;
 	snprintf(t->title_text, sizeof(t->title_text), "%s", title);
 	/* A room name must not end the escape early or start another. */
-	clean = tui_clean(title, 0);
+	clean = utf8_clean(title, 0);
 	printf("\033]0;%s\007", clean ? clean : "nexus");
 	free(clean);
 	fflush(stdout);

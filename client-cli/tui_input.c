@@ -240,7 +240,7 @@ size_t tui_utf8_decode(const char *s, wchar_t *out, size_t max)
 		size_t k = utf8_next(s, len, &cp);
 
 		if (k == 0)
-			k = 1; /* one U+FFFD per invalid byte, as tui_clean shows it */
+			k = 1; /* one U+FFFD per invalid byte, as utf8_clean shows it */
 		out[n++] = (wchar_t)cp;
 		s += k;
 		len -= k;

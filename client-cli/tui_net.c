@@ -340,7 +340,7 @@ static void tui_answer_chat(struct tui *t, struct tui_req *q, const struct msg *
 
 	if (q->kind == REQ_SEARCH) {
 		char when[32];
-		char *clean = tui_clean(m->flags & MF_DELETED ? "(deleted)" : m->text, 0);
+		char *clean = utf8_clean(m->flags & MF_DELETED ? "(deleted)" : m->text, 0);
 		q->n++;
 		tui_note(t, TUI_INFO, "#%" PRIu64 " %s <%s> %s", m->id,
 		         out_time(m->ts, 1, when, sizeof(when)), m->user, clean ? clean : "");
@@ -538,7 +538,7 @@ static void tui_on_event(struct client *c, const struct msg *m, void *arg)
 {
 	struct tui *t = arg;
 	struct tui_room *r = tui_room_find(&t->st, m->room);
-	char *who = tui_clean(m->user, 0), *text = tui_clean(m->text, 0);
+	char *who = utf8_clean(m->user, 0), *text = utf8_clean(m->text, 0);
 
 	(void)c;
 	if (m->count == EVENT_JOIN && strcmp(m->user, t->st.me) == 0 && !r) {

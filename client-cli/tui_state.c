@@ -43,26 +43,6 @@ void tui_state_free(struct tui_state *st)
 
 /* Cleaning */
 
-char *tui_clean(const char *s, int keep_nl)
-{
-	size_t len = strlen(s), o = 0;
-	char *out = malloc(len * 3 + 1); /* every byte may become U+FFFD */
-
-	if (!out)
-		return NULL;
-	while (len > 0) {
-		const char *show;
-		size_t showlen, n = utf8_clean_step(s, len, keep_nl != 0, &show, &showlen);
-
-		memcpy(out + o, show, showlen);
-		o += showlen;
-		s += n;
-		len -= n;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static void tui_part(char *dst, size_t dstlen, const char *s, size_t n)
 {
 	if (n >= dstlen)
@@ -433,7 +413,7 @@ int tui_room_insert(struct tui_state *st, struct tui_room *r, const struct msg *
 	if (old) {
 		if (!(m->flags & (MF_EDITED | MF_DELETED)))
 			return 0;
-		text = tui_clean(m->flags & MF_DELETED ? "" : m->text, 1);
+		text = utf8_clean(m->flags & MF_DELETED ? "" : m->text, 1);
 		if (!text)
 			return -1;
 		free(old->text);
@@ -461,7 +441,7 @@ int tui_room_insert(struct tui_state *st, struct tui_room *r, const struct msg *
 	nm.flags = m->flags;
 	nm.kind = TUI_CHAT;
 	snprintf(nm.user, sizeof(nm.user), "%s", m->user);
-	nm.text = tui_clean(m->flags & MF_DELETED ? "" : m->text, 1);
+	nm.text = utf8_clean(m->flags & MF_DELETED ? "" : m->text, 1);
 	if (!nm.text || tui_room_put(r, pos, &nm) < 0) {
 		free(nm.text);
 		return -1;
@@ -490,7 +470,7 @@ void tui_room_note(struct tui_room *r, enum tui_kind kind, uint64_t ts, const ch
 	nm.ts = ts;
 	nm.kind = (uint8_t)kind;
 	snprintf(nm.user, sizeof(nm.user), "%s", user ? user : "");
-	nm.text = tui_clean(buf, 1);
+	nm.text = utf8_clean(buf, 1);
 	if (!nm.text)
 		return;
 	if (r->count >= TUI_KEEP_MAX)

@@ -57,7 +57,7 @@ static void tui_child_err(struct tui_child *c, char *out, size_t outlen)
 	line = line ? line + 1 : buf;
 	if (strncmp(line, "nexus: ", 7) == 0)
 		line += 7;
-	clean = tui_clean(line, 0);
+	clean = utf8_clean(line, 0);
 	snprintf(out, outlen, "%s", clean ? clean : "");
 	free(clean);
 }

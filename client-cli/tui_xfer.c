@@ -44,7 +44,7 @@ static void tui_xfer_line(struct tui_xfer *x, const char *line)
 	if (strncmp(line, "nexus: ", 7) == 0)
 		line += 7;
 	if (*line) {
-		char *clean = tui_clean(line, 0);
+		char *clean = utf8_clean(line, 0);
 		snprintf(x->err, sizeof(x->err), "%.150s", clean ? clean : line);
 		free(clean);
 	}

@@ -1,6 +1,9 @@
 /* utf8: decoding and cleaning for display. See utf8.h. */
 #include "utf8.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 size_t utf8_next(const char *str, size_t len, uint32_t *ret_cp)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -70,4 +73,24 @@ size_t utf8_clean_step(const char *s, size_t len, bool keep_nl, const char **ret
 		*ret_showlen = n;
 	}
 	return n;
+}
+
+char *utf8_clean(const char *s, bool keep_nl)
+{
+	size_t len = strlen(s), o = 0;
+	char *out = malloc(len * 3 + 1); /* every byte may become U+FFFD */
+
+	if (!out)
+		return NULL;
+	while (len > 0) {
+		const char *show;
+		size_t showlen, n = utf8_clean_step(s, len, keep_nl, &show, &showlen);
+
+		memcpy(out + o, show, showlen);
+		o += showlen;
+		s += n;
+		len -= n;
+	}
+	out[o] = '\0';
+	return out;
 }

@@ -30,5 +30,8 @@ bool utf8_is_bidi(uint32_t cp);
  * line break, a space for a tab. */
 size_t utf8_clean_step(const char *s, size_t len, bool keep_nl, const char **ret_show,
                        size_t *ret_showlen);
+/* All of s cleaned so, in a new string (free() it), or NULL when out of
+ * memory. */
+char *utf8_clean(const char *s, bool keep_nl);
 
 #endif

@@ -489,7 +489,7 @@ static void test_clean(void **state)
 
 	(void)state;
 	/* ESC sequences, C1, DEL and bidi overrides cannot reach the terminal. */
-	s = tui_clean("a\x1b[2Jb\x7f\xc2\x9b"
+	s = utf8_clean("a\x1b[2Jb\x7f\xc2\x9b"
 	              "c\xe2\x80\xae"
 	              "d\te\n",
 	              1);
@@ -497,7 +497,7 @@ static void test_clean(void **state)
 	                       "c\xef\xbf\xbd"
 	                       "d e\n");
 	free(s);
-	s = tui_clean("line1\nline2\xff", 0);
+	s = utf8_clean("line1\nline2\xff", 0);
 	assert_string_equal(s, "line1\xe2\x86\xb5line2\xef\xbf\xbd");
 	free(s);
 	assert_int_equal(tui_name_hash("alice"), tui_name_hash("alice"));

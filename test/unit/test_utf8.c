@@ -1,4 +1,5 @@
-/* Unit tests for common/utf8.c: the decoder and the terminal cleaning. */
+/* Unit tests for common/utf8.c: the decoder and the terminal cleaning
+ * (utf8_clean over utf8_clean_step). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -74,31 +75,11 @@ static void test_bidi(void **state)
 	assert_false(utf8_is_bidi('a'));
 }
 
-/* The whole string cleaned, as the client shows it. */
-static char *clean(const char *s, bool keep_nl)
-{
-	size_t len = strlen(s), o = 0;
-	char *out = malloc(len * 3 + 1);
-
-	assert_non_null(out);
-	while (len > 0) {
-		const char *show;
-		size_t showlen, n = utf8_clean_step(s, len, keep_nl, &show, &showlen);
-
-		assert_true(n >= 1 && n <= len);
-		memcpy(out + o, show, showlen);
-		o += showlen;
-		s += n;
-		len -= n;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static void check_clean(const char *in, bool keep_nl, const char *want)
 {
-	char *got = clean(in, keep_nl);
+	char *got = utf8_clean(in, keep_nl);
 
+	assert_non_null(got);
 	assert_string_equal(got, want);
 	free(got);
 }
