@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,34 +28,15 @@ void out_clean(FILE *f, const char *s)
 	}
 }
 
-/* Drop a UTF-8 sequence cut short at the end of a truncated buffer. */
-static void out_trim_partial(char *buf)
-{
-	size_t n = strlen(buf), start = n, need;
-	unsigned char lead;
-
-	while (start > 0 && ((unsigned char)buf[start - 1] & 0xc0) == 0x80 && n - start < 3)
-		start--;
-	if (start == 0 || (unsigned char)buf[start - 1] < 0xc0)
-		return;
-	lead = (unsigned char)buf[start - 1];
-	need = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : 1;
-	if (n - start < need)
-		buf[start - 1] = '\0';
-}
-
 const char *out_clean_str(char *buf, size_t len, const char *s)
 {
-	FILE *f = fmemopen(buf, len, "w");
+	char *clean = utf8_clean(s, false);
+	size_t n = clean ? utf8_cut(clean, len - 1) : 0;
 
-	buf[0] = '\0';
-	if (!f)
-		return buf;
-	/* Full buffering with no flush until fclose, which NUL-terminates. */
-	out_clean(f, s);
-	fclose(f);
-	buf[len - 1] = '\0';
-	out_trim_partial(buf);
+	if (n)
+		memcpy(buf, clean, n);
+	buf[n] = '\0';
+	free(clean);
 	return buf;
 }
 

@@ -59,8 +59,7 @@ struct progress *progress_new(const char *label, uint64_t total, uint64_t start,
 	if (!p)
 		return NULL;
 	p->fd = fd;
-	/* Long names keep their end, where the extension is. Cleaned from a
-	 * copy: out_clean_str empties its buffer before it reads the source. */
+	/* Long names keep their end, where the extension is. */
 	if (n >= sizeof(cut))
 		snprintf(cut, sizeof(cut), "...%s", label + n - (sizeof(cut) - 4));
 	else

@@ -39,13 +39,8 @@ static void tui_list_free(struct tui_list *l)
 /* Copy at most max bytes of s, never cutting a UTF-8 sequence. */
 static void tui_list_cut(char *out, const char *s, size_t max)
 {
-	size_t n = strlen(s);
+	size_t n = utf8_cut(s, max);
 
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
 	memcpy(out, s, n);
 	out[n] = '\0';
 }

@@ -20,6 +20,10 @@
  * U+10FFFF (*ret_cp untouched). A NUL decodes as U+0000, length 1. */
 size_t utf8_next(const char *s, size_t len, uint32_t *ret_cp);
 
+/* The length of s's longest prefix of at most max bytes that does not cut
+ * a UTF-8 sequence in two (s valid UTF-8). */
+size_t utf8_cut(const char *s, size_t max);
+
 /* The bidi embeddings, overrides, isolates and marks. */
 bool utf8_is_bidi(uint32_t cp);
 

@@ -64,6 +64,23 @@ static void test_next_invalid(void **state)
 	assert_int_equal(utf8_next("a", 0, &cp), 0);
 }
 
+static void test_cut(void **state)
+{
+	const char *s = "a\xc3\xa9\xe6\xbc\xa2\xf0\x9f\x93\x8e"; /* 1 + 2 + 3 + 4 bytes */
+
+	(void)state;
+	assert_int_equal(utf8_cut(s, 100), 10);
+	assert_int_equal(utf8_cut(s, 10), 10);
+	assert_int_equal(utf8_cut(s, 9), 6); /* not into the 4-byte sequence */
+	assert_int_equal(utf8_cut(s, 7), 6);
+	assert_int_equal(utf8_cut(s, 6), 6);
+	assert_int_equal(utf8_cut(s, 5), 3);
+	assert_int_equal(utf8_cut(s, 2), 1);
+	assert_int_equal(utf8_cut(s, 1), 1);
+	assert_int_equal(utf8_cut(s, 0), 0);
+	assert_int_equal(utf8_cut("", 5), 0);
+}
+
 static void test_bidi(void **state)
 {
 	(void)state;
@@ -113,6 +130,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_next_valid),
 	    cmocka_unit_test(test_next_invalid),
+	    cmocka_unit_test(test_cut),
 	    cmocka_unit_test(test_bidi),
 	    cmocka_unit_test(test_clean),
 	};
