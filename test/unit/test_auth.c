@@ -4,10 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unit_files.h"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -25,14 +25,6 @@
 
 static const uint8_t key1[AUTH_KEY_LEN] = "0123456789abcdef0123456789abcdef";
 static const uint8_t key2[AUTH_KEY_LEN] = "fedcba9876543210fedcba9876543210";
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int dir_setup(void **state)
 {
@@ -46,23 +38,9 @@ static int dir_setup(void **state)
 
 static int dir_teardown(void **state)
 {
-	nftw(*state, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_tree(*state);
 	free(*state);
 	return 0;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -164,7 +142,7 @@ static void test_key_create_load(void **state)
 	assert_int_equal(auth_key_load(path, true, k2), 0);
 	assert_memory_equal(k1, k2, AUTH_KEY_LEN);
 	/* only the key: the temporary file is gone */
-	assert_int_equal(count_entries(*state), 1);
+	assert_int_equal(unit_count_entries(*state), 1);
 
 	snprintf(path, sizeof(path), "%s/no/such/dir/token.key", (char *)*state);
 	assert_int_equal(auth_key_load(path, true, k1), -ENOENT);
@@ -246,7 +224,7 @@ static void test_key_concurrent(void **state)
 		}
 	}
 	/* ROUNDS keys and no leftover temporary files */
-	assert_int_equal(count_entries(*state), ROUNDS);
+	assert_int_equal(unit_count_entries(*state), ROUNDS);
 	munmap(res, sizeof(*res) * N);
 }
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fsutil.h"
+#include "unit_files.h"
 
 static char dir[64];
 
@@ -29,11 +29,9 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	unit_rm_tree(dir);
+	return 0;
 }
 
 static void path_in(char *out, size_t len, const char *name)
@@ -50,21 +48,6 @@ static void read_all(const char *path, char *buf, size_t len)
 	n = fread(buf, 1, len - 1, f);
 	buf[n] = '\0';
 	fclose(f);
-}
-
-/* Entries in dir, to see that no temporary file was left behind. */
-static int count_entries(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 static void test_write_all(void **state)
@@ -124,8 +107,8 @@ static void test_mkdir_p(void **state)
 	longp[sizeof(longp) - 1] = '\0';
 	assert_int_equal(fsutil_mkdir_p(longp, 0700), -ENAMETOOLONG);
 	assert_int_equal(fsutil_mkdir_p("", 0700), -ENOENT);
-	snprintf(path, sizeof(path), "rm -rf '%s/a'", dir);
-	assert_int_equal(system(path), 0);
+	path_in(path, sizeof(path), "a");
+	unit_rm_tree(path);
 }
 
 static void test_dirname(void **state)
@@ -172,24 +155,24 @@ static void test_replace(void **state)
 	assert_string_equal(buf, "two\n");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(unit_count_entries(dir), 1);
 	/* a failing writer leaves the old file and no temporary one */
 	assert_int_equal(fsutil_replace(path, 0600, 0, write_fail_cb, NULL), -ENOSPC);
 	read_all(path, buf, sizeof(buf));
 	assert_string_equal(buf, "two\n");
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(unit_count_entries(dir), 1);
 	/* the stream form */
 	assert_int_equal(fsutil_replace_stream(path, 0600, 0, stream_cb, &n), 0);
 	read_all(path, buf, sizeof(buf));
 	assert_string_equal(buf, "line 7\n");
-	assert_int_equal(count_entries(), 1);
+	assert_int_equal(unit_count_entries(dir), 1);
 	/* create-only: the first wins whole, the second is -EEXIST */
 	path_in(path, sizeof(path), "key");
 	assert_int_equal(fsutil_replace_buf(path, 0600, FSUTIL_NOREPLACE, "first", 5), 0);
 	assert_int_equal(fsutil_replace_buf(path, 0600, FSUTIL_NOREPLACE, "second", 6), -EEXIST);
 	read_all(path, buf, sizeof(buf));
 	assert_string_equal(buf, "first");
-	assert_int_equal(count_entries(), 2);
+	assert_int_equal(unit_count_entries(dir), 2);
 	/* no folder */
 	path_in(path, sizeof(path), "nosuch/file");
 	assert_int_equal(fsutil_replace_buf(path, 0600, 0, "x", 1), -ENOENT);

@@ -4,10 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +14,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "unit_files.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -36,14 +36,6 @@ struct paths {
 	char key[128];
 };
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int dir_setup(void **state)
 {
 	struct paths *p = calloc(1, sizeof(*p));
@@ -63,23 +55,9 @@ static int dir_teardown(void **state)
 {
 	struct paths *p = *state;
 
-	nftw(p->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unit_rm_tree(p->dir);
 	free(p);
 	return 0;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 static void write_text(const char *path, const char *text)
@@ -149,7 +127,7 @@ static void test_cert_generate(void **state)
 	snprintf(tlsdir, sizeof(tlsdir), "%s/tls", p->dir);
 	assert_int_equal(stat(tlsdir, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
-	assert_int_equal(count_entries(tlsdir), 2);
+	assert_int_equal(unit_count_entries(tlsdir), 2);
 
 	x = load_cert(p->cert);
 	assert_int_equal(X509_get_version(x), X509_VERSION_3);
@@ -494,7 +472,7 @@ static void test_cert_concurrent(void **state)
 			fail_msg("%s", err);
 		tls_ctx_free(ctx);
 		snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/tls");
-		assert_int_equal(count_entries(dir), 2);
+		assert_int_equal(unit_count_entries(dir), 2);
 	}
 }
 
@@ -536,7 +514,7 @@ static void test_pin(void **state)
 	assert_int_equal(stat(known, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	/* no temporary files left */
-	assert_int_equal(count_entries(cfg), 1);
+	assert_int_equal(unit_count_entries(cfg), 1);
 }
 
 static void test_pin_file_format(void **state)
