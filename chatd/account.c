@@ -10,6 +10,7 @@
 #include "revoke.h"
 #include "svc.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -278,6 +279,17 @@ static void account_login_reply(struct session *s, uint32_t req, struct user *u)
 	s->issued_ms = issued;
 }
 
+/* Where a login came from, for the log. */
+static const char *account_origin(const struct session *s)
+{
+	static char buf[sizeof(s->addr) + 16];
+
+	if (!s->relayed)
+		return s->addr;
+	snprintf(buf, sizeof(buf), "%s (call page)", s->addr);
+	return buf;
+}
+
 /* ---- requests that wait for the hasher ---- */
 
 enum pw_op { PW_LOGIN, PW_REGISTER, PW_ADD, PW_RESET };
@@ -306,12 +318,12 @@ static void account_pw_login(struct session *s, const struct pw_req *q, int r)
 	struct user *u = account_find(q->user);
 
 	if (r == -EACCES || (r == 0 && !account_pw_current(q))) {
-		log_info("failed login for %s from %s", q->user, s->addr);
+		log_info("failed login for %s from %s", q->user, account_origin(s));
 		session_error(s, q->req, ERR_BAD_LOGIN, NULL);
 	} else if (r < 0) {
 		session_error(s, q->req, ERR_INTERNAL, "cannot check the password");
 	} else {
-		log_debug("login %s from %s", u->name, s->addr);
+		log_debug("login %s from %s", u->name, account_origin(s));
 		account_login_reply(s, q->req, u);
 	}
 }
@@ -437,7 +449,7 @@ void account_handle_register(struct session *s, const struct msg *m)
 	account_pw_submit(s, PW_REGISTER, m->req, m->user, m->secret, NULL);
 }
 
-void account_handle_login(struct session *s, const struct msg *m)
+static void account_login(struct session *s, uint32_t req, const char *user, const char *password)
 {
 	char hash[AUTH_HASH_MAX], key[PROTO_NAME_MAX + 1];
 	uint64_t now = clock_now_ms();
@@ -445,28 +457,66 @@ void account_handle_login(struct session *s, const struct msg *m)
 	int r;
 
 	/* every spelling of a name shares one budget of attempts */
-	str_copy(key, sizeof(key), m->user);
+	str_copy(key, sizeof(key), user);
 	for (char *c = key; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
 	if (!ratetable_take(chatd.login_addr, s->addr, now, 1) ||
 	    !ratetable_take(chatd.login_user, key, now, 1)) {
-		log_info("login rate limit hit for %s from %s", m->user, s->addr);
-		session_error(s, m->req, ERR_RATE_LIMITED,
-		              "too many login attempts; wait a minute");
+		log_info("login rate limit hit for %s from %s", user, account_origin(s));
+		session_error(s, req, ERR_RATE_LIMITED, "too many login attempts; wait a minute");
 		return;
 	}
-	u = account_fetch(m->user, hash, &r);
+	u = account_fetch(user, hash, &r);
 	if (!u && r != -ENOENT) {
-		session_error(s, m->req, ERR_INTERNAL, NULL);
+		session_error(s, req, ERR_INTERNAL, NULL);
 		return;
 	}
 	if (!u) {
-		log_info("failed login for %s from %s", m->user, s->addr);
-		session_error(s, m->req, ERR_BAD_LOGIN, NULL);
+		log_info("failed login for %s from %s", user, account_origin(s));
+		session_error(s, req, ERR_BAD_LOGIN, NULL);
 		return;
 	}
-	account_pw_submit(s, PW_LOGIN, m->req, u->name, m->secret, hash);
+	account_pw_submit(s, PW_LOGIN, req, u->name, password, hash);
 	explicit_bzero(hash, sizeof(hash));
+}
+
+void account_handle_login(struct session *s, const struct msg *m)
+{
+	account_login(s, m->req, m->user, m->secret);
+}
+
+static bool account_addr_valid(const char *addr)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, addr, &a) == 1 || inet_pton(AF_INET6, addr, &a) == 1;
+}
+
+/* LOGIN_VIA: videod's LOGIN for a browser at m->name (auth_relay_sign).
+ * Attempts count against the browser's address, not videod's, so one
+ * browser cannot use up everyone's call page logins; only a holder of the
+ * token key may name an address. */
+void account_handle_login_via(struct session *s, const struct msg *m)
+{
+	int r = auth_relay_verify(chatd.token_key, m->user, m->name, m->ts, clock_wall_ms(),
+	                          m->hash);
+
+	if (r == 0 && (strlen(m->name) >= sizeof(s->addr) || !account_addr_valid(m->name)))
+		r = -EINVAL;
+	if (r < 0 || s->relayed) {
+		/* logged within the address's login budget: no log flood */
+		if (ratetable_take(chatd.login_addr, s->addr, clock_now_ms(), 1))
+				log_warn("refused a relayed login for %s from %s: %s", m->user, s->addr,
+			         s->relayed ? "a second one on one connection"
+			         : r == -EKEYEXPIRED ? "its time is more than a minute off (clocks?)"
+			         : r == -EINVAL      ? "not an IP address"
+			                             : "not signed with the daemons' token key");
+		session_error(s, m->req, ERR_FORBIDDEN, "LOGIN_VIA is for videod, with the token key");
+		return;
+	}
+	str_copy(s->addr, sizeof(s->addr), m->name);
+	s->relayed = true;
+	account_login(s, m->req, m->user, m->secret);
 }
 
 static void account_admin_add(struct session *s, const struct msg *m)

@@ -217,7 +217,8 @@ struct session {
 	struct session *user_prev, *user_next; /* user->sessions */
 	uint64_t mark;
 	struct ratelimit typing;
-	bool refuse; /* over max_sessions: told so at HELLO */
+	bool refuse;  /* over max_sessions: told so at HELLO */
+	bool relayed; /* addr is a browser's, named by videod (LOGIN_VIA) */
 	char addr[64];
 };
 
@@ -275,6 +276,7 @@ int account_token_check(const char *token, struct user **ret, uint64_t *ret_issu
 int account_revoke_tokens(const char *name);
 void account_handle_register(struct session *s, const struct msg *m);
 void account_handle_login(struct session *s, const struct msg *m);
+void account_handle_login_via(struct session *s, const struct msg *m);
 void account_handle_user_admin(struct session *s, const struct msg *m);
 
 /* ---- hasher.c: Argon2id on a worker thread ---- */

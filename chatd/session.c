@@ -226,7 +226,8 @@ static void session_handle_ping(struct session *s, const struct msg *m)
 /* Requests before login: anything but these needs a user. */
 static bool session_anon_allowed(uint16_t type)
 {
-	return type == MSG_REGISTER || type == MSG_LOGIN || type == MSG_PING;
+	return type == MSG_REGISTER || type == MSG_LOGIN || type == MSG_LOGIN_VIA ||
+	       type == MSG_PING;
 }
 
 /* A well-formed frame of a type chatd takes from no client (another
@@ -251,6 +252,9 @@ static void session_dispatch(struct session *s, const struct msg *m)
 		break;
 	case MSG_LOGIN:
 		account_handle_login(s, m);
+		break;
+	case MSG_LOGIN_VIA:
+		account_handle_login_via(s, m);
 		break;
 	case MSG_USER_ADMIN:
 		account_handle_user_admin(s, m);

@@ -379,3 +379,33 @@ int auth_pass_verify(const uint8_t key[AUTH_KEY_LEN], const char *pass, const ch
 		*ret_admin = admin;
 	return 0;
 }
+
+int auth_relay_sign(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *addr,
+                    uint64_t ts_ms, uint8_t mac[AUTH_RELAY_MAC_LEN])
+{
+	char buf[256];
+	int n;
+
+	if (!key || !user || !addr || !mac || strchr(user, '\n') || strchr(addr, '\n'))
+		return -EINVAL;
+	n = snprintf(buf, sizeof(buf), "r1\n%s\n%s\n%" PRIu64, user, addr, ts_ms);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	return auth_mac(key, buf, (size_t)n, mac);
+}
+
+int auth_relay_verify(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *addr,
+                      uint64_t ts_ms, uint64_t now_ms, const uint8_t mac[AUTH_RELAY_MAC_LEN])
+{
+	uint8_t want[AUTH_RELAY_MAC_LEN];
+	uint64_t skew = ts_ms > now_ms ? ts_ms - now_ms : now_ms - ts_ms;
+	int r = auth_relay_sign(key, user, addr, ts_ms, want);
+
+	if (r < 0)
+		return -EBADMSG;
+	r = CRYPTO_memcmp(want, mac, sizeof(want)) == 0 ? 0 : -EBADMSG;
+	explicit_bzero(want, sizeof(want));
+	if (r == 0 && skew > AUTH_RELAY_SKEW_MS)
+		r = -EKEYEXPIRED;
+	return r;
+}

@@ -59,4 +59,20 @@ int auth_pass_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, const cha
 int auth_pass_verify(const uint8_t key[AUTH_KEY_LEN], const char *pass, const char *user,
 		     const char *room, uint64_t now, bool *ret_admin);
 
+/* Relayed logins: videod logs a user in to chatd for a browser and names
+ * the browser's address, so that chatd limits and logs attempts by it.
+ * chatd believes the address only with mac = HMAC-SHA256 of
+ * "r1\nUSER\nADDR\nTS" under the token key, which only the daemons hold,
+ * and TS (milliseconds since the epoch) within AUTH_RELAY_SKEW_MS of its
+ * own clock. The channel is TLS to chatd's certificate: no one sees a mac
+ * to replay it. */
+#define AUTH_RELAY_MAC_LEN 32
+#define AUTH_RELAY_SKEW_MS 60000
+int auth_relay_sign(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *addr,
+		    uint64_t ts_ms, uint8_t mac[AUTH_RELAY_MAC_LEN]);
+/* Returns 0, -EKEYEXPIRED when ts_ms is too far from now_ms, -EBADMSG when
+ * the mac does not match. */
+int auth_relay_verify(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *addr,
+		      uint64_t ts_ms, uint64_t now_ms, const uint8_t mac[AUTH_RELAY_MAC_LEN]);
+
 #endif

@@ -64,6 +64,7 @@ enum proto_type {
 	MSG_EVENT = 0x0115,
 	MSG_USER_ADMIN = 0x0116,
 	MSG_ROOM_PASS = 0x0117, /* chatd: signed pass to a voice room (audiod) */
+	MSG_LOGIN_VIA = 0x0118, /* chatd: LOGIN relayed by videod for a browser */
 
 	MSG_FILE_PUSH = 0x0201,
 	MSG_FILE_OFFSET = 0x0202,

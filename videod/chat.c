@@ -7,6 +7,7 @@
  * and chatd's reader queue are not spent on a join. chatd's certificate
  * must be ours: the daemons share one. */
 #include "videod.h"
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 
@@ -27,6 +28,7 @@ struct chatq {
 	char user[PROTO_NAME_MAX + 1];
 	char secret[PROTO_SECRET_MAX + 1];
 	char room[PROTO_ROOM_MAX + 1];
+	char addr[64]; /* CHAT_LOGIN: the browser's */
 	chat_done_fn done;
 	void *arg;
 	struct event *timer;
@@ -89,9 +91,16 @@ static void send_request(struct chatq *q)
 	struct msg m;
 
 	if (q->kind == CHAT_LOGIN) {
-		proto_msg_init(&m, MSG_LOGIN);
+		proto_msg_init(&m, MSG_LOGIN_VIA);
 		str_copy(m.user, sizeof(m.user), q->user);
 		str_copy(m.secret, sizeof(m.secret), q->secret);
+		str_copy(m.name, sizeof(m.name), q->addr);
+		m.ts = clock_wall_ms();
+		if (auth_relay_sign(videod.token_key, m.user, m.name, m.ts, m.hash) < 0) {
+			explicit_bzero(&m, sizeof(m));
+			chatq_finish(q, ERR_INTERNAL, NULL, NULL);
+			return;
+		}
 	} else {
 		proto_msg_init(&m, MSG_ROOM_PASS);
 		str_copy(m.room, sizeof(m.room), q->room);
@@ -171,11 +180,13 @@ static int chatq_start(struct chatq *q)
 	return 0;
 }
 
-int chat_login(const char *user, const char *password, chat_done_fn done, void *arg)
+int chat_login(const char *user, const char *password, const char *addr, chat_done_fn done,
+               void *arg)
 {
 	struct chatq *q = xcalloc(1, sizeof(*q));
 
 	q->kind = CHAT_LOGIN;
+	str_copy(q->addr, sizeof(q->addr), addr);
 	str_copy(q->user, sizeof(q->user), user);
 	str_copy(q->secret, sizeof(q->secret), password);
 	q->done = done;

@@ -9,6 +9,7 @@
 #include "gate.h"
 #include "log.h"
 #include "portuse.h"
+#include "ratelimit.h"
 #include "sd.h"
 #include "svc.h"
 
@@ -39,6 +40,7 @@
 #define CODE_TTL_MS (5 * 60 * 1000)
 #define HTTP_TIMEOUT_SECS 120
 #define COOKIE "nexus_token"
+#define LOGIN_RATE_SLOTS 4096 /* browser addresses tracked for login_rate */
 
 struct asset {
 	const char *path, *file, *type;
@@ -307,20 +309,74 @@ static void chat_done_cb(void *arg, int code, const char *name, const char *toke
 	free(pd);
 }
 
-static void pend_chat(struct evhttp_request *req, enum pend_kind kind, const char *user,
-		      const char *token, const char *room, uint64_t issued_ms)
+static struct pend *pend_new(struct evhttp_request *req, enum pend_kind kind, const char *user,
+			     const char *room, uint64_t issued_ms)
 {
 	struct pend *pd = xcalloc(1, sizeof(*pd));
-	int r;
 
 	pd->req = req;
 	pd->kind = kind;
 	pd->issued_ms = issued_ms;
 	str_copy(pd->user, sizeof(pd->user), user);
 	str_copy(pd->room, sizeof(pd->room), room);
-	r = kind == PEND_LOGIN ? chat_login(user, token, chat_done_cb, pd)
-	                       : chat_room_check(token, room, chat_done_cb, pd);
-	if (r < 0) {
+	return pd;
+}
+
+static void pend_chat(struct evhttp_request *req, enum pend_kind kind, const char *user,
+		      const char *token, const char *room, uint64_t issued_ms)
+{
+	struct pend *pd = pend_new(req, kind, user, room, issued_ms);
+
+	if (chat_room_check(token, room, chat_done_cb, pd) < 0) {
+		free(pd);
+		reply_error(req, 502, "the chat server cannot be reached");
+	}
+}
+
+/* Password logins: videod limits them per browser address before it asks
+ * chatd, which limits them again by the same address (videod names it in
+ * LOGIN_VIA, signed with the token key) and per user. */
+static struct ratetable *login_rate;
+static uint32_t login_rate_now; /* per minute, login_rate's */
+
+static bool login_allowed(const char *addr)
+{
+	uint32_t rate = videod.cfg.login_rate;
+
+	if (!login_rate || login_rate_now != rate) { /* first, or reloaded */
+		ratetable_free(login_rate);
+		login_rate = ratetable_new(LOGIN_RATE_SLOTS, rate / 60.0, rate);
+		login_rate_now = rate;
+		if (!login_rate)
+			fatal("out of memory");
+	}
+	return ratetable_take(login_rate, addr, vd_now_ms(), 1);
+}
+
+static void login_password(struct evhttp_request *req, const char *user, const char *password)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	const struct sockaddr *sa = evcon ? evhttp_connection_get_addr(evcon) : NULL;
+	char addr[64] = "";
+	struct pend *pd;
+
+	if (sa)
+		gate_addr_name(sa, addr, sizeof(addr));
+	if (!addr[0] || addr[0] == '?') {
+		reply_error(req, 500, "cannot tell the client's address");
+		return;
+	}
+	if (!login_allowed(addr)) {
+		log_info("login rate limit hit for %s from %s", user, addr);
+		reply_error(req, 429, "too many attempts: wait a minute");
+		return;
+	}
+	if (!auth_name_valid(user)) {
+		reply_error(req, 401, "wrong user name or password");
+		return;
+	}
+	pd = pend_new(req, PEND_LOGIN, user, "", 0);
+	if (chat_login(user, password, addr, chat_done_cb, pd) < 0) {
 		free(pd);
 		reply_error(req, 502, "the chat server cannot be reached");
 	}
@@ -387,10 +443,7 @@ static void api_login(struct evhttp_request *req, struct api_req *a)
 	} else if (a->token[0]) {
 		login_with_token(req, a->token);
 	} else if (a->user[0] && a->password[0]) {
-		if (!auth_name_valid(a->user))
-			reply_error(req, 401, "wrong user name or password");
-		else
-			pend_chat(req, PEND_LOGIN, a->user, a->password, "", 0);
+		login_password(req, a->user, a->password);
 	} else {
 		reply_error(req, 400, "give user and password, or a code");
 	}
@@ -824,6 +877,8 @@ void http_stop(void)
 	for (size_t i = 0; i < NASSETS; i++)
 		assets[i].data = NULL;
 	explicit_bzero(codes, sizeof(codes));
+	ratetable_free(login_rate);
+	login_rate = NULL;
 }
 
 void http_tick(void)

@@ -5,6 +5,7 @@
 #include "fsutil.h"
 #include "hex.h"
 #include "log.h"
+#include "proto_limits.h"
 #include "ratelimit.h"
 #include "sd.h"
 #include "revoke.h"
@@ -53,6 +54,8 @@ static const struct config_key videod_keys[] = {
     KEY("session_timeout", CONFIG_U32, session_timeout, 0, 5, 3600,
         "seconds without ICE consent before a participant is dropped"),
     KEY("max_streams", CONFIG_U32, max_sse, 0, 1, 100000, "event streams at once"),
+    KEY("login_rate", CONFIG_U32, login_rate, 0, 1, 100000,
+        "password logins per minute from one address"),
     CONFIG_KEYS_END,
 };
 
@@ -118,6 +121,7 @@ static void config_defaults(struct videod_config *c)
 	c->max_peers = 1000;
 	c->session_timeout = 30;
 	c->max_sse = 2000;
+	c->login_rate = PROTO_LOGIN_RATE_DEFAULT;
 }
 
 static int config_read(void *cfg, char *err, size_t errlen)
@@ -231,6 +235,7 @@ static int reload(char *err, size_t errlen)
 	videod.cfg.max_peers = n.max_peers;
 	videod.cfg.session_timeout = n.session_timeout;
 	videod.cfg.max_sse = n.max_sse;
+	videod.cfg.login_rate = n.login_rate;
 	str_copy(videod.cfg.chat_host, sizeof(videod.cfg.chat_host), n.chat_host);
 	videod.cfg.chat_port = n.chat_port;
 	log_info("configuration reloaded");

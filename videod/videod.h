@@ -47,6 +47,7 @@ struct videod_config {
 	uint32_t max_peers;        /* in all rooms */
 	uint32_t session_timeout;  /* seconds without ICE consent */
 	uint32_t max_sse;          /* event streams at once */
+	uint32_t login_rate;       /* password logins per minute per address */
 };
 
 struct videod {
@@ -341,7 +342,9 @@ unsigned events_count(void);
  * (may this token read this room? name = the room as chatd names it,
  * secret = the pass). code is 0 or an ERR_* code. */
 typedef void (*chat_done_fn)(void *arg, int code, const char *name, const char *secret);
-int chat_login(const char *user, const char *password, chat_done_fn done, void *arg);
+/* addr: the browser's, for chatd's login limits and log (LOGIN_VIA). */
+int chat_login(const char *user, const char *password, const char *addr, chat_done_fn done,
+               void *arg);
 int chat_room_check(const char *token, const char *room, chat_done_fn done, void *arg);
 void chat_free_all(void);
 

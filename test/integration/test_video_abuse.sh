@@ -14,7 +14,7 @@ vd_netns
 # a history rate of one a second: videod's access checks must not spend it
 vd_start_chatd -o chatd.history_rate=1 -o chatd.history_burst=1
 vd_start_videod
-vd_accounts alice bob carol
+vd_accounts alice bob carol dave
 vd_nexus alice create standup >/dev/null || fail "create standup"
 vd_nexus alice create secret --private >/dev/null || fail "create secret"
 
@@ -80,6 +80,51 @@ grep -q "in the call (1): alice" "$T/out" ||
 	{ nx_show; fail "nexus call does not show alice in standup"; }
 ok "nexus call --once: $(tail -n 1 "$T/out")"
 nx_expect 6 "bob: nexus call secret is forbidden" vd_nexus bob call secret --once --video-port "$VD_PORT"
+
+say "password logins on the call page are limited per browser address (videod, then chatd)"
+# vlogin SRC USER PASSWORD: the call page's password login from address SRC
+vlogin() {
+	in_ns curl -sk -o "$T/body" -w '%{http_code}' --interface "$1" \
+		-H 'Content-Type: application/json' -d "{\"user\":\"$2\",\"password\":\"$3\"}" \
+		"https://127.0.0.1:$VD_PORT/api/login"
+}
+codes=""
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do codes="$codes $(vlogin 127.0.0.2 dave "guess-$i")"; done
+[ "$codes" = " 401 401 401 401 401 401 401 401 401 401 429 429" ] ||
+	fail "12 wrong passwords for dave from 127.0.0.2: HTTP$codes (want 10 x 401, then 429)"
+ok "12 wrong passwords from 127.0.0.2: HTTP$codes"
+codes=""
+for i in 3 4 5 6 7 8 9 10 11 12 13 14; do
+	u=alice
+	[ $((i % 2)) = 0 ] && u=bob
+	codes="$codes $(vlogin "127.0.0.$i" $u "pw-$u-secret")"
+done
+[ "$codes" = " 200 200 200 200 200 200 200 200 200 200 200 200" ] ||
+	fail "12 correct logins from 12 addresses after the attack: HTTP$codes (want all 200)"
+ok "12 correct logins from other addresses right after: all HTTP 200"
+KEY=$T/state/token.key
+in_ns python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" login-via "$KEY" alice pw-alice-secret 127.0.0.30 forged
+[ $? = 10 ] || fail "chatd took a LOGIN_VIA with a forged signature"
+in_ns python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" login-via "$KEY" alice pw-alice-secret 127.0.0.30 stale
+[ $? = 10 ] || fail "chatd took a LOGIN_VIA signed 2 minutes ago"
+grep -q "refused a relayed login for alice from 127.0.0.1: not signed with the daemons' token key" "$T/chatd.log" ||
+	{ tail -n 5 "$T/chatd.log"; fail "chatd did not log the forged LOGIN_VIA"; }
+in_ns python3 "$ROOT/test/lib/rawclient.py" "$CHAT_PORT" login-via "$KEY" alice pw-alice-secret 127.0.0.30 signed ||
+	fail "a LOGIN_VIA signed with the token key was refused"
+ok "chatd takes a browser address only from a holder of the token key (forged and stale: ERR_FORBIDDEN)"
+# (repeated lines are collapsed, "... previous message repeated N times",
+# written when another line comes: the forged LOGIN_VIA's above)
+dave_fails() {
+	n=$(awk '/failed login for dave from 127.0.0.2 \(call page\)/ { n++; last = 1; next }
+		last && /previous message repeated/ { n += $(NF - 1) } { last = 0 } END { print n + 0 }' \
+		"$T/chatd.log")
+	[ "$n" = 10 ]
+}
+dave_fails ||
+	{ tail -n 20 "$T/chatd.log"; fail "chatd logged $n failed logins for dave from the browser's address 127.0.0.2 (want 10)"; }
+grep -q "login rate limit hit for dave from 127.0.0.2" "$T/videod.log" ||
+	{ tail -n 20 "$T/videod.log"; fail "videod did not refuse the 11th attempt itself"; }
+ok "chatd logs the browser's address: $(grep -m 1 "failed login for dave" "$T/chatd.log"); videod stopped the rest"
 
 say "garbage at the UDP port and the API"
 COOKIE=$(awk '$6 == "nexus_token" { print $7 }' "$T/a.jar")

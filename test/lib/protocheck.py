@@ -54,6 +54,7 @@ REGISTRY = {
     0x0115: ("EVENT", "room user count ts text"),
     0x0116: ("USER_ADMIN", "req user count secret"),
     0x0117: ("ROOM_PASS", "req room secret ts"),
+    0x0118: ("LOGIN_VIA", "req user secret name ts hash"),
     0x0201: ("FILE_PUSH", "req size hash flags text"),
     0x0202: ("FILE_OFFSET", "req id size"),
     0x0203: ("FILE_DATA", "req size data"),
@@ -76,7 +77,7 @@ REGISTRY = {
 # What each service takes from a client (PROTOCOL.md's "Sent by" C).
 TAKES = {
     "chat": "HELLO PING REGISTER LOGIN ROOM_CREATE ROOM_LIST JOIN LEAVE INVITE TOPIC SAY "
-            "EDIT DELETE HISTORY MEMBERS TYPING PRESENCE USER_ADMIN ROOM_PASS",
+            "EDIT DELETE HISTORY MEMBERS TYPING PRESENCE USER_ADMIN ROOM_PASS LOGIN_VIA",
     "file": "HELLO PING FILE_PUSH FILE_DATA FILE_END FILE_PULL FILE_LIST FILE_DELETE "
             "FILE_SHARE FILE_UNSHARE FILE_ROOM_LIST",
     "audio": "HELLO PING VOICE_JOIN VOICE_LEAVE AUDIO VOICE_MUTE VOICE_RECORD VOICE_STATS",

@@ -46,6 +46,11 @@ expected, 1 when not (with a line saying why), 2 on usage errors.
   idle plain|tls SECS         connect, send nothing; exit 0 once the server
                               closes, 1 if it is still open after SECS
   forge-token KEYFILE USER EXPIRY   print a token signed with KEYFILE
+  login-via KEYFILE USER PASS ADDR [signed|forged|stale]  LOGIN_VIA naming ADDR,
+                              as videod sends it (signed with KEYFILE), with a
+                              wrong mac, or signed 2 minutes ago; prints the
+                              reply; exit 0 on TOKEN, 10 on ERR_FORBIDDEN,
+                              8 on ERR_RATE_LIMITED, 5 on ERR_BAD_LOGIN, 1 else
 """
 import hashlib
 import hmac
@@ -63,7 +68,7 @@ HOST = "127.0.0.1"
 
 # Field kinds: integer widths, or "s" for a string.
 W = {"req": 4, "id": 8, "ref": 8, "ts": 8, "count": 4, "flags": 4, "code": 2,
-     "version": 2, "size": 8}
+     "version": 2, "size": 8, "hash": 32}
 STR = ("room", "user", "name", "text", "secret")
 
 TYPES = {
@@ -95,6 +100,8 @@ TYPES = {
     0x0114: ("PRESENCE", ["req", "user", "count", "ts"]),
     0x0115: ("EVENT", ["room", "user", "count", "ts", "text"]),
     0x0116: ("USER_ADMIN", ["req", "user", "count", "secret"]),
+    0x0117: ("ROOM_PASS", ["req", "room", "secret", "ts"]),
+    0x0118: ("LOGIN_VIA", ["req", "user", "secret", "name", "ts", "hash"]),
 }
 BYNAME = {v[0]: k for k, v in TYPES.items()}
 MSG_ERROR = 0x0003
@@ -120,6 +127,8 @@ def payload(_t, /, **f):
             if isinstance(v, str):
                 v = v.encode()
             out += struct.pack(">I", len(v)) + v
+        elif field == "hash":
+            out += bytes(v or bytes(32))
         else:
             out += (v or 0).to_bytes(W[field], "big")
     return out
@@ -511,13 +520,35 @@ def sc_slow(port, user, password, room, trigger, rcvbuf="4096"):
         die("the slow reader's last frame is not ERROR 14 (ERR_SLOW_READER)")
 
 
-def sc_forge_token(keyfile, user, expiry):
+def token_key(keyfile):
     key = open(keyfile, "rb").read()
     k = key.strip()
     if len(key) != 32 and len(k) == 64:
         key = bytes.fromhex(k.decode())
     elif len(key) != 32:
         die("token key %s: unexpected length %d" % (keyfile, len(key)))
+    return key
+
+
+def sc_login_via(port, keyfile, user, password, addr, mode="signed"):
+    """videod's relayed login (common/auth.h auth_relay_sign)."""
+    ts = int(time.time() * 1000) - (120000 if mode == "stale" else 0)
+    text = "r1\n%s\n%s\n%d" % (user, addr, ts)
+    mac = hmac.new(token_key(keyfile), text.encode(), hashlib.sha256).digest()
+    if mode == "forged":
+        mac = bytes(32)
+    p = Peer(port)
+    p.hello()
+    _, m = p.call("LOGIN_VIA", user=user, secret=password, name=addr, ts=ts, hash=mac)
+    say("LOGIN_VIA %s for %s (%s):" % (user, addr, mode), json.dumps(
+        {k: v for k, v in m.items() if k != "secret"}))
+    if m["type"] == "TOKEN":
+        sys.exit(0)
+    sys.exit(m.get("code") if m["type"] == "ERROR" and m.get("code") in (5, 8, 10) else 1)
+
+
+def sc_forge_token(keyfile, user, expiry):
+    key = token_key(keyfile)
     # v1.USER.EXPIRY.ISSUED_MS.NONCE (common/auth.h); issued now
     body = "v1.%s.%d.%d.%s" % (user, int(expiry), int(time.time() * 1000),
                                secrets.token_hex(8))
@@ -712,6 +743,7 @@ SCENARIOS = {
     "bad-utf8": sc_bad_utf8,
     "unauth": sc_unauth,
     "login": sc_login,
+    "login-via": sc_login_via,
     "login-vanish": sc_login_vanish,
     "login-burst": sc_login_burst,
     "listen": sc_listen,

@@ -364,6 +364,7 @@ static const struct layout layouts[] = {
     {MSG_EVENT, "EVENT", "room user count ts text"},
     {MSG_USER_ADMIN, "USER_ADMIN", "req user count secret"},
     {MSG_ROOM_PASS, "ROOM_PASS", "req room secret ts"},
+    {MSG_LOGIN_VIA, "LOGIN_VIA", "req user secret name ts hash"},
     {MSG_FILE_PUSH, "FILE_PUSH", "req size hash flags text"},
     {MSG_FILE_OFFSET, "FILE_OFFSET", "req id size"},
     {MSG_FILE_DATA, "FILE_DATA", "req size data"},
@@ -878,7 +879,7 @@ static void test_refused_vectors(void **state)
 
 static void test_unknown_type(void **state)
 {
-	static const uint16_t unknown[] = {0x0000, 0x0007, 0x00ff, 0x0100, 0x0118,
+	static const uint16_t unknown[] = {0x0000, 0x0007, 0x00ff, 0x0100, 0x0119,
 	                                   0x0200, 0x020c, 0x0308, 0x0fff, 0xffff};
 	uint8_t buf[64];
 	struct msg m;
@@ -1017,6 +1018,7 @@ static void test_stable_numbers(void **state)
 	assert_int_equal(MSG_FILE_UNSHARE, 0x020a);
 	assert_int_equal(MSG_FILE_ROOM_LIST, 0x020b);
 	assert_int_equal(MSG_ROOM_PASS, 0x0117);
+	assert_int_equal(MSG_LOGIN_VIA, 0x0118);
 	assert_int_equal(MSG_VOICE_JOIN, 0x0301);
 	assert_int_equal(MSG_AUDIO, 0x0303);
 	assert_int_equal(MSG_VOICE_STATS, 0x0307);
