@@ -229,6 +229,30 @@ static void test_key_concurrent(void **state)
 }
 
 /* Room passes bind user, room and expiry; a token is never a pass. */
+/* videod's LOGIN_VIA proof: bound to user, address and time, key holders only. */
+static void test_relay(void **state)
+{
+	const uint64_t t = 1800000000000ull;
+	uint8_t mac[AUTH_RELAY_MAC_LEN];
+
+	(void)state;
+	assert_int_equal(auth_relay_sign(key1, "alice", "127.0.0.2", t, mac), 0);
+	assert_int_equal(auth_relay_verify(key1, "alice", "127.0.0.2", t, t, mac), 0);
+	assert_int_equal(auth_relay_verify(key1, "alice", "127.0.0.2", t, t + 60000, mac), 0);
+	assert_int_equal(auth_relay_verify(key1, "alice", "127.0.0.2", t, t - 60000, mac), 0);
+	assert_int_equal(auth_relay_verify(key1, "alice", "127.0.0.2", t, t + 60001, mac),
+	                 -EKEYEXPIRED);
+	assert_int_equal(auth_relay_verify(key1, "alice", "127.0.0.2", t, t - 60001, mac),
+	                 -EKEYEXPIRED);
+	assert_int_equal(auth_relay_verify(key1, "bob", "127.0.0.2", t, t, mac), -EBADMSG);
+	assert_int_equal(auth_relay_verify(key1, "alice", "127.0.0.3", t, t, mac), -EBADMSG);
+	assert_int_equal(auth_relay_verify(key1, "alice", "127.0.0.2", t + 1, t, mac), -EBADMSG);
+	assert_int_equal(auth_relay_verify(key2, "alice", "127.0.0.2", t, t, mac), -EBADMSG);
+	/* a newline could make two different (user, addr) pairs sign alike */
+	assert_int_equal(auth_relay_sign(key1, "alice\n1", "2", t, mac), -EINVAL);
+	assert_int_equal(auth_relay_sign(key1, "alice", "1\n2", t, mac), -EINVAL);
+}
+
 static void test_room_pass(void **state)
 {
 	char pass[AUTH_PASS_MAX], tok[AUTH_TOKEN_MAX], bad[AUTH_PASS_MAX];
@@ -481,6 +505,7 @@ int main(void)
 	    cmocka_unit_test(test_token_expired),
 	    cmocka_unit_test(test_token_forged),
 	    cmocka_unit_test(test_room_pass),
+	    cmocka_unit_test(test_relay),
 	    cmocka_unit_test(test_token_malformed),
 	    cmocka_unit_test(test_token_strict_parse),
 	};
