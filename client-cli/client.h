@@ -432,13 +432,6 @@ int cmd_ports(struct settings *s, int argc, char **argv);
 
 /* cmd_call.c: call ROOM (videod) */
 int cmd_call(struct settings *s, int argc, char **argv);
-/* Ask videod (on PORT; 0: $NEXUS_VIDEO_PORT or 5000) for a one-time login
- * link to ROOM's call: the link in url, the room's canonical name in canon
- * (PROTO_ROOM_MAX + 1), the token used in token (PROTO_SECRET_MAX + 1, may
- * be NULL). A short blocking HTTPS exchange (10 s socket timeouts). 0, or an
- * exit status after out_err. */
-int call_url(struct settings *s, uint16_t port, const char *room, char *canon, char *url,
-             size_t urlsize, char *token);
 
 /* cmd_file.c: push, pull, files, rm, share, unshare (filed) */
 int cmd_push(struct settings *s, int argc, char **argv);

@@ -1,8 +1,9 @@
-/* nexus call ROOM [--open] [--once] [--watch-only] [--video-port N]: ask
- * videod for a one-time login link to the room's call, print it (or open
- * it), then show who is in the call, live, from videod's event stream.
- * --watch-only mints no link: only the live list (the full-screen client
- * runs it as a child to mark call members).
+/* nexus call ROOM [--open] [--once] [--link-only] [--watch-only]
+ * [--video-port N]: ask videod for a one-time login link to the room's
+ * call, print it (or open it), then show who is in the call, live, from
+ * videod's event stream. --link-only stops after the link, --watch-only
+ * mints no link: the full-screen client runs them as children for /call
+ * and to mark call members, so its screen never waits on videod.
  *
  * videod shares chatd's certificate, so the chat server's pin covers it:
  * the fingerprint is checked before the token is sent. A short blocking
@@ -33,7 +34,7 @@
 #define CALL_RESP_MAX (64 * 1024)
 
 struct call_cmd {
-	int open, once, watch_only;
+	int open, once, link_only, watch_only;
 	uint16_t port;
 };
 
@@ -398,6 +399,9 @@ static int call_opt(int key, const char *arg, void *ctx)
 	case 'w':
 		cc->watch_only = 1;
 		return 0;
+	case 'l':
+		cc->link_only = 1;
+		return 0;
 	case 'V':
 		if (cli_u64(arg, 65535, &v) < 0 || v == 0)
 			return cli_usage("call", "--video-port: not a port: %s", arg);
@@ -455,28 +459,23 @@ static int call_token_load(struct settings *s, char *token)
 	return 0;
 }
 
-/* See client.h: the token, the one-time code and the link for ROOM. */
-int call_url(struct settings *s, uint16_t port, const char *room, char *canon, char *url,
-             size_t urlsize, char *token)
+/* The token (PROTO_SECRET_MAX + 1), the one-time code and the link for
+ * ROOM, whose canonical name goes to canon (PROTO_ROOM_MAX + 1). 0, or an
+ * exit status (said). */
+static int call_url(struct settings *s, const struct call_cmd *cc, const char *room, char *canon,
+		    char *url, size_t urlsize, char *token)
 {
-	struct call_cmd cc = {.port = port};
-	char tok[PROTO_SECRET_MAX + 1], code[80];
-	const char *env = getenv("NEXUS_VIDEO_PORT");
-	uint64_t v;
+	char code[80];
 	int r;
 
-	if (!cc.port)
-		cc.port = env && cli_u64(env, 65535, &v) == 0 && v > 0 ? (uint16_t)v : CALL_DEFAULT_PORT;
-	if (!token)
-		token = tok;
 	r = call_token_load(s, token);
 	if (r)
 		return r;
-	r = call_link(s, &cc, token, room, canon, code, sizeof(code));
+	r = call_link(s, cc, token, room, canon, code, sizeof(code));
 	if (r)
 		return r;
 	snprintf(url, urlsize, strchr(s->server, ':') ? "https://[%s]:%u/join#code=%s&room=" : "https://%s:%u/join#code=%s&room=",
-	         s->server, cc.port, code);
+	         s->server, cc->port, code);
 	url_escape(canon, url + strlen(url), urlsize - strlen(url));
 	return 0;
 }
@@ -501,6 +500,7 @@ int cmd_call(struct settings *s, int argc, char **argv)
 	static const struct option opts[] = {{"open", no_argument, NULL, 'o'},
 	                                     {"once", no_argument, NULL, '1'},
 	                                     {"watch-only", no_argument, NULL, 'w'},
+	                                     {"link-only", no_argument, NULL, 'l'},
 	                                     {"video-port", required_argument, NULL, 'V'},
 	                                     {0}};
 	struct call_cmd cc = {0};
@@ -523,9 +523,11 @@ int cmd_call(struct settings *s, int argc, char **argv)
 	r = settings_resolve(s);
 	if (r)
 		return r;
+	if (cc.watch_only && cc.link_only)
+		return cli_usage("call", "--link-only and --watch-only exclude each other");
 	if (cc.watch_only)
 		return call_watch_only(s, &cc, room);
-	r = call_url(s, cc.port, room, canon, url, sizeof(url), token);
+	r = call_url(s, &cc, room, canon, url, sizeof(url), token);
 	if (r)
 		return r;
 	if (s->json)
@@ -535,5 +537,9 @@ int cmd_call(struct settings *s, int argc, char **argv)
 	out_flush();
 	if (cc.open)
 		call_open(url);
+	if (cc.link_only) {
+		explicit_bzero(token, sizeof(token));
+		return 0;
+	}
 	return call_watch(s, &cc, token, canon);
 }

@@ -607,7 +607,7 @@ int tui_main(struct settings *s, int argc, char **argv)
 	t->show_members = -1;
 	t->bell = !tui_env_off("NEXUS_BELL");
 	t->saved_stderr = t->err_fd = -1;
-	t->voice.err_fd = t->callw.err_fd = -1;
+	t->voice.err_fd = t->callw.err_fd = t->calllink.err_fd = -1;
 	tui_state_init(&t->st);
 	tui_line_init(&t->line);
 	if (settings_login_valid(s, NULL, NULL)) {

@@ -408,6 +408,10 @@ struct tui {
 	char voice_end_room[PROTO_ROOM_MAX + 1];
 	uint64_t voice_err_until_ms; /* shown on the status line until then */
 	struct tui_child callw;    /* nexus call --watch-only */
+	struct tui_child calllink; /* nexus call --link-only (/call) */
+	char link_room[PROTO_ROOM_MAX + 1];  /* /call: asked for this room */
+	char link_label[PROTO_ROOM_MAX + 2];
+	int link_said;                       /* the link came */
 	uint64_t call_retry_ms;    /* start the watch again then */
 	unsigned call_backoff_s;
 	struct tui_reap reap[TUI_REAP_MAX];
@@ -484,6 +488,9 @@ void tui_voice_stop(struct tui *t, int quiet);
 void tui_voice_mute(struct tui *t);
 /* Follow the call of the room shown (start, move or stop the watch). */
 void tui_call_follow(struct tui *t);
+/* /call: a one-time link to room's call, from a child `nexus call ROOM
+ * --link-only --json`; shown in the room when it comes, or why not. */
+void tui_call_link(struct tui *t, const char *room, const char *label);
 /* Once a second: reap ended children, retry the watch. */
 void tui_voice_tick(struct tui *t);
 /* Quitting: end every child. */

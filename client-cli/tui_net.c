@@ -965,33 +965,6 @@ static void tui_cmd_msg_ops(struct tui *t, const struct tui_cmd *cmd, struct tui
 	free(m);
 }
 
-/* /call: the one-time link to this room's call, got exactly as `nexus call`
- * gets it (call_url). This is a short blocking HTTPS exchange with videod
- * (bounded by 10 s socket timeouts): acceptable on a LAN for now, though the
- * screen does not update meanwhile. Its error went to stderr, which is a
- * file while curses owns the screen: show it from there. */
-static void tui_call(struct tui *t, struct tui_room *r)
-{
-	char url[SETTINGS_HOST_MAX + 256], canon[PROTO_ROOM_MAX + 1], err[256] = "", *p;
-	off_t at = t->err_fd >= 0 ? lseek(t->err_fd, 0, SEEK_END) : -1;
-	ssize_t n;
-
-	if (!r)
-		return;
-	if (call_url(t->s, 0, r->name, canon, url, sizeof(url), NULL) == 0) {
-		tui_note(t, TUI_INFO, "video call of %s: open this link in a browser (it works once):",
-		         r->label);
-		tui_note(t, TUI_INFO, "%s", url);
-		return;
-	}
-	n = at >= 0 ? pread(t->err_fd, err, sizeof(err) - 1, at) : -1;
-	err[n > 0 ? n : 0] = '\0';
-	if ((p = strchr(err, '\n')))
-		*p = '\0';
-	p = strncmp(err, "nexus: ", 7) == 0 ? err + 7 : err;
-	tui_note(t, TUI_ERROR, "no call link for %s: %s", r->label, p[0] ? p : "videod did not answer");
-}
-
 /* /talk [ROOM]: the voice of a room we are a member of. */
 static void tui_talk(struct tui *t, const struct tui_cmd *cmd, struct tui_room *r)
 {
@@ -1044,7 +1017,8 @@ static void tui_cmd_run(struct tui *t, const struct tui_cmd *cmd)
 			q->flag = cmd->id == TUI_CMD_AWAY;
 		break;
 	case TUI_CMD_CALL:
-		tui_call(t, r);
+		if (r)
+			tui_call_link(t, r->name, r->label);
 		break;
 	case TUI_CMD_TRUST:
 		tui_note(t, TUI_INFO, "%s presents certificate %s, pinned in %s", t->s->host_port,

@@ -7,6 +7,9 @@
  *   member list; the mute key sends it SIGUSR1; /hangup sends SIGTERM.
  *   Its stderr goes to a memory file: when it ends on its own, its last
  *   line says why.
+ * - /call runs `nexus call ROOM --link-only --json`: the HTTPS exchange
+ *   with videod (up to 10 s when it does not answer) happens off the
+ *   screen's loop, and its last stderr line says why when no link came.
  * - The room shown has its call watched by `nexus call ROOM --watch-only
  *   --json` (the list of who is in the call, a line per change). When
  *   videod is not there, the child retries with its own backoff and the
@@ -31,6 +34,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "log.h"
 
@@ -308,6 +312,72 @@ void tui_call_follow(struct tui *t)
 		t->call_retry_ms = clock_wall_ms() + TUI_CALL_BACKOFF_MAX * 1000ull;
 }
 
+/* ---- /call: the one-time link ---- */
+
+/* A note in the room asked about, or the room shown when it is gone. */
+static void tui_link_note(struct tui *t, enum tui_kind kind, const char *text)
+{
+	struct tui_room *r = tui_room_find(&t->st, t->link_room);
+
+	if (r)
+		tui_room_note(r, kind, clock_wall_ms(), NULL, "%s", text);
+	else
+		tui_note(t, kind, "%s", text);
+	tui_dirty(t);
+}
+
+/* {"url":"https://...","room":"lobby"} */
+static void tui_link_line(struct tui *t, const char *line)
+{
+	json_t *o = json_loads(line, 0, NULL);
+	const char *url = json_string_value(json_object_get(o, "url"));
+	char text[PROTO_ROOM_MAX + 80];
+
+	if (url && !t->link_said) {
+		t->link_said = 1;
+		snprintf(text, sizeof(text), "video call of %s: open this link in a browser (it works once):",
+		         t->link_label);
+		tui_link_note(t, TUI_INFO, text);
+		tui_link_note(t, TUI_INFO, url);
+	}
+	json_decref(o);
+}
+
+static void tui_link_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tui *t = ((struct tui_child *)arg)->tui;
+	char err[256], text[PROTO_ROOM_MAX + 320];
+
+	(void)bev;
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	tui_child_ended(t, &t->calllink, err, sizeof(err), NULL);
+	if (t->link_said)
+		return;
+	snprintf(text, sizeof(text), "no call link for %s: %s", t->link_label,
+	         err[0] ? err : "nexus call failed");
+	tui_link_note(t, TUI_ERROR, text);
+}
+
+void tui_call_link(struct tui *t, const char *room, const char *label)
+{
+	const char *args[] = {"call", room, "--link-only", "--json", NULL};
+	int e;
+
+	if (t->calllink.pid) {
+		tui_status(t, "/call: still asking videod for the link of %s", t->link_label);
+		return;
+	}
+	snprintf(t->link_room, sizeof(t->link_room), "%s", room);
+	snprintf(t->link_label, sizeof(t->link_label), "%s", label);
+	t->link_said = 0;
+	e = tui_child_start(t, &t->calllink, args, 1, tui_link_line, tui_link_event_cb);
+	if (e < 0)
+		tui_status(t, "cannot run nexus call: %s", strerror(-e));
+	else
+		tui_status(t, "asking videod for the link of %s's call", label);
+}
+
 void tui_voice_tick(struct tui *t)
 {
 	tui_reap_poll(t);
@@ -318,6 +388,7 @@ void tui_voice_end_all(struct tui *t)
 {
 	tui_child_stop(t, &t->voice);
 	tui_child_stop(t, &t->callw);
+	tui_child_stop(t, &t->calllink);
 	/* the talk child says goodbye to audiod: give it a moment */
 	tui_reap_all(t, TUI_REAP_KILL_MS);
 }

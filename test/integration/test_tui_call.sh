@@ -142,6 +142,24 @@ ok "the camera mark went with videod"
 tui_type "/call"
 tui_wait 15 'no call link for lobby: cannot reach videod' "/call without videod gives a clear error"
 shot "no videod"
+
+say "a videod that takes the connection and never answers: the screen does not wait for it"
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); print("listening", flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)' "$VD_PORT" >"$T/mute.out" 2>&1 &
+MUTE=$!
+PIDS="$PIDS $MUTE"
+wait_for 10 grep -q listening "$T/mute.out" || fail "the silent listener did not start"
+tui_type "/call"
+tui_wait 5 "asking videod for the link of lobby's call" "the status line says /call is under way"
+tui_keys -l "typed while videod is silent"
+tui_wait 3 'typed while videod is silent' "the input line takes keys while /call waits (it used to freeze for 10 s)"
+tui_keys C-u
+tui_wait 30 'no call link for lobby: TLS handshake with videod' "then /call says videod did not answer"
+nx_kill "$MUTE"
 tui_type "/quit"
 tui_wait 10 'NEXUS-EXIT=0' "/quit exits 0"
 
