@@ -26,14 +26,12 @@
 #include "conn.h"
 #include "proto.h"
 #include "tls.h"
+#include "unit_tls.h"
 
 #define N_SAY 1000
 #define MAX_SERVER_CONNS 8
 #define WAIT_SECS 20
 
-static char tmpdir[64];
-static char cert_path[128], key_path[128];
-static SSL_CTX *server_ctx, *client_ctx;
 
 enum server_mode {
 	SERVER_ECHO,          /* SAY -> OK, PING -> PONG */
@@ -74,14 +72,6 @@ struct t {
 
 /* ---- helpers ---- */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -92,11 +82,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 /* Run the loop until *counter reaches want or secs pass. */
 static int run_until(struct t *t, const int *counter, int want, int secs)
 {
-	uint64_t end = now_ms() + (uint64_t)secs * 1000u;
-
-	while (*counter < want && now_ms() < end)
-		event_base_loop(t->base, EVLOOP_ONCE);
-	return *counter >= want;
+	return unit_run_until(t->base, counter, want, secs);
 }
 
 static void srv_forget(struct t *t, struct conn *c)
@@ -689,38 +675,14 @@ static int t_teardown(void **state)
 
 static int group_setup(void **state)
 {
-	char err[256] = "";
-
 	(void)state;
-	/* As in the daemons: a write to a peer that reset must be an error
-	 * (EPIPE), not a signal that kills the process. */
-	signal(SIGPIPE, SIG_IGN);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/nexus-test-conn.XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
-	snprintf(cert_path, sizeof(cert_path), "%s/cert.pem", tmpdir);
-	snprintf(key_path, sizeof(key_path), "%s/key.pem", tmpdir);
-	if (tls_ensure_cert(cert_path, key_path, "localhost", err, sizeof(err)) < 0) {
-		fprintf(stderr, "tls_ensure_cert: %s\n", err);
-		return -1;
-	}
-	server_ctx = tls_server_ctx(cert_path, key_path, err, sizeof(err));
-	client_ctx = tls_client_ctx(err, sizeof(err));
-	if (!server_ctx || !client_ctx) {
-		fprintf(stderr, "tls ctx: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return unit_tls_setup("conn");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	tls_ctx_free(server_ctx);
-	tls_ctx_free(client_ctx);
-	unlink(cert_path);
-	unlink(key_path);
-	rmdir(tmpdir);
+	unit_tls_teardown();
 	return 0;
 }
 
