@@ -18,7 +18,17 @@
 
 #define FILED_STATUS_SECS 5
 
-struct filed filed;
+struct filed filed = {
+    .front =
+        {
+            .t = &session_table,
+            .base = &filed.base,
+            .tls = &filed.tls,
+            .revoke = &filed.revoke,
+            .token_key = filed.token_key,
+            .stopping = &filed.stopping,
+        },
+};
 
 /* Defined with its hooks above main. */
 static struct svc svc;
@@ -129,16 +139,12 @@ static int filed_setup_state(char *fp, char *err, size_t errlen)
 /* The revocation list changed: sessions whose token it refuses end. */
 static void filed_revoked(void)
 {
-	struct session *s, *next;
+	front_revoked(&filed.front);
+}
 
-	for (s = filed.sessions; s; s = next) {
-		next = s->next;
-		if (s->state != SESSION_USER ||
-		    !svc_token_revoked(filed.revoke, s->user, s->issued_ms))
-			continue;
-		log_info("%s: login revoked (" SVC_REVOKED_WHY "), session ended", s->user);
-		session_kick(s, ERR_TOKEN_INVALID, SVC_REVOKED_TEXT);
-	}
+static void filed_accept(int fd, const char *peer)
+{
+	front_accept(&filed.front, fd, peer);
 }
 
 static void filed_status(void)
@@ -147,14 +153,14 @@ static void filed_status(void)
 	static unsigned last_sessions;
 
 	if (filed.bytes_in == last_in && filed.bytes_out == last_out &&
-	    filed.nsessions == last_sessions)
+	    filed.front.nsessions == last_sessions)
 		return;
 	last_in = filed.bytes_in;
 	last_out = filed.bytes_out;
-	last_sessions = filed.nsessions;
+	last_sessions = filed.front.nsessions;
 	sd_notify_status("serving on %s: %u connections, %u transfers, %" PRIu64 " MiB in, %" PRIu64
 	                 " MiB out",
-	                 svc.listen_name, filed.nsessions, filed.ntransfers,
+	                 svc.listen_name, filed.front.nsessions, filed.ntransfers,
 	                 filed.bytes_in / FILED_MIB, filed.bytes_out / FILED_MIB);
 }
 
@@ -186,12 +192,12 @@ static int filed_reload(char *err, size_t errlen)
 static void filed_stop(int sig)
 {
 	if (svc_stop_begin(&svc, sig))
-		session_close_all();
+		front_close_all(&filed.front);
 }
 
 static void filed_cleanup(void)
 {
-	session_free_all();
+	front_free_all(&filed.front);
 	svc_cleanup(&svc);
 	listener_free(filed.listener);
 	store_close();
@@ -240,7 +246,7 @@ static struct svc svc = {
     .stop = filed_stop,
     .status = filed_status,
     .status_every = {FILED_STATUS_SECS, 0},
-    .accept = session_accept,
+    .accept = filed_accept,
     .revoke = &filed.revoke,
     .revoked = filed_revoked,
     .base = &filed.base,

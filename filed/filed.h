@@ -8,11 +8,11 @@
 
 #include "auth.h"
 #include "config.h"
+#include "front.h"
 #include "proto.h"
 #include "proto_limits.h"
 #include "tls.h"
 
-struct conn;
 struct event_base;
 struct listener;
 struct session;
@@ -49,8 +49,7 @@ struct filed {
 	uint8_t token_key[AUTH_KEY_LEN];
 	struct revoke *revoke; /* token revocations (common/revoke.h) */
 	struct listener *listener;
-	struct session *sessions;
-	unsigned nsessions;
+	struct front front; /* the sessions (common/front.h) */
 	unsigned ntransfers;
 	uint64_t bytes_in, bytes_out; /* since start, for the status line */
 	bool stopping;
@@ -137,36 +136,20 @@ int store_share_revoke(const char *link);
 
 /* ---- session.c: one connected client; dispatch ---- */
 
-enum session_state {
-	SESSION_HELLO,   /* waiting for HELLO (with a token) */
-	SESSION_USER,    /* logged in */
-	SESSION_CLOSING, /* told why, waiting for the close */
-};
+/* Sessions are common/front.h's (HELLO with a token, then requests):
+ * front_send, front_error, front_ok, front_kick, front_name on &s->fs. */
 
 struct transfer;
 
 struct session {
-	struct conn *conn;
-	enum session_state state;
-	char user[PROTO_NAME_MAX + 1];
-	uint64_t issued_ms; /* the token's, for the revocation sweep */
-	struct session *prev, *next;
+	struct front_session fs;
 	struct transfer *transfers;
 	unsigned ntransfers;
-	char addr[64];
 };
 
-void session_accept(int fd, const char *peer);
-int session_send(struct session *s, const struct msg *m);
-void session_error(struct session *s, uint32_t req, uint16_t code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void session_ok(struct session *s, uint32_t req, uint64_t id, uint32_t count);
-void session_kick(struct session *s, uint16_t code, const char *text);
-const char *session_name(const struct session *s);
+extern const struct front_table session_table;
 /* Transfers the user of s has running over all sessions. */
 unsigned session_user_transfers(const char *user);
-void session_close_all(void);
-void session_free_all(void);
 
 /* ---- transfer.c: push and pull streaming ---- */
 

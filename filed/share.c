@@ -41,7 +41,7 @@ void share_send_info(struct session *s, uint32_t req, const struct file_rec *f,
                      const struct share_rec *sh)
 {
 	struct msg *m = xcalloc(1, sizeof(*m));
-	bool own = strcmp(f->owner, s->user) == 0;
+	bool own = strcmp(f->owner, s->fs.user) == 0;
 
 	proto_msg_init(m, MSG_FILE_INFO);
 	m->req = req;
@@ -58,7 +58,7 @@ void share_send_info(struct session *s, uint32_t req, const struct file_rec *f,
 		snprintf(m->secret, sizeof(m->secret), "%s", f->link);
 	}
 	snprintf(m->text, sizeof(m->text), "%s", f->name);
-	session_send(s, m);
+	front_send(&s->fs, m);
 	free(m);
 }
 
@@ -123,11 +123,11 @@ void share_handle_list(struct session *s, const struct msg *m)
 {
 	struct list_ctx ctx = {s, m->req, 0};
 
-	if (store_list(s->user, share_list_cb, &ctx) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot read the file database");
+	if (store_list(s->fs.user, share_list_cb, &ctx) < 0) {
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot read the file database");
 		return;
 	}
-	session_ok(s, m->req, 0, ctx.count);
+	front_ok(&s->fs, m->req, 0, ctx.count);
 }
 
 /* Files shared with a room. filed has no chat database: the client shows
@@ -138,22 +138,22 @@ void share_handle_list_room(struct session *s, const struct msg *m)
 {
 	struct list_ctx ctx = {s, m->req, 0};
 	bool admin;
-	int r = auth_pass_verify(filed.token_key, m->secret, s->user, m->room,
+	int r = auth_pass_verify(filed.token_key, m->secret, s->fs.user, m->room,
 	                         clock_wall_ms() / 1000, &admin);
 
 	if (r == -EKEYEXPIRED) {
-		session_error(s, m->req, ERR_TOKEN_EXPIRED, "the room pass for #%s expired", m->room);
+		front_error(&s->fs, m->req, ERR_TOKEN_EXPIRED, "the room pass for #%s expired", m->room);
 		return;
 	}
 	if (r < 0 || m->room[0] == '@' || m->room[0] == '#') {
-		session_error(s, m->req, ERR_FORBIDDEN, "no valid room pass for #%s", m->room);
+		front_error(&s->fs, m->req, ERR_FORBIDDEN, "no valid room pass for #%s", m->room);
 		return;
 	}
-	if (store_list_room(m->room, s->user, share_list_cb, &ctx) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot read the file database");
+	if (store_list_room(m->room, s->fs.user, share_list_cb, &ctx) < 0) {
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot read the file database");
 		return;
 	}
-	session_ok(s, m->req, 0, ctx.count);
+	front_ok(&s->fs, m->req, 0, ctx.count);
 }
 
 /* The caller's own file with this id: 0, or an error sent. */
@@ -161,12 +161,12 @@ static int share_own_file(struct session *s, uint32_t req, uint64_t id, struct f
 {
 	int r = store_file_by_id(id, f);
 
-	if (r == 0 && strcmp(f->owner, s->user) == 0)
+	if (r == 0 && strcmp(f->owner, s->fs.user) == 0)
 		return 0;
 	if (r == 0 || r == -ENOENT)
-		session_error(s, req, ERR_NOT_FOUND, "you have no file %" PRIu64, id);
+		front_error(&s->fs, req, ERR_NOT_FOUND, "you have no file %" PRIu64, id);
 	else
-		session_error(s, req, ERR_INTERNAL, "cannot read the file database");
+		front_error(&s->fs, req, ERR_INTERNAL, "cannot read the file database");
 	return -1;
 }
 
@@ -177,11 +177,11 @@ void share_handle_delete(struct session *s, const struct msg *m)
 	if (share_own_file(s, m->req, m->id, &f) < 0)
 		return;
 	if (store_file_delete(&f) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot delete the file");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot delete the file");
 		return;
 	}
-	log_info("%s: deleted file %" PRIu64 " \"%s\"", session_name(s), f.id, f.name);
-	session_ok(s, m->req, f.id, 0);
+	log_info("%s: deleted file %" PRIu64 " \"%s\"", front_name(&s->fs), f.id, f.name);
+	front_ok(&s->fs, m->req, f.id, 0);
 }
 
 void share_handle_share(struct session *s, const struct msg *m)
@@ -193,22 +193,22 @@ void share_handle_share(struct session *s, const struct msg *m)
 	if (m->room[0] == '@') {
 		user = m->room + 1;
 		if (!auth_name_valid(user)) {
-			session_error(s, m->req, ERR_INVALID, "not a user name: %s", user);
+			front_error(&s->fs, m->req, ERR_INVALID, "not a user name: %s", user);
 			return;
 		}
 	} else if (!m->room[0]) {
-		session_error(s, m->req, ERR_INVALID, "share with a room or @user");
+		front_error(&s->fs, m->req, ERR_INVALID, "share with a room or @user");
 		return;
 	}
 	if (share_own_file(s, m->req, m->id, &f) < 0)
 		return;
 	if (store_share_add(&f, m->room, user, &sh) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot record the share");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot record the share");
 		return;
 	}
-	log_info("%s: shared file %" PRIu64 " with %s", session_name(s), f.id, m->room);
+	log_info("%s: shared file %" PRIu64 " with %s", front_name(&s->fs), f.id, m->room);
 	share_send_info(s, m->req, &f, &sh);
-	session_ok(s, m->req, f.id, 0);
+	front_ok(&s->fs, m->req, f.id, 0);
 }
 
 void share_handle_unshare(struct session *s, const struct msg *m)
@@ -218,8 +218,8 @@ void share_handle_unshare(struct session *s, const struct msg *m)
 	int r = share_link_valid(m->secret) ? store_share_by_link(m->secret, &sh) : -ENOENT;
 
 	if (r == -ENOENT && share_link_valid(m->secret) && store_file_by_link(m->secret, &f) == 0 &&
-	    strcmp(f.owner, s->user) == 0) {
-		session_error(s, m->req, ERR_INVALID,
+	    strcmp(f.owner, s->fs.user) == 0) {
+		front_error(&s->fs, m->req, ERR_INVALID,
 		              "that is your own link to the file, not a share; remove the file "
 		              "with nexus rm %" PRIu64,
 		              f.id);
@@ -228,22 +228,22 @@ void share_handle_unshare(struct session *s, const struct msg *m)
 	if (r == 0)
 		r = store_file_by_id(sh.file, &f);
 	if (r == -ENOENT) {
-		session_error(s, m->req, ERR_NOT_FOUND, "no such link");
+		front_error(&s->fs, m->req, ERR_NOT_FOUND, "no such link");
 		return;
 	}
 	if (r < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot read the file database");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot read the file database");
 		return;
 	}
-	if (strcmp(f.owner, s->user) != 0) {
-		session_error(s, m->req, ERR_FORBIDDEN, "only the owner of a file can revoke its links");
+	if (strcmp(f.owner, s->fs.user) != 0) {
+		front_error(&s->fs, m->req, ERR_FORBIDDEN, "only the owner of a file can revoke its links");
 		return;
 	}
 	if (!sh.revoked && store_share_revoke(sh.link) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot revoke the link");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot revoke the link");
 		return;
 	}
-	log_info("%s: revoked the link of file %" PRIu64 " shared with %s", session_name(s), f.id,
+	log_info("%s: revoked the link of file %" PRIu64 " shared with %s", front_name(&s->fs), f.id,
 	         sh.room);
-	session_ok(s, m->req, f.id, 0);
+	front_ok(&s->fs, m->req, f.id, 0);
 }

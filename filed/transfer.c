@@ -107,8 +107,8 @@ static struct transfer *transfer_find(struct session *s, uint32_t req)
 
 bool transfer_upload_busy(uint64_t upload_id)
 {
-	for (struct session *s = filed.sessions; s; s = s->next)
-		for (struct transfer *t = s->transfers; t; t = t->next)
+	for (struct front_session *fs = filed.front.sessions; fs; fs = fs->next)
+		for (struct transfer *t = FRONT_OWNER(fs, struct session)->transfers; t; t = t->next)
 			if (t->push && t->up.id == upload_id)
 				return true;
 	return false;
@@ -155,7 +155,7 @@ static void transfer_end(struct transfer *t)
  * unless drop (bad data) or it was a stream. */
 static void transfer_fail(struct transfer *t, bool drop, uint16_t code, const char *text)
 {
-	session_error(t->s, t->req, code, "%s", text);
+	front_error(&t->s->fs, t->req, code, "%s", text);
 	if (t->push) {
 		if (drop || t->up.stream)
 			store_upload_drop(&t->up);
@@ -197,7 +197,7 @@ static void transfer_rehash_cb(evutil_socket_t fd, short what, void *arg)
 
 		if (n <= 0) {
 			free(buf);
-			log_err("%s: cannot read upload %s: %s", session_name(t->s), t->up.blob,
+			log_err("%s: cannot read upload %s: %s", front_name(&t->s->fs), t->up.blob,
 			        n < 0 ? strerror(errno) : "short file");
 			transfer_fail(t, true, ERR_INTERNAL, "cannot read the partial upload; push again");
 			return;
@@ -227,7 +227,7 @@ static void transfer_send_offset(struct session *s, uint32_t req, uint64_t id, u
 	o.req = req;
 	o.id = id;
 	o.size = off;
-	session_send(s, &o);
+	front_send(&s->fs, &o);
 }
 
 /* Limits before anything is created: 0 or an error sent. */
@@ -236,34 +236,34 @@ static int transfer_push_check(struct session *s, const struct msg *m, uint64_t 
 	uint64_t max = (uint64_t)filed.cfg.max_file_mb * FILED_MIB, used, nfiles;
 
 	if (!share_name_valid(m->text)) {
-		session_error(s, m->req, ERR_INVALID,
+		front_error(&s->fs, m->req, ERR_INVALID,
 		              "invalid file name: use 1 to %d bytes of text without '/', control "
 		              "characters or newlines, and not \".\" or \"..\"",
 		              FILED_NAME_MAX);
 		return -1;
 	}
 	if (transfer_find(s, m->req)) {
-		session_error(s, m->req, ERR_INVALID, "request id already in use");
+		front_error(&s->fs, m->req, ERR_INVALID, "request id already in use");
 		return -1;
 	}
-	if (session_user_transfers(s->user) >= filed.cfg.max_transfers) {
-		session_error(s, m->req, ERR_RATE_LIMITED,
+	if (session_user_transfers(s->fs.user) >= filed.cfg.max_transfers) {
+		front_error(&s->fs, m->req, ERR_RATE_LIMITED,
 		              "too many transfers at once (%u); wait for one to finish",
 		              filed.cfg.max_transfers);
 		return -1;
 	}
 	if (!(m->flags & MF_STREAM) && m->size > max) {
-		session_error(s, m->req, ERR_QUOTA,
+		front_error(&s->fs, m->req, ERR_QUOTA,
 		              "file too large: %" PRIu64 " bytes is over the limit of %u MiB",
 		              m->size, filed.cfg.max_file_mb);
 		return -1;
 	}
-	if (store_usage(s->user, &used, &nfiles) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot read the file database");
+	if (store_usage(s->fs.user, &used, &nfiles) < 0) {
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot read the file database");
 		return -1;
 	}
 	if (nfiles >= filed.cfg.max_files) {
-		session_error(s, m->req, ERR_QUOTA,
+		front_error(&s->fs, m->req, ERR_QUOTA,
 		              "too many files: you have %" PRIu64 " with unfinished uploads (the "
 		              "limit); remove some with nexus rm",
 		              nfiles);
@@ -282,9 +282,9 @@ static int transfer_push_open(struct session *s, const struct msg *m, uint64_t u
 	int fd;
 
 	*ret_resumed = false;
-	if (!stream && store_upload_find(s->user, m->size, m->hash, up) == 0) {
+	if (!stream && store_upload_find(s->fs.user, m->size, m->hash, up) == 0) {
 		if (transfer_upload_busy(up->id)) {
-			session_error(s, m->req, ERR_EXISTS,
+			front_error(&s->fs, m->req, ERR_EXISTS,
 			              "this file is being uploaded by another connection");
 			return -1;
 		}
@@ -295,27 +295,27 @@ static int transfer_push_open(struct session *s, const struct msg *m, uint64_t u
 			*ret_resumed = true;
 			return fd;
 		}
-		log_warn("%s: cannot reopen upload %s: %s; starting again", session_name(s),
+		log_warn("%s: cannot reopen upload %s: %s; starting again", front_name(&s->fs),
 		         up->blob, strerror(-fd));
 		store_upload_drop(up);
 	}
 	if (used + (stream ? 1 : m->size) > quota) {
-		session_error(s, m->req, ERR_QUOTA,
+		front_error(&s->fs, m->req, ERR_QUOTA,
 		              "over quota: you use %" PRIu64 " of %u MiB and this file needs %" PRIu64
 		              " bytes",
 		              used, filed.cfg.quota_mb, m->size);
 		return -1;
 	}
 	memset(up, 0, sizeof(*up));
-	snprintf(up->owner, sizeof(up->owner), "%s", s->user);
+	snprintf(up->owner, sizeof(up->owner), "%s", s->fs.user);
 	memcpy(up->name, m->text, strnlen(m->text, FILED_NAME_MAX) + 1);
 	up->size = stream ? 0 : m->size;
 	memcpy(up->hash, m->hash, PROTO_HASH_LEN);
 	up->stream = stream;
 	fd = store_upload_new(up);
 	if (fd < 0) {
-		log_err("cannot create an upload for %s: %s", session_name(s), strerror(-fd));
-		session_error(s, m->req, ERR_INTERNAL, "cannot create the upload on the server");
+		log_err("cannot create an upload for %s: %s", front_name(&s->fs), strerror(-fd));
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot create the upload on the server");
 		return -1;
 	}
 	return fd;
@@ -333,10 +333,10 @@ void transfer_handle_push(struct session *s, const struct msg *m)
 	if (transfer_push_check(s, m, &used) < 0)
 		return;
 	if (!(m->flags & MF_STREAM) &&
-	    store_file_same(s->user, m->text, m->size, m->hash, &f) == 0) {
+	    store_file_same(s->fs.user, m->text, m->size, m->hash, &f) == 0) {
 		/* Already here, whole and verified: nothing to send. */
 		share_send_info(s, m->req, &f, NULL);
-		session_ok(s, m->req, f.id, 0);
+		front_ok(&s->fs, m->req, f.id, 0);
 		return;
 	}
 	fd = transfer_push_open(s, m, used, &up, &resumed);
@@ -354,7 +354,7 @@ void transfer_handle_push(struct session *s, const struct msg *m)
 		return;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	log_info("%s: push of \"%s\" (%" PRIu64 " bytes)%s at %" PRIu64, session_name(s),
+	log_info("%s: push of \"%s\" (%" PRIu64 " bytes)%s at %" PRIu64, front_name(&s->fs),
 	         up.name, up.size, resumed ? " resumed" : " started", t->offset);
 	if (t->offset)
 		transfer_rehash_cb(-1, 0, t);
@@ -421,7 +421,7 @@ void transfer_handle_data(struct session *s, const struct msg *m)
 	}
 	r = transfer_write(t, m->data, m->data_len);
 	if (r < 0) {
-		log_err("%s: cannot write upload %s: %s", session_name(s), t->up.blob,
+		log_err("%s: cannot write upload %s: %s", front_name(&s->fs), t->up.blob,
 		        strerror(-r));
 		transfer_fail(t, false, ERR_INTERNAL,
 		              r == -ENOSPC ? "the server's disk is full" : "write error on the server");
@@ -432,7 +432,7 @@ void transfer_handle_data(struct session *s, const struct msg *m)
 	filed.bytes_in += m->data_len;
 	if (t->offset - t->synced >= (uint64_t)filed.cfg.sync_mb * FILED_MIB &&
 	    (r = transfer_checkpoint(t)) < 0) {
-		log_err("%s: cannot sync upload %s: %s", session_name(s), t->up.blob, strerror(-r));
+		log_err("%s: cannot sync upload %s: %s", front_name(&s->fs), t->up.blob, strerror(-r));
 		transfer_fail(t, false, ERR_INTERNAL, "cannot sync the upload on the server");
 	}
 }
@@ -462,7 +462,7 @@ void transfer_handle_end(struct session *s, const struct msg *m)
 	EVP_DigestFinal_ex(t->sha, digest, &dlen);
 	if (dlen != PROTO_HASH_LEN || memcmp(digest, t->up.hash, PROTO_HASH_LEN) != 0 ||
 	    memcmp(m->hash, t->up.hash, PROTO_HASH_LEN) != 0) {
-		log_warn("%s: push of \"%s\": SHA-256 mismatch, upload discarded", session_name(s),
+		log_warn("%s: push of \"%s\": SHA-256 mismatch, upload discarded", front_name(&s->fs),
 		         t->up.name);
 		transfer_fail(t, true, ERR_INTEGRITY,
 		              "the data received does not match its SHA-256; the upload was "
@@ -470,16 +470,16 @@ void transfer_handle_end(struct session *s, const struct msg *m)
 		return;
 	}
 	if (fsync(t->fd) < 0 || (r = store_upload_finish(&t->up, &f)) < 0) {
-		log_err("%s: cannot store \"%s\": %s", session_name(s), t->up.name, strerror(errno));
+		log_err("%s: cannot store \"%s\": %s", front_name(&s->fs), t->up.name, strerror(errno));
 		transfer_fail(t, false, ERR_INTERNAL, "cannot store the file on the server");
 		return;
 	}
 	log_info("%s: stored \"%s\" as file %" PRIu64 " (%" PRIu64 " bytes, %" PRIu64
 	         " received in %.1f s)",
-	         session_name(s), f.name, f.id, f.size, t->end - t->start,
+	         front_name(&s->fs), f.name, f.id, f.size, t->end - t->start,
 	         (double)(clock_now_ms() - t->started_ms) / 1000.0);
 	share_send_info(s, t->req, &f, NULL);
-	session_ok(s, t->req, f.id, 0);
+	front_ok(&s->fs, t->req, f.id, 0);
 	transfer_end(t);
 }
 
@@ -492,7 +492,7 @@ static int transfer_pull_fill(struct transfer *t)
 	struct msg *d;
 
 	d = xcalloc(1, sizeof(*d));
-	while (t->offset < t->end && conn_outq(t->s->conn) < mark) {
+	while (t->offset < t->end && conn_outq(t->s->fs.conn) < mark) {
 		size_t want = (size_t)(t->end - t->offset < chunk ? t->end - t->offset : chunk);
 		uint8_t *buf = pool_get();
 		ssize_t n = pread(t->fd, buf, want, (off_t)t->offset);
@@ -500,7 +500,7 @@ static int transfer_pull_fill(struct transfer *t)
 		if (n <= 0) {
 			pool_put(buf, 0, NULL);
 			free(d);
-			log_err("%s: cannot read file %" PRIu64 ": %s", session_name(t->s),
+			log_err("%s: cannot read file %" PRIu64 ": %s", front_name(&t->s->fs),
 			        t->file.id, n < 0 ? strerror(errno) : "short file");
 			transfer_fail(t, false, ERR_INTERNAL, "read error on the server");
 			return 1;
@@ -510,7 +510,7 @@ static int transfer_pull_fill(struct transfer *t)
 		d->size = t->offset;
 		d->data = buf;
 		d->data_len = (uint32_t)n;
-		if (conn_send_ref(t->s->conn, d, pool_put, NULL) < 0) {
+		if (conn_send_ref(t->s->fs.conn, d, pool_put, NULL) < 0) {
 			pool_put(buf, 0, NULL);
 			free(d);
 			return 1; /* the conn is closing: its closed callback frees us */
@@ -522,9 +522,9 @@ static int transfer_pull_fill(struct transfer *t)
 	if (t->offset < t->end)
 		return 0;
 	log_info("%s: pull of file %" PRIu64 " done (%" PRIu64 " bytes sent in %.1f s)",
-	         session_name(t->s), t->file.id, t->end - t->start,
+	         front_name(&t->s->fs), t->file.id, t->end - t->start,
 	         (double)(clock_now_ms() - t->started_ms) / 1000.0);
-	session_ok(t->s, t->req, t->file.id, 0);
+	front_ok(&t->s->fs, t->req, t->file.id, 0);
 	transfer_end(t);
 	return 1;
 }
@@ -533,7 +533,7 @@ void transfer_drain(struct session *s)
 {
 	struct transfer *t = s->transfers, *next;
 
-	for (; t && s->state == SESSION_USER; t = next) {
+	for (; t && s->fs.state == FRONT_USER; t = next) {
 		next = t->next;
 		if (!t->push)
 			transfer_pull_fill(t);
@@ -548,32 +548,32 @@ void transfer_handle_pull(struct session *s, const struct msg *m)
 	char why[256];
 	int code, fd;
 
-	code = share_resolve(s->user, m->secret, &f, &sh, why, sizeof(why));
+	code = share_resolve(s->fs.user, m->secret, &f, &sh, why, sizeof(why));
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	if (m->size > f.size) {
-		session_error(s, m->req, ERR_INVALID, "offset %" PRIu64 " is past the end (%" PRIu64
+		front_error(&s->fs, m->req, ERR_INVALID, "offset %" PRIu64 " is past the end (%" PRIu64
 		              " bytes)", m->size, f.size);
 		return;
 	}
 	if (!(m->flags & MF_INFO) && (transfer_find(s, m->req) ||
-	                              session_user_transfers(s->user) >= filed.cfg.max_transfers)) {
-		session_error(s, m->req, ERR_RATE_LIMITED,
+	                              session_user_transfers(s->fs.user) >= filed.cfg.max_transfers)) {
+		front_error(&s->fs, m->req, ERR_RATE_LIMITED,
 		              "too many transfers at once (%u); wait for one to finish",
 		              filed.cfg.max_transfers);
 		return;
 	}
 	share_send_info(s, m->req, &f, sh.link[0] ? &sh : NULL);
 	if (m->flags & MF_INFO) {
-		session_ok(s, m->req, f.id, 0);
+		front_ok(&s->fs, m->req, f.id, 0);
 		return;
 	}
 	fd = store_blob_open(&f);
 	if (fd < 0) {
-		log_err("%s: cannot open file %" PRIu64 ": %s", session_name(s), f.id, strerror(-fd));
-		session_error(s, m->req, ERR_INTERNAL, "cannot open the file on the server");
+		log_err("%s: cannot open file %" PRIu64 ": %s", front_name(&s->fs), f.id, strerror(-fd));
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot open the file on the server");
 		return;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -582,7 +582,7 @@ void transfer_handle_pull(struct session *s, const struct msg *m)
 	t->file = f;
 	t->offset = t->start = m->size;
 	t->end = f.size;
-	log_info("%s: pull of file %" PRIu64 " \"%s\" from %" PRIu64, session_name(s), f.id, f.name,
+	log_info("%s: pull of file %" PRIu64 " \"%s\" from %" PRIu64, front_name(&s->fs), f.id, f.name,
 	         t->offset);
 	transfer_pull_fill(t);
 }
@@ -598,7 +598,7 @@ void transfer_free_all(struct session *s)
 		else if (t->push && t->offset > t->synced && transfer_checkpoint(t) == 0)
 			log_info("%s: push of \"%s\" interrupted at %" PRIu64 " of %" PRIu64
 			         " bytes (kept for a resume)",
-			         session_name(s), t->up.name, t->offset, t->end);
+			         front_name(&s->fs), t->up.name, t->offset, t->end);
 		transfer_end(t);
 	}
 }
