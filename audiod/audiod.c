@@ -18,7 +18,17 @@
 
 #define AUDIOD_STATUS_SECS 10
 
-struct audiod audiod;
+struct audiod audiod = {
+    .front =
+        {
+            .t = &session_table,
+            .base = &audiod.base,
+            .tls = &audiod.tls,
+            .revoke = &audiod.revoke,
+            .token_key = audiod.token_key,
+            .stopping = &audiod.stopping,
+        },
+};
 
 /* Defined with its hooks above main. */
 static struct svc svc;
@@ -157,22 +167,18 @@ static int audiod_setup_state(char *fp, char *err, size_t errlen)
 /* The revocation list changed: sessions whose token it refuses end. */
 static void audiod_revoked(void)
 {
-	struct member *m, *next;
+	front_revoked(&audiod.front);
+}
 
-	for (m = audiod.members; m; m = next) {
-		next = m->next;
-		if ((m->state != MEMBER_USER && m->state != MEMBER_ROOM) ||
-		    !svc_token_revoked(audiod.revoke, m->user, m->issued_ms))
-			continue;
-		log_info("%s: login revoked (" SVC_REVOKED_WHY "), session ended", m->user);
-		session_kick(m, ERR_TOKEN_INVALID, SVC_REVOKED_TEXT);
-	}
+static void audiod_accept(int fd, const char *peer)
+{
+	front_accept(&audiod.front, fd, peer);
 }
 
 static void audiod_status(void)
 {
 	sd_notify_status("serving on %s: %u connections, %u voice rooms", svc.listen_name,
-	                 audiod.nsessions, audiod.nrooms);
+	                 audiod.front.nsessions, audiod.nrooms);
 }
 
 static int audiod_reload(char *err, size_t errlen)
@@ -210,12 +216,12 @@ static void audiod_stop(int sig)
 	/* recordings end cleanly before the clients go */
 	for (struct room *r = audiod.rooms; r; r = r->next)
 		record_stop(r);
-	session_close_all();
+	front_close_all(&audiod.front);
 }
 
 static void audiod_cleanup(void)
 {
-	session_free_all();
+	front_free_all(&audiod.front);
 	room_free_all();
 	mixer_stop();
 	svc_cleanup(&svc);
@@ -267,7 +273,7 @@ static struct svc svc = {
     .stop = audiod_stop,
     .status = audiod_status,
     .status_every = {AUDIOD_STATUS_SECS, 0},
-    .accept = session_accept,
+    .accept = audiod_accept,
     .revoke = &audiod.revoke,
     .revoked = audiod_revoked,
     .base = &audiod.base,

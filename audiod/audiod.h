@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "front.h"
 #include "proto.h"
 #include "ratelimit.h"
 #include "auth.h"
@@ -68,8 +69,7 @@ struct audiod {
 	uint8_t token_key[AUTH_KEY_LEN];
 	struct revoke *revoke; /* token revocations (common/revoke.h) */
 	struct listener *listener;
-	struct member *members; /* every connection */
-	unsigned nsessions;
+	struct front front; /* every connection (common/front.h) */
 	struct room *rooms;
 	unsigned nrooms;
 	bool stopping;
@@ -118,7 +118,6 @@ const struct jitter_slot *jitter_shed(struct jitter *j, bool quiet);
 unsigned jitter_buffered(const struct jitter *j);
 
 /* ---- session.c: one connection ---- */
-enum member_state { MEMBER_HELLO, MEMBER_USER, MEMBER_ROOM, MEMBER_CLOSING };
 
 struct talker {
 	struct jitter jb;
@@ -134,30 +133,19 @@ struct talker {
 	uint64_t arrival_us;    /* of the frame played this tick */
 };
 
+/* A connection: common/front.h's session (HELLO with a token; front_send,
+ * front_send_frame, front_error, front_kick on &m->fs), then audiod's. */
 struct member {
-	struct member *next, *prev;          /* all connections */
+	struct front_session fs;
 	struct member *room_next, *room_prev; /* in a room */
-	struct conn *conn;
 	struct room *room;
-	enum member_state state;
-	char user[PROTO_NAME_MAX + 1];
-	uint64_t issued_ms; /* the token's, for the revocation sweep */
-	char addr[64];
-	bool admin, muted, listen_only, refuse;
+	bool admin, muted, listen_only;
 	struct ratelimit frames;
 	struct talker *talker; /* allocated on the first audio frame */
 	uint64_t skipped;
 };
 
-void session_accept(int fd, const char *peer);
-int session_send(struct member *m, const struct msg *msg);
-/* Queue an encoded frame (fan-out: encoded once, copied per member). */
-int session_send_frame(struct member *m, const uint8_t *frame, size_t len);
-void session_error(struct member *m, uint32_t req, uint16_t code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-void session_kick(struct member *m, uint16_t code, const char *text);
-void session_close_all(void);
-void session_free_all(void);
+extern const struct front_table session_table;
 
 /* ---- room.c: voice rooms, members, mute, events ---- */
 struct room {

@@ -187,11 +187,11 @@ static void mix_activity(struct room *r, struct member *m)
 		t->hang--;
 	if (t->hang > 0 && !t->active) {
 		t->active = true;
-		room_event(r, m->user, VOICE_TALK, 0, (uint64_t)(lvl < -60 ? 0 : 100 + lvl * 100 / 60),
+		room_event(r, m->fs.user, VOICE_TALK, 0, (uint64_t)(lvl < -60 ? 0 : 100 + lvl * 100 / 60),
 		           NULL);
 	} else if (t->hang == 0 && t->active) {
 		t->active = false;
-		room_event(r, m->user, VOICE_QUIET, 0, 0, NULL);
+		room_event(r, m->fs.user, VOICE_QUIET, 0, 0, NULL);
 	}
 }
 
@@ -253,7 +253,7 @@ static void mix_frame(struct msg *out, const struct room *r, const uint8_t *pkt,
 /* A stalled listener misses frames; the room goes on. */
 static bool mix_stalled(struct member *m)
 {
-	if (conn_outq(m->conn) <= audiod.cfg.skip_outq)
+	if (conn_outq(m->fs.conn) <= audiod.cfg.skip_outq)
 		return false;
 	m->skipped++;
 	audiod.stats.frames_skipped++;
@@ -278,7 +278,7 @@ static void mix_send_shared(struct room *r, const uint8_t *pkt, int len, uint64_
 	for (struct member *m = r->members; m; m = m->room_next) {
 		if ((m->talker && m->talker->mixed) || mix_stalled(m))
 			continue;
-		if (session_send_frame(m, frame, (size_t)n) == 0)
+		if (front_send_frame(&m->fs, frame, (size_t)n) == 0)
 			audiod.stats.frames_out++;
 	}
 }
@@ -291,7 +291,7 @@ static void mix_send_personal(struct room *r, struct member *m, const uint8_t *p
 	if (mix_stalled(m))
 		return;
 	mix_frame(&out, r, pkt, len, stream, delay_us);
-	if (session_send(m, &out) == 0)
+	if (front_send(&m->fs, &out) == 0)
 		audiod.stats.frames_out++;
 }
 
@@ -341,7 +341,7 @@ static void mix_levels(struct room *r, struct member **sel, unsigned nsel)
 		float db = sel[i]->talker->level_db;
 		int lvl = db < -60 ? 0 : (int)(100 + db * 100 / 60);
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s=%d", i ? " " : "",
-		                        sel[i]->user, lvl);
+		                        sel[i]->fs.user, lvl);
 	}
 	room_event(r, "", VOICE_LEVEL, 0, 0, text);
 }
@@ -515,5 +515,5 @@ void mixer_stats_text(char *out, size_t outlen)
 	         (unsigned long long)st->frames_skipped, (unsigned long long)st->plc,
 	         (unsigned long long)st->fec, (unsigned long long)st->encodes,
 	         (unsigned long long)(st->delay_n ? st->delay_us_sum / st->delay_n : 0),
-	         audiod.nrooms, audiod.nsessions, (unsigned long long)st->shed);
+	         audiod.nrooms, audiod.front.nsessions, (unsigned long long)st->shed);
 }

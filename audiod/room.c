@@ -84,13 +84,13 @@ void room_event(struct room *r, const char *user, uint32_t kind, uint32_t flags,
 		return;
 	}
 	for (struct member *m = r->members; m; m = m->room_next)
-		session_send_frame(m, frame, (size_t)n);
+		front_send_frame(&m->fs, frame, (size_t)n);
 }
 
 static struct member *room_member(struct room *r, const char *user)
 {
 	for (struct member *m = r->members; m; m = m->room_next)
-		if (strcmp(m->user, user) == 0)
+		if (strcmp(m->fs.user, user) == 0)
 			return m;
 	return NULL;
 }
@@ -112,19 +112,17 @@ void room_remove(struct member *m)
 	r->nmembers--;
 	talker_free(m->talker);
 	m->talker = NULL;
-	if (m->state == MEMBER_ROOM)
-		m->state = MEMBER_USER;
-	log_debug("%s left voice room %s", m->user, r->name);
+	log_debug("%s left voice room %s", m->fs.user, r->name);
 	if (r->nmembers == 0)
 		room_free(r);
 	else
-		room_event(r, m->user, VOICE_LEAVE, 0, 0, NULL);
+		room_event(r, m->fs.user, VOICE_LEAVE, 0, 0, NULL);
 }
 
 static int room_check_pass(struct member *m, const struct msg *msg, char *why, size_t whylen)
 {
 	bool admin = false;
-	int r = auth_pass_verify(audiod.token_key, msg->secret, m->user, msg->room,
+	int r = auth_pass_verify(audiod.token_key, msg->secret, m->fs.user, msg->room,
 	                         clock_wall_ms() / 1000, &admin);
 
 	if (r == -EKEYEXPIRED) {
@@ -152,16 +150,16 @@ static void room_join_reply(struct member *m, struct room *r, uint32_t req)
 	for (struct member *o = r->members; o; o = o->room_next) {
 		if (o == m)
 			continue;
-		snprintf(e.user, sizeof(e.user), "%s", o->user);
+		snprintf(e.user, sizeof(e.user), "%s", o->fs.user);
 		e.flags = o->muted ? MF_MUTED : 0;
 		e.ts = clock_wall_ms();
-		session_send(m, &e);
+		front_send(&m->fs, &e);
 		n++;
 	}
 	proto_msg_init(&e, MSG_OK);
 	e.req = req;
 	e.count = n;
-	session_send(m, &e);
+	front_send(&m->fs, &e);
 }
 
 void room_handle_join(struct member *m, const struct msg *msg)
@@ -171,22 +169,22 @@ void room_handle_join(struct member *m, const struct msg *msg)
 	int code;
 
 	if (m->room) {
-		session_error(m, msg->req, ERR_INVALID, "already in voice room %s", m->room->name);
+		front_error(&m->fs, msg->req, ERR_INVALID, "already in voice room %s", m->room->name);
 		return;
 	}
 	code = room_check_pass(m, msg, why, sizeof(why));
 	if (code) {
-		session_error(m, msg->req, (uint16_t)code, "%s", why);
+		front_error(&m->fs, msg->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	r = room_find(msg->room);
 	if (!r && audiod.nrooms >= audiod.cfg.max_rooms) {
-		session_error(m, msg->req, ERR_QUOTA, "too many voice rooms (%u)",
+		front_error(&m->fs, msg->req, ERR_QUOTA, "too many voice rooms (%u)",
 		              audiod.cfg.max_rooms);
 		return;
 	}
 	if (r && r->nmembers >= audiod.cfg.max_members) {
-		session_error(m, msg->req, ERR_QUOTA, "voice room %s is full (%u people)", r->name,
+		front_error(&m->fs, msg->req, ERR_QUOTA, "voice room %s is full (%u people)", r->name,
 		              audiod.cfg.max_members);
 		return;
 	}
@@ -195,15 +193,14 @@ void room_handle_join(struct member *m, const struct msg *msg)
 	m->muted = msg->flags & MF_MUTED;
 	m->listen_only = msg->flags & MF_LISTEN;
 	m->room = r;
-	m->state = MEMBER_ROOM;
 	m->room_next = r->members;
 	if (r->members)
 		r->members->room_prev = m;
 	r->members = m;
 	r->nmembers++;
 	room_join_reply(m, r, msg->req);
-	room_event(r, m->user, VOICE_JOIN, m->muted ? MF_MUTED : 0, 0, NULL);
-	log_debug("%s joined voice room %s (%u people)", m->user, r->name, r->nmembers);
+	room_event(r, m->fs.user, VOICE_JOIN, m->muted ? MF_MUTED : 0, 0, NULL);
+	log_debug("%s joined voice room %s (%u people)", m->fs.user, r->name, r->nmembers);
 }
 
 void room_handle_leave(struct member *m, const struct msg *msg)
@@ -213,7 +210,7 @@ void room_handle_leave(struct member *m, const struct msg *msg)
 	room_remove(m);
 	proto_msg_init(&ok, MSG_OK);
 	ok.req = msg->req;
-	session_send(m, &ok);
+	front_send(&m->fs, &ok);
 }
 
 void room_handle_mute(struct member *m, const struct msg *msg)
@@ -223,17 +220,17 @@ void room_handle_mute(struct member *m, const struct msg *msg)
 	struct msg ok;
 
 	if (!m->room) {
-		session_error(m, msg->req, ERR_INVALID, "join a voice room first");
+		front_error(&m->fs, msg->req, ERR_INVALID, "join a voice room first");
 		return;
 	}
-	if (msg->user[0] && strcmp(msg->user, m->user) != 0) {
+	if (msg->user[0] && strcmp(msg->user, m->fs.user) != 0) {
 		if (!m->admin) {
-			session_error(m, msg->req, ERR_FORBIDDEN, "only an admin can mute others");
+			front_error(&m->fs, msg->req, ERR_FORBIDDEN, "only an admin can mute others");
 			return;
 		}
 		target = room_member(m->room, msg->user);
 		if (!target) {
-			session_error(m, msg->req, ERR_NOT_FOUND, "%s is not in voice room %s",
+			front_error(&m->fs, msg->req, ERR_NOT_FOUND, "%s is not in voice room %s",
 			              msg->user, m->room->name);
 			return;
 		}
@@ -242,12 +239,12 @@ void room_handle_mute(struct member *m, const struct msg *msg)
 		target->muted = mute;
 		if (mute && target->talker)
 			jitter_init(&target->talker->jb, audiod.cfg.jitter_max);
-		room_event(m->room, target->user, mute ? VOICE_MUTE : VOICE_UNMUTE,
-		           mute ? MF_MUTED : 0, 0, m->user);
+		room_event(m->room, target->fs.user, mute ? VOICE_MUTE : VOICE_UNMUTE,
+		           mute ? MF_MUTED : 0, 0, m->fs.user);
 	}
 	proto_msg_init(&ok, MSG_OK);
 	ok.req = msg->req;
-	session_send(m, &ok);
+	front_send(&m->fs, &ok);
 }
 
 void room_handle_record(struct member *m, const struct msg *msg)
@@ -257,27 +254,27 @@ void room_handle_record(struct member *m, const struct msg *msg)
 	struct msg ok;
 
 	if (!r) {
-		session_error(m, msg->req, ERR_INVALID, "join a voice room first");
+		front_error(&m->fs, msg->req, ERR_INVALID, "join a voice room first");
 		return;
 	}
 	if (!m->admin || !audiod.cfg.record) {
-		session_error(m, msg->req, ERR_FORBIDDEN,
+		front_error(&m->fs, msg->req, ERR_FORBIDDEN,
 		              m->admin ? "recording is turned off on this server"
 		                       : "only an admin can record a room");
 		return;
 	}
 	if (msg->flags & 1) {
 		if (!r->rec && record_start(r, why, sizeof(why)) < 0) {
-			session_error(m, msg->req, ERR_INTERNAL, "%s", why);
+			front_error(&m->fs, msg->req, ERR_INTERNAL, "%s", why);
 			return;
 		}
-		room_event(r, m->user, VOICE_RECORD, 1, 0, r->rec_name);
+		room_event(r, m->fs.user, VOICE_RECORD, 1, 0, r->rec_name);
 	} else if (r->rec) {
 		snprintf(why, sizeof(why), "%s", r->rec_name);
 		record_stop(r);
-		room_event(r, m->user, VOICE_RECORD, 0, 0, why);
+		room_event(r, m->fs.user, VOICE_RECORD, 0, 0, why);
 	}
 	proto_msg_init(&ok, MSG_OK);
 	ok.req = msg->req;
-	session_send(m, &ok);
+	front_send(&m->fs, &ok);
 }
