@@ -329,6 +329,20 @@ void client_set_drain(struct client *c, client_drain_fn fn, void *arg, size_t lo
 /* Check fp against known_servers for this server. Returns 0 to go on, or
  * non-zero after client_fail (unknown and cannot ask, refused, changed). */
 int trust_check(struct client *c, const char *fp);
+/* The pin of this server: TLS_PIN_MATCH, _MISMATCH (pinned filled) or
+ * _UNKNOWN; negative after client_fail when known_servers is unreadable. */
+int trust_lookup(struct client *c, const char *fp, char pinned[TLS_FP_LEN]);
+/* Pin fp (0, or negative after client_fail). */
+int trust_save(struct client *c, const char *fp);
+/* Add the server to the saved servers (a failure is said, not fatal):
+ * servers_remember's 1 or 2 when it was added. */
+int trust_remember(struct client *c, const char *fp);
+/* client_fail for a certificate that is not the one pinned. */
+void trust_fail_changed(struct client *c, const char *pinned, const char *fp);
+/* "Trust this server?" on the terminal: 1 yes, 0 no, -errno without one. */
+int trust_ask(void);
+
+/* cmd_trust.c */
 int cmd_trust(struct settings *s, int argc, char **argv);
 
 /* output.c: text and JSON lines on stdout. Server strings are cleaned of
@@ -369,7 +383,7 @@ void jw_close(struct jw *w, char bracket);
 /* Close the top object, newline, flush. 0 or a negative errno. */
 int jw_end(struct jw *w);
 
-/* nexus.c: command table and argument parsing. */
+/* cli.c: argument parsing and usage, over the command table of nexus.c. */
 
 struct command {
 	const char *name;
@@ -377,6 +391,16 @@ struct command {
 	const char *help;
 	int (*run)(struct settings *s, int argc, char **argv);
 };
+
+/* The table usage lines come from (main registers it first). */
+void cli_commands(const struct command *table, size_t n);
+const struct command *cli_command_find(const char *name);
+void cli_print_usage(FILE *f);
+/* nexus help [COMMAND]: the exit status. */
+int cli_help(int argc, char **argv);
+/* Global flags before the command; returns the index of the command word,
+ * argc when there is none, or -1 - status to stop. */
+int cli_global(struct settings *s, int argc, char **argv);
 
 /* Parse a subcommand's arguments (argv[0] is its name): global flags
  * anywhere, the command's own through optfn (key, optarg, ctx; returns 0
@@ -429,6 +453,27 @@ int cmd_history(struct settings *s, int argc, char **argv);
 
 /* cmd_ports.c */
 int cmd_ports(struct settings *s, int argc, char **argv);
+
+/* https.c: a short blocking HTTPS exchange with one of the server's
+ * daemons (videod), pinned like the chat connection. */
+struct ssl_st;
+struct ssl_ctx_st;
+struct https {
+	int fd;
+	struct ssl_st *ssl;
+	struct ssl_ctx_st *ctx;
+};
+/* Connect to the server's port, handshake and check the pin; service
+ * names the daemon in messages. 0 or an exit status (said). */
+int https_open(struct settings *s, uint16_t port, const char *service, struct https *h);
+int https_write(struct https *h, const char *buf, size_t len);
+/* A whole response (Connection: close): its status and its body (to free). */
+int https_read_all(struct https *h, int *ret_status, char **ret_body);
+/* Up to len bytes of the response as they come: n > 0, or 0 at its end. */
+int https_read(struct https *h, char *buf, size_t len);
+/* Socket timeouts from now on (a long watch). */
+void https_set_timeout(struct https *h, int secs);
+void https_close(struct https *h);
 
 /* cmd_call.c: call ROOM (videod) */
 int cmd_call(struct settings *s, int argc, char **argv);

@@ -6,9 +6,9 @@
  * and to mark call members, so its screen never waits on videod.
  *
  * videod shares chatd's certificate, so the chat server's pin covers it:
- * the fingerprint is checked before the token is sent. A short blocking
- * HTTPS exchange is all this needs; the watch is one long response read
- * line by line (HTTP/1.0, so no chunked framing). */
+ * the fingerprint is checked before the token is sent (https.c). A short
+ * blocking HTTPS exchange is all this needs; the watch is one long
+ * response read line by line (HTTP/1.0, so no chunked framing). */
 #include "client.h"
 
 #include <errno.h>
@@ -25,11 +25,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #define CALL_DEFAULT_PORT 5000
-#define CALL_IO_SECS 10
 #define CALL_WATCH_SECS 60 /* videod pings every 15 s */
 #define CALL_RESP_MAX (64 * 1024)
 
@@ -37,123 +34,6 @@ struct call_cmd {
 	int open, once, link_only, watch_only;
 	uint16_t port;
 };
-
-struct https {
-	int fd;
-	SSL *ssl;
-	SSL_CTX *ctx;
-};
-
-static void https_close(struct https *h)
-{
-	if (h->ssl) {
-		SSL_shutdown(h->ssl);
-		SSL_free(h->ssl);
-	}
-	if (h->ctx)
-		tls_ctx_free(h->ctx);
-	if (h->fd >= 0)
-		close(h->fd);
-	h->ssl = NULL;
-	h->ctx = NULL;
-	h->fd = -1;
-}
-
-static void set_timeout(int fd, int secs)
-{
-	struct timeval tv = {secs, 0};
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-static int tcp_connect(const char *host, uint16_t port)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
-	char ps[8];
-	int fd = -1;
-
-	snprintf(ps, sizeof(ps), "%u", port);
-	if (getaddrinfo(host, ps, &hints, &res) != 0)
-		return -EHOSTUNREACH;
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		set_timeout(fd, CALL_IO_SECS);
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/* Connect, handshake and check the pin. 0 or an exit status (printed). */
-static int https_open(struct settings *s, uint16_t port, struct https *h)
-{
-	char err[256], fp[TLS_FP_LEN], pinned[TLS_FP_LEN] = "";
-	int pin;
-
-	h->fd = tcp_connect(s->server, port);
-	if (h->fd < 0) {
-		out_err("cannot reach videod at %s port %u: is it running? (nexus ports %s)",
-		        s->server, port, s->server);
-		return EXIT_NETWORK;
-	}
-	h->ctx = tls_client_ctx(err, sizeof(err));
-	h->ssl = h->ctx ? SSL_new(h->ctx) : NULL;
-	if (!h->ssl || !SSL_set_fd(h->ssl, h->fd)) {
-		out_err("out of memory");
-		return EXIT_ERROR;
-	}
-	SSL_set_tlsext_host_name(h->ssl, s->server);
-	if (SSL_connect(h->ssl) != 1 || tls_peer_fingerprint(h->ssl, fp) < 0) {
-		ERR_clear_error();
-		out_err("TLS handshake with videod at %s port %u failed", s->server, port);
-		return EXIT_NETWORK;
-	}
-	pin = tls_pin_check(s->known_path, s->host_port, fp, pinned);
-	if (pin == TLS_PIN_MATCH)
-		return 0;
-	if (pin == TLS_PIN_MISMATCH)
-		out_err("WARNING: videod's certificate is not the one pinned for %s: pinned %s "
-		        "now %s; if expected run: %s trust --yes",
-		        s->host_port, pinned, fp, settings_cmd_prefix(s));
-	else
-		out_err("unknown server %s; run: %s trust", fp, settings_cmd_prefix(s));
-	return EXIT_CERT;
-}
-
-static int https_write(struct https *h, const char *buf, size_t len)
-{
-	return SSL_write(h->ssl, buf, (int)len) == (int)len ? 0 : -EIO;
-}
-
-/* A whole response (Connection: close): status and body. */
-static int https_read_all(struct https *h, int *ret_status, char **ret_body)
-{
-	char *buf = malloc(CALL_RESP_MAX + 1), *body;
-	size_t len = 0;
-	int n;
-
-	if (!buf)
-		return -ENOMEM;
-	while (len < CALL_RESP_MAX && (n = SSL_read(h->ssl, buf + len, (int)(CALL_RESP_MAX - len))) > 0)
-		len += (size_t)n;
-	ERR_clear_error();
-	buf[len] = '\0';
-	body = strstr(buf, "\r\n\r\n");
-	if (strncmp(buf, "HTTP/1.", 7) != 0 || !body || len < 12) {
-		free(buf);
-		return -EPROTO;
-	}
-	*ret_status = atoi(buf + 9);
-	memmove(buf, body + 4, strlen(body + 4) + 1);
-	*ret_body = buf;
-	return 0;
-}
 
 static const char *json_error(json_t *o)
 {
@@ -188,7 +68,7 @@ static int call_link(struct settings *s, const struct call_cmd *cc, const char *
 	int r, status = 0, rc = EXIT_SERVER;
 
 	json_decref(req);
-	r = https_open(s, cc->port, &h);
+	r = https_open(s, cc->port, "videod", &h);
 	if (r) {
 		rc = r;
 		goto out;
@@ -307,7 +187,7 @@ static int call_watch_once(struct settings *s, const struct call_cmd *cc, const 
 	size_t len = 0;
 	int r, n, first = 1, in_state = 0;
 
-	r = https_open(s, cc->port, &h);
+	r = https_open(s, cc->port, "videod", &h);
 	if (r) {
 		https_close(&h);
 		return r == EXIT_NETWORK ? 0 : r;
@@ -320,9 +200,9 @@ static int call_watch_once(struct settings *s, const struct call_cmd *cc, const 
 		return 0;
 	}
 	free(req);
-	set_timeout(h.fd, CALL_WATCH_SECS);
+	https_set_timeout(&h, CALL_WATCH_SECS);
 	r = 0;
-	while ((n = SSL_read(h.ssl, line + len, (int)(sizeof(line) - 1 - len))) > 0) {
+	while ((n = https_read(&h, line + len, sizeof(line) - 1 - len)) > 0) {
 		char *nl;
 
 		len += (size_t)n;
@@ -360,7 +240,6 @@ static int call_watch_once(struct settings *s, const struct call_cmd *cc, const 
 		if (len >= sizeof(line) - 1)
 			len = 0; /* an absurd line: drop it */
 	}
-	ERR_clear_error();
 out:
 	https_close(&h);
 	return r;

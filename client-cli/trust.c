@@ -1,7 +1,8 @@
-/* trust: certificate pinning, trust on first use like SSH. The first
- * connection to a server shows its fingerprint and asks (on a terminal) or
- * refuses (in a script: run `nexus trust`); a changed certificate is always
- * refused until `nexus trust --yes` pins the new one. */
+/* trust: certificate pinning, trust on first use like SSH, for the client
+ * core (core.c) and `nexus trust` (cmd_trust.c). The first connection to a
+ * server shows its fingerprint and asks (on a terminal) or refuses (in a
+ * script: run `nexus trust`); a changed certificate is always refused
+ * until `nexus trust --yes` pins the new one. */
 #include "client.h"
 
 #include <errno.h>
@@ -9,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-static int trust_lookup(struct client *c, const char *fp, char pinned[TLS_FP_LEN])
+int trust_lookup(struct client *c, const char *fp, char pinned[TLS_FP_LEN])
 {
 	const struct settings *s = client_settings(c);
 	int r = tls_pin_check(s->known_path, s->host_port, fp, pinned);
@@ -21,7 +22,7 @@ static int trust_lookup(struct client *c, const char *fp, char pinned[TLS_FP_LEN
 	return r;
 }
 
-static int trust_save(struct client *c, const char *fp)
+int trust_save(struct client *c, const char *fp)
 {
 	const struct settings *s = client_settings(c);
 	int r = tls_pin_save(s->known_path, s->host_port, fp);
@@ -35,7 +36,7 @@ static int trust_save(struct client *c, const char *fp)
 /* Save the server in the saved-server list (the default when it is the
  * first); a failure there costs only the convenience, so it is said, not
  * fatal. Returns servers_remember's 1 or 2 when the server was added. */
-static int trust_remember(struct client *c, const char *fp)
+int trust_remember(struct client *c, const char *fp)
 {
 	struct settings *s = client_settings(c);
 	int r = servers_remember(s, fp, NULL);
@@ -45,7 +46,7 @@ static int trust_remember(struct client *c, const char *fp)
 	return r;
 }
 
-static void trust_fail_changed(struct client *c, const char *pinned, const char *fp)
+void trust_fail_changed(struct client *c, const char *pinned, const char *fp)
 {
 	const struct settings *s = client_settings(c);
 
@@ -56,7 +57,7 @@ static void trust_fail_changed(struct client *c, const char *pinned, const char 
 }
 
 /* Ask on the terminal; 1 for yes, 0 for no, negative errno without one. */
-static int trust_ask(void)
+int trust_ask(void)
 {
 	char answer[16];
 	int r = settings_ask("Trust this server? [yes/no] ", answer, sizeof(answer));
@@ -99,117 +100,4 @@ int trust_check(struct client *c, const char *fp)
 	fprintf(stderr, "nexus: %s trusted (saved in %s)\n", s->host_port, s->known_path);
 	trust_remember(c, fp);
 	return 0;
-}
-
-/* nexus trust */
-
-struct trust_cmd {
-	int yes;
-};
-
-static void trust_report(struct client *c, const char *fp, const char *pinned, int trusted,
-                         int saved)
-{
-	const struct settings *s = client_settings(c);
-	struct jw w;
-
-	if (s->json) {
-		jw_begin(&w, stdout);
-		jw_str(&w, "server", s->host_port);
-		jw_str(&w, "fingerprint", fp);
-		if (pinned)
-			jw_str(&w, "previous", pinned);
-		else
-			jw_null(&w, "previous");
-		jw_bool(&w, "trusted", trusted);
-		jw_bool(&w, "saved", saved);
-		jw_end(&w);
-		return;
-	}
-	if (s->quiet && trusted)
-		return;
-	if (pinned)
-		printf("%s certificate changed\n  pinned %s\n  now    %s\n", s->host_port, pinned,
-		       fp);
-	else
-		printf("%s certificate %s\n", s->host_port, fp);
-	if (saved)
-		printf("trusted: saved in %s\n", s->known_path);
-	else if (trusted)
-		printf("already trusted\n");
-	out_flush();
-}
-
-static int trust_cert_cb(struct client *c, const char *fp, void *arg)
-{
-	struct trust_cmd *t = arg;
-	const struct settings *s = client_settings(c);
-	char pinned[TLS_FP_LEN];
-	int state = trust_lookup(c, fp, pinned), ok, added;
-
-	if (state < 0)
-		return 1;
-	if (state == TLS_PIN_MATCH) {
-		trust_remember(c, fp);
-		trust_report(c, fp, NULL, 1, 0);
-		client_done(c, 0);
-		return 1;
-	}
-	if (state == TLS_PIN_MISMATCH && !t->yes) {
-		trust_report(c, fp, pinned, 0, 0);
-		trust_fail_changed(c, pinned, fp);
-		return 1;
-	}
-	ok = t->yes;
-	if (!ok) {
-		if (!s->json)
-			trust_report(c, fp, NULL, 0, 0);
-		ok = trust_ask();
-		if (ok < 0) {
-			client_fail(c, EXIT_CERT, "not trusted; to accept %s run: %s trust --yes",
-			            fp, settings_cmd_prefix(s));
-			return 1;
-		}
-		if (!ok) {
-			client_fail(c, EXIT_CERT, "server %s not trusted", s->host_port);
-			return 1;
-		}
-	}
-	if (trust_save(c, fp) < 0)
-		return 1;
-	added = trust_remember(c, fp);
-	if (state == TLS_PIN_MISMATCH || s->json || t->yes)
-		trust_report(c, fp, state == TLS_PIN_MISMATCH ? pinned : NULL, 1, 1);
-	else if (!s->quiet)
-		printf("trusted: saved in %s\n", s->known_path);
-	servers_say_saved(s, added);
-	out_flush();
-	client_done(c, 0);
-	return 1;
-}
-
-static int trust_opt(int key, const char *arg, void *ctx)
-{
-	struct trust_cmd *t = ctx;
-
-	(void)arg;
-	if (key != 'y')
-		return EXIT_USAGE;
-	t->yes = 1;
-	return 0;
-}
-
-int cmd_trust(struct settings *s, int argc, char **argv)
-{
-	static const struct option opts[] = {{"yes", no_argument, NULL, 'y'}, {0}};
-	struct client_cbs cbs = {.certificate = trust_cert_cb};
-	struct trust_cmd t = {0};
-	int first, r;
-
-	r = cli_parse(s, argc, argv, "y", opts, trust_opt, &t, &first);
-	if (r)
-		return r < 0 ? 0 : r;
-	if (first < argc)
-		return cli_usage("trust", "unexpected argument '%s'", argv[first]);
-	return client_main(s, 0, &cbs, &t);
 }
