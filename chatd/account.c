@@ -265,7 +265,7 @@ static void account_login_reply(struct session *s, uint32_t req, struct user *u)
 	char token[AUTH_TOKEN_MAX];
 
 	if (auth_token_issue(chatd.token_key, u->name, issued, expiry, token) < 0) {
-		session_error(s, req, ERR_INTERNAL, "cannot issue a token");
+		front_error(&s->fs, req, ERR_INTERNAL, "cannot issue a token");
 		return;
 	}
 	proto_msg_init(&t, MSG_TOKEN);
@@ -274,19 +274,19 @@ static void account_login_reply(struct session *s, uint32_t req, struct user *u)
 	snprintf(t.secret, sizeof(t.secret), "%s", token);
 	t.ts = expiry;
 	t.flags = u->admin ? MF_ADMIN : 0;
-	session_send(s, &t);
+	front_send(&s->fs, &t);
 	session_attach(s, u);
-	s->issued_ms = issued;
+	s->fs.issued_ms = issued;
 }
 
 /* Where a login came from, for the log. */
 static const char *account_origin(const struct session *s)
 {
-	static char buf[sizeof(s->addr) + 16];
+	static char buf[sizeof(s->fs.addr) + 16];
 
 	if (!s->relayed)
-		return s->addr;
-	snprintf(buf, sizeof(buf), "%s (call page)", s->addr);
+		return s->fs.addr;
+	snprintf(buf, sizeof(buf), "%s (call page)", s->fs.addr);
 	return buf;
 }
 
@@ -319,9 +319,9 @@ static void account_pw_login(struct session *s, const struct pw_req *q, int r)
 
 	if (r == -EACCES || (r == 0 && !account_pw_current(q))) {
 		log_info("failed login for %s from %s", q->user, account_origin(s));
-		session_error(s, q->req, ERR_BAD_LOGIN, NULL);
+		front_error(&s->fs, q->req, ERR_BAD_LOGIN, NULL);
 	} else if (r < 0) {
-		session_error(s, q->req, ERR_INTERNAL, "cannot check the password");
+		front_error(&s->fs, q->req, ERR_INTERNAL, "cannot check the password");
 	} else {
 		log_debug("login %s from %s", u->name, account_origin(s));
 		account_login_reply(s, q->req, u);
@@ -335,13 +335,13 @@ static void account_pw_create(struct session *s, const struct pw_req *q, const c
 	int code = account_store(q->user, hash, &u, why, sizeof(why));
 
 	if (code) {
-		session_error(s, q->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, q->req, (uint16_t)code, "%s", why);
 	} else if (q->op == PW_REGISTER) {
-		log_info("registered user %s from %s", u->name, s->addr);
+		log_info("registered user %s from %s", u->name, s->fs.addr);
 		account_login_reply(s, q->req, u);
 	} else {
-		log_info("%s added user %s", session_name(s), u->name);
-		session_ok(s, q->req, (uint64_t)u->id, 0);
+		log_info("%s added user %s", front_name(&s->fs), u->name);
+		front_ok(&s->fs, q->req, (uint64_t)u->id, 0);
 	}
 }
 
@@ -355,7 +355,7 @@ static void account_kick_others(struct user *u, const struct session *keep, cons
 			k = k->user_next;
 		if (!k)
 			break;
-		session_kick(k, ERR_TOKEN_INVALID, why);
+		front_kick(&k->fs, ERR_TOKEN_INVALID, why);
 	}
 }
 
@@ -366,15 +366,15 @@ static void account_pw_reset(struct session *s, const struct pw_req *q, const ch
 	message_batch_flush();
 	/* revoke first: a reset whose old tokens live on has not happened */
 	if (!u) {
-		session_error(s, q->req, ERR_NOT_FOUND, "no such user %s", q->user);
+		front_error(&s->fs, q->req, ERR_NOT_FOUND, "no such user %s", q->user);
 	} else if (account_revoke_tokens(u->name) < 0) {
-		session_error(s, q->req, ERR_INTERNAL, "cannot revoke the tokens of %s", u->name);
+		front_error(&s->fs, q->req, ERR_INTERNAL, "cannot revoke the tokens of %s", u->name);
 	} else if (db_user_set_hash(chatd.db, u->id, hash) < 0) {
-		session_error(s, q->req, ERR_INTERNAL, "cannot store the password");
+		front_error(&s->fs, q->req, ERR_INTERNAL, "cannot store the password");
 	} else {
-		log_info("%s reset the password of %s", session_name(s), u->name);
+		log_info("%s reset the password of %s", front_name(&s->fs), u->name);
 		account_kick_others(u, s, "your password was reset: log in again");
-		session_ok(s, q->req, 0, 0);
+		front_ok(&s->fs, q->req, 0, 0);
 	}
 }
 
@@ -384,11 +384,11 @@ static void account_pw_done(struct session *s, int r, const char *hash, void *ar
 	struct pw_req *q = arg;
 
 	/* a session gone or told to go gets no answer */
-	if (s && s->state != SESSION_CLOSING) {
+	if (s && s->fs.state != FRONT_CLOSING) {
 		if (q->op == PW_LOGIN)
 			account_pw_login(s, q, r);
 		else if (r < 0)
-			session_error(s, q->req, ERR_INTERNAL, "cannot hash the password");
+			front_error(&s->fs, q->req, ERR_INTERNAL, "cannot hash the password");
 		else if (q->op == PW_RESET)
 			account_pw_reset(s, q, hash);
 		else
@@ -407,7 +407,7 @@ static void account_pw_submit(struct session *s, enum pw_op op, uint32_t req, co
 	int r;
 
 	if (hasher_busy(s)) {
-		session_error(s, req, ERR_RATE_LIMITED, "wait for the answer to your last request");
+		front_error(&s->fs, req, ERR_RATE_LIMITED, "wait for the answer to your last request");
 		return;
 	}
 	q = xcalloc(1, sizeof(*q));
@@ -421,10 +421,10 @@ static void account_pw_submit(struct session *s, enum pw_op op, uint32_t req, co
 		return;
 	free(q);
 	if (r == -EBUSY)
-		session_error(s, req, ERR_RATE_LIMITED,
+		front_error(&s->fs, req, ERR_RATE_LIMITED,
 		              "the server is busy checking passwords; try again in a second");
 	else
-		session_error(s, req, ERR_INTERNAL, "cannot check the password");
+		front_error(&s->fs, req, ERR_INTERNAL, "cannot check the password");
 }
 
 void account_handle_register(struct session *s, const struct msg *m)
@@ -433,17 +433,17 @@ void account_handle_register(struct session *s, const struct msg *m)
 	int code;
 
 	if (!chatd.cfg.reg) {
-		session_error(s, m->req, ERR_REG_CLOSED, NULL);
+		front_error(&s->fs, m->req, ERR_REG_CLOSED, NULL);
 		return;
 	}
-	if (!ratetable_take(chatd.login_addr, s->addr, clock_now_ms(), 1)) {
-		session_error(s, m->req, ERR_RATE_LIMITED,
+	if (!ratetable_take(chatd.login_addr, s->fs.addr, clock_now_ms(), 1)) {
+		front_error(&s->fs, m->req, ERR_RATE_LIMITED,
 		              "too many attempts from your address; wait a minute");
 		return;
 	}
 	code = account_check_create(m->user, m->secret, why, sizeof(why));
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	account_pw_submit(s, PW_REGISTER, m->req, m->user, m->secret, NULL);
@@ -460,20 +460,20 @@ static void account_login(struct session *s, uint32_t req, const char *user, con
 	str_copy(key, sizeof(key), user);
 	for (char *c = key; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
-	if (!ratetable_take(chatd.login_addr, s->addr, now, 1) ||
+	if (!ratetable_take(chatd.login_addr, s->fs.addr, now, 1) ||
 	    !ratetable_take(chatd.login_user, key, now, 1)) {
 		log_info("login rate limit hit for %s from %s", user, account_origin(s));
-		session_error(s, req, ERR_RATE_LIMITED, "too many login attempts; wait a minute");
+		front_error(&s->fs, req, ERR_RATE_LIMITED, "too many login attempts; wait a minute");
 		return;
 	}
 	u = account_fetch(user, hash, &r);
 	if (!u && r != -ENOENT) {
-		session_error(s, req, ERR_INTERNAL, NULL);
+		front_error(&s->fs, req, ERR_INTERNAL, NULL);
 		return;
 	}
 	if (!u) {
 		log_info("failed login for %s from %s", user, account_origin(s));
-		session_error(s, req, ERR_BAD_LOGIN, NULL);
+		front_error(&s->fs, req, ERR_BAD_LOGIN, NULL);
 		return;
 	}
 	account_pw_submit(s, PW_LOGIN, req, u->name, password, hash);
@@ -501,20 +501,20 @@ void account_handle_login_via(struct session *s, const struct msg *m)
 	int r = auth_relay_verify(chatd.token_key, m->user, m->name, m->ts, clock_wall_ms(),
 	                          m->hash);
 
-	if (r == 0 && (strlen(m->name) >= sizeof(s->addr) || !account_addr_valid(m->name)))
+	if (r == 0 && (strlen(m->name) >= sizeof(s->fs.addr) || !account_addr_valid(m->name)))
 		r = -EINVAL;
 	if (r < 0 || s->relayed) {
 		/* logged within the address's login budget: no log flood */
-		if (ratetable_take(chatd.login_addr, s->addr, clock_now_ms(), 1))
-				log_warn("refused a relayed login for %s from %s: %s", m->user, s->addr,
+		if (ratetable_take(chatd.login_addr, s->fs.addr, clock_now_ms(), 1))
+				log_warn("refused a relayed login for %s from %s: %s", m->user, s->fs.addr,
 			         s->relayed ? "a second one on one connection"
 			         : r == -EKEYEXPIRED ? "its time is more than a minute off (clocks?)"
 			         : r == -EINVAL      ? "not an IP address"
 			                             : "not signed with the daemons' token key");
-		session_error(s, m->req, ERR_FORBIDDEN, "LOGIN_VIA is for videod, with the token key");
+		front_error(&s->fs, m->req, ERR_FORBIDDEN, "LOGIN_VIA is for videod, with the token key");
 		return;
 	}
-	str_copy(s->addr, sizeof(s->addr), m->name);
+	str_copy(s->fs.addr, sizeof(s->fs.addr), m->name);
 	s->relayed = true;
 	account_login(s, m->req, m->user, m->secret);
 }
@@ -525,7 +525,7 @@ static void account_admin_add(struct session *s, const struct msg *m)
 	int code = account_check_create(m->user, m->secret, why, sizeof(why));
 
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	account_pw_submit(s, PW_ADD, m->req, m->user, m->secret, NULL);
@@ -536,24 +536,24 @@ static void account_admin_remove(struct session *s, struct user *u, uint32_t req
 	int r;
 
 	if (u == s->user) {
-		session_error(s, req, ERR_INVALID, "you cannot remove your own account");
+		front_error(&s->fs, req, ERR_INVALID, "you cannot remove your own account");
 		return;
 	}
 	message_batch_flush();
 	if (account_revoke_tokens(u->name) < 0) {
-		session_error(s, req, ERR_INTERNAL, "cannot revoke the tokens of %s", u->name);
+		front_error(&s->fs, req, ERR_INTERNAL, "cannot revoke the tokens of %s", u->name);
 		return;
 	}
 	r = db_user_remove(chatd.db, u->id);
 	if (r < 0 && r != -ENOENT) {
-		session_error(s, req, ERR_INTERNAL, "cannot remove %s", u->name);
+		front_error(&s->fs, req, ERR_INTERNAL, "cannot remove %s", u->name);
 		return;
 	}
 	log_info("%s removed user %s", s->user->name, u->name);
 	account_kick_others(u, NULL, "your account was removed");
 	room_forget_user(u);
 	account_free(u);
-	session_ok(s, req, 0, 0);
+	front_ok(&s->fs, req, 0, 0);
 }
 
 static void account_admin_reset(struct session *s, struct user *u, const struct msg *m)
@@ -561,7 +561,7 @@ static void account_admin_reset(struct session *s, struct user *u, const struct 
 	char why[160];
 
 	if (account_check_new(u->name, m->secret, why, sizeof(why))) {
-		session_error(s, m->req, ERR_INVALID, "%s", why);
+		front_error(&s->fs, m->req, ERR_INVALID, "%s", why);
 		return;
 	}
 	account_pw_submit(s, PW_RESET, m->req, u->name, m->secret, NULL);
@@ -571,12 +571,12 @@ static void account_admin_promote(struct session *s, struct user *u, uint32_t re
 {
 	message_batch_flush();
 	if (db_user_set_admin(chatd.db, u->id, true) < 0) {
-		session_error(s, req, ERR_INTERNAL, "cannot store the admin role");
+		front_error(&s->fs, req, ERR_INTERNAL, "cannot store the admin role");
 		return;
 	}
 	u->admin = true;
 	log_info("%s made %s an admin", s->user->name, u->name);
-	session_ok(s, req, 0, 0);
+	front_ok(&s->fs, req, 0, 0);
 }
 
 void account_handle_user_admin(struct session *s, const struct msg *m)
@@ -585,7 +585,7 @@ void account_handle_user_admin(struct session *s, const struct msg *m)
 	int r;
 
 	if (!s->user->admin) {
-		session_error(s, m->req, ERR_FORBIDDEN, "only an admin can manage accounts");
+		front_error(&s->fs, m->req, ERR_FORBIDDEN, "only an admin can manage accounts");
 		return;
 	}
 	if (m->count == USER_ADMIN_ADD) {
@@ -593,7 +593,7 @@ void account_handle_user_admin(struct session *s, const struct msg *m)
 		return;
 	}
 	if (m->count < USER_ADMIN_REMOVE || m->count > USER_ADMIN_PROMOTE) {
-		session_error(s, m->req, ERR_INVALID,
+		front_error(&s->fs, m->req, ERR_INVALID,
 		              "unknown operation %u (1 add, 2 remove, 3 reset password, 4 make "
 		              "admin)",
 		              m->count);
@@ -601,7 +601,7 @@ void account_handle_user_admin(struct session *s, const struct msg *m)
 	}
 	u = auth_name_valid(m->user) ? account_fetch(m->user, NULL, &r) : NULL;
 	if (!u) {
-		session_error(s, m->req, ERR_NOT_FOUND, "no such user %s", m->user);
+		front_error(&s->fs, m->req, ERR_NOT_FOUND, "no such user %s", m->user);
 		return;
 	}
 	switch (m->count) {

@@ -25,7 +25,17 @@
 
 #define CHATD_STATUS_SECS 10
 
-struct chatd chatd;
+struct chatd chatd = {
+    .front =
+        {
+            .t = &session_table,
+            .base = &chatd.base,
+            .tls = &chatd.tls,
+            .revoke = &chatd.revoke,
+            .token_key = chatd.token_key,
+            .stopping = &chatd.stopping,
+        },
+};
 
 /* Defined with its hooks above main. */
 static struct svc svc;
@@ -281,12 +291,12 @@ static void chatd_status(void)
 {
 	static unsigned last_sessions = UINT_MAX, last_online = UINT_MAX;
 
-	if (chatd.nsessions == last_sessions && chatd.nonline == last_online)
+	if (chatd.front.nsessions == last_sessions && chatd.nonline == last_online)
 		return;
-	last_sessions = chatd.nsessions;
+	last_sessions = chatd.front.nsessions;
 	last_online = chatd.nonline;
 	sd_notify_status("serving on %s: %u connections, %u users online", svc.listen_name,
-	                 chatd.nsessions, chatd.nonline);
+	                 chatd.front.nsessions, chatd.nonline);
 }
 
 static void chatd_reload_warn(const struct chatd_config *n)
@@ -334,16 +344,12 @@ static int chatd_reload(char *err, size_t errlen)
  * whose token it refuses end. */
 static void chatd_revoked(void)
 {
-	struct session *s, *next;
+	front_revoked(&chatd.front);
+}
 
-	for (s = chatd.sessions; s; s = next) {
-		next = s->next;
-		if (!s->user || s->state == SESSION_CLOSING ||
-		    !svc_token_revoked(chatd.revoke, s->user->name, s->issued_ms))
-			continue;
-		log_info("%s: login revoked (password reset), session ended", s->user->name);
-		session_kick(s, ERR_TOKEN_INVALID, "your password was reset: log in again");
-	}
+static void chatd_accept(int fd, const char *peer)
+{
+	front_accept(&chatd.front, fd, peer);
 }
 
 /* SIGTERM, SIGINT: stop accepting, commit, tell the clients, leave once
@@ -353,12 +359,12 @@ static void chatd_stop(int sig)
 	if (!svc_stop_begin(&svc, sig))
 		return;
 	message_batch_flush();
-	session_close_all();
+	front_close_all(&chatd.front);
 }
 
 static void chatd_cleanup(void)
 {
-	session_free_all();
+	front_free_all(&chatd.front);
 	message_batch_flush();
 	message_batch_free();
 	svc_cleanup(&svc);
@@ -595,7 +601,7 @@ static struct svc svc = {
     .stop = chatd_stop,
     .status = chatd_status,
     .status_every = {CHATD_STATUS_SECS, 0},
-    .accept = session_accept,
+    .accept = chatd_accept,
     .revoke = &chatd.revoke,
     .revoked = chatd_revoked,
     .base = &chatd.base,

@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "front.h"
 #include "ratelimit.h"
 #include "str.h"
 #include "proto.h"
@@ -33,7 +34,6 @@ struct user;
 #define CHATD_HISTORY_DEFAULT PROTO_HISTORY_DEFAULT
 #define CHATD_MENTIONS_MAX 16    /* distinct users one message can mention */
 #define CHATD_RATE_SLOTS 4096    /* users or addresses tracked per rate table */
-#define CHATD_REFUSE_SLACK 64    /* connections past max_sessions told "full" */
 #define CHATD_PASS_SECS 60       /* life of a voice room pass (ROOM_PASS) */
 #define CHATD_LIST_PAGE PROTO_LIST_PAGE
 #define CHATD_LIST_SCAN PROTO_LIST_SCAN
@@ -103,8 +103,7 @@ struct chatd {
 	struct ratetable *dm_rate;    /* new direct conversations per user */
 	struct listener *listener;
 	struct event *commit_ev; /* group commit, see message.c */
-	struct session *sessions;
-	unsigned nsessions;
+	struct front front; /* every session (common/front.h) */
 	unsigned nonline; /* users with at least one session */
 	struct name_table users;
 	struct name_table rooms;
@@ -201,43 +200,21 @@ int db_open_reader(const char *path, uint32_t budget_ms, struct db **ret, char *
 
 /* ---- session.c: one connected client ---- */
 
-enum session_state {
-	SESSION_HELLO,   /* waiting for HELLO */
-	SESSION_ANON,    /* only REGISTER, LOGIN, PING */
-	SESSION_USER,    /* logged in */
-	SESSION_CLOSING, /* told why, waiting for the close */
-};
-
+/* Sessions are common/front.h's (HELLO, then anonymous or logged in;
+ * front_send, front_send_frame, front_error, front_ok, front_kick and
+ * front_name on &s->fs); here what chatd adds. */
 struct session {
-	struct conn *conn;
-	enum session_state state;
+	struct front_session fs;
 	struct user *user;
-	uint64_t issued_ms; /* of the token it logged in with (revocation) */
-	struct session *prev, *next;           /* chatd.sessions */
 	struct session *user_prev, *user_next; /* user->sessions */
 	uint64_t mark;
 	struct ratelimit typing;
-	bool refuse;  /* over max_sessions: told so at HELLO */
-	bool relayed; /* addr is a browser's, named by videod (LOGIN_VIA) */
-	char addr[64];
+	bool relayed; /* fs.addr is a browser's, named by videod (LOGIN_VIA) */
 };
 
-void session_accept(int fd, const char *peer);
+extern const struct front_table session_table;
 /* Log the session in as u (leaving any previous user). */
 void session_attach(struct session *s, struct user *u);
-/* Close with an ERROR frame that says why. */
-void session_kick(struct session *s, uint16_t code, const char *text);
-int session_send(struct session *s, const struct msg *m);
-/* Queue an encoded frame (fan-out: encoded once, copied per session). */
-int session_send_frame(struct session *s, const uint8_t *frame, size_t len);
-void session_error(struct session *s, uint32_t req, uint16_t code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void session_ok(struct session *s, uint32_t req, uint64_t id, uint32_t count);
-/* "user@addr" for logs. */
-const char *session_name(const struct session *s);
-/* SIGTERM: tell every client, close them; calls back when all are gone. */
-void session_close_all(void);
-void session_free_all(void);
 
 /* ---- account.c: users, register, login, tokens, admin ---- */
 

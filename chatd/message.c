@@ -162,7 +162,7 @@ static int fanout_encode(struct msg *chat, uint32_t flags, struct fanout_frame *
 static void message_send_user(struct user *u, const struct fanout_frame *f)
 {
 	for (struct session *s = u->sessions; s; s = s->user_next)
-		session_send_frame(s, f->buf, f->len);
+		front_send_frame(&s->fs, f->buf, f->len);
 }
 
 /* Live CHAT to every member's sessions; mentioned users get MF_MENTION,
@@ -210,9 +210,9 @@ static void message_deliver(struct pending *p)
 		ack.id = p->id;
 		ack.ts = p->ts;
 		snprintf(ack.room, sizeof(ack.room), "%s", p->room->name);
-		session_send(p->s, &ack);
+		front_send(&p->s->fs, &ack);
 	} else if (p->s) {
-		session_ok(p->s, p->req, p->id, 0);
+		front_ok(&p->s->fs, p->req, p->id, 0);
 	}
 	proto_msg_init(&chat, MSG_CHAT);
 	chat.id = p->id;
@@ -250,7 +250,7 @@ void message_batch_flush(void)
 		if (r == 0)
 			message_deliver(p);
 		else if (p->s)
-			session_error(p->s, p->req, ERR_INTERNAL,
+			front_error(&p->s->fs, p->req, ERR_INTERNAL,
 			              r == -ENOSPC ? "server disk full: not stored"
 			                           : "server database error: not stored");
 		free(p);
@@ -271,11 +271,11 @@ static bool message_text_ok(struct session *s, uint32_t req, const char *text)
 	size_t len = strlen(text);
 
 	if (len == 0) {
-		session_error(s, req, ERR_INVALID, "empty message");
+		front_error(&s->fs, req, ERR_INVALID, "empty message");
 		return false;
 	}
 	if (len > chatd.cfg.max_text) {
-		session_error(s, req, ERR_TOO_LARGE, "message longer than %u bytes",
+		front_error(&s->fs, req, ERR_TOO_LARGE, "message longer than %u bytes",
 		              chatd.cfg.max_text);
 		return false;
 	}
@@ -287,7 +287,7 @@ static bool message_rate_ok(struct session *s, uint32_t req)
 {
 	if (ratetable_take(chatd.msg_rate, s->user->name, clock_now_ms(), 1))
 		return true;
-	session_error(s, req, ERR_RATE_LIMITED, "too many messages; slow down");
+	front_error(&s->fs, req, ERR_RATE_LIMITED, "too many messages; slow down");
 	return false;
 }
 
@@ -333,7 +333,7 @@ void message_handle_say(struct session *s, const struct msg *m)
 		code = ERR_INTERNAL;
 	}
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	message_pending_add(MSG_SAY, s, m->req, r, id, ts, m->ref, 0, m->text);
@@ -350,23 +350,23 @@ static void message_change(struct session *s, const struct msg *m, uint32_t flag
 		return;
 	rc = db_msg_get(chatd.db, m->id, &dm);
 	if (rc < 0 && rc != -ENOENT) {
-		session_error(s, m->req, ERR_INTERNAL, NULL);
+		front_error(&s->fs, m->req, ERR_INTERNAL, NULL);
 		return;
 	}
 	if (rc == 0)
 		r = room_by_id(dm.room);
 	if (rc == -ENOENT || !r || (dm.flags & MF_DELETED)) {
-		session_error(s, m->req, ERR_NOT_FOUND, "no such message %" PRIu64, m->id);
+		front_error(&s->fs, m->req, ERR_NOT_FOUND, "no such message %" PRIu64, m->id);
 		return;
 	}
 	if (strcmp(dm.user, s->user->name) != 0) {
-		session_error(s, m->req, ERR_FORBIDDEN, "only the author can change a message");
+		front_error(&s->fs, m->req, ERR_FORBIDDEN, "only the author can change a message");
 		return;
 	}
 	if (message_batch_open() < 0 ||
 	    db_msg_update(chatd.db, m->id, (dm.flags | flag) & (MF_EDITED | MF_DELETED), text) <
 	        0) {
-		session_error(s, m->req, ERR_INTERNAL, "server database error: not stored");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "server database error: not stored");
 		return;
 	}
 	message_pending_add(m->type, s, m->req, r, m->id, dm.ts, dm.ref,
@@ -404,7 +404,7 @@ static int message_history_cb(void *arg, const struct db_msg *dm)
 	snprintf(c->text, sizeof(c->text), "%s", dm->text);
 	if (message_mentions_user(c->text, h->s->user))
 		c->flags |= MF_MENTION;
-	if (session_send(h->s, c) < 0)
+	if (front_send(&h->s->fs, c) < 0)
 		h->stop = 1;
 	return h->stop;
 }
@@ -451,7 +451,7 @@ static bool message_search_ok(struct session *s, uint32_t req, const char *text)
 	size_t words = 0;
 
 	if (strlen(text) > CHATD_SEARCH_BYTES) {
-		session_error(s, req, ERR_TOO_LARGE, "search longer than %d bytes",
+		front_error(&s->fs, req, ERR_TOO_LARGE, "search longer than %d bytes",
 		              CHATD_SEARCH_BYTES);
 		return false;
 	}
@@ -460,7 +460,7 @@ static bool message_search_ok(struct session *s, uint32_t req, const char *text)
 		    (p == text || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n'))
 			words++;
 	if (words > CHATD_SEARCH_WORDS) {
-		session_error(s, req, ERR_TOO_LARGE, "search of more than %d words",
+		front_error(&s->fs, req, ERR_TOO_LARGE, "search of more than %d words",
 		              CHATD_SEARCH_WORDS);
 		return false;
 	}
@@ -480,29 +480,29 @@ static void message_history_done(struct session *s, int result, struct db_msg *c
 	struct history_job *hj = arg;
 	struct history_ctx h = {.s = s, .room = hj->room};
 
-	if (!s || s->state != SESSION_USER || !s->user)
+	if (!s || s->fs.state != FRONT_USER || !s->user)
 		goto out;
 	/* Checked again: the read took up to CHATD_READ_BUDGET_MS, and
 	 * meanwhile the user may have left the private room or been removed
 	 * from it (the rows must not reach a non-member). */
 	if (!room_can_read(hj->room, s->user)) {
-		session_error(s, hj->req, ERR_FORBIDDEN, "%s is private", hj->room->name);
+		front_error(&s->fs, hj->req, ERR_FORBIDDEN, "%s is private", hj->room->name);
 		goto out;
 	}
 	if (result == -ETIMEDOUT) {
-		session_error(s, hj->req, ERR_TOO_LARGE,
+		front_error(&s->fs, hj->req, ERR_TOO_LARGE,
 		              "search took longer than %d ms: use fewer or rarer words",
 		              CHATD_READ_BUDGET_MS);
 		goto out;
 	}
 	if (result == -EINVAL) {
-		session_error(s, hj->req, ERR_INVALID, "cannot search for that");
+		front_error(&s->fs, hj->req, ERR_INVALID, "cannot search for that");
 		goto out;
 	}
 	if (result < 0) {
-		log_warn("%s: history of %s: %s", session_name(s), hj->room->name,
+		log_warn("%s: history of %s: %s", front_name(&s->fs), hj->room->name,
 		         strerror(-result));
-		session_error(s, hj->req, ERR_INTERNAL, "cannot read the history");
+		front_error(&s->fs, hj->req, ERR_INTERNAL, "cannot read the history");
 		goto out;
 	}
 	proto_msg_init(&h.chat, MSG_CHAT);
@@ -510,7 +510,7 @@ static void message_history_done(struct session *s, int result, struct db_msg *c
 	snprintf(h.chat.room, sizeof(h.chat.room), "%s", hj->room->name);
 	for (size_t i = 0; i < n && !h.stop; i++)
 		message_history_cb(&h, rows[i]);
-	session_ok(s, hj->req, hj->room->last_id, (uint32_t)n);
+	front_ok(&s->fs, hj->req, hj->room->last_id, (uint32_t)n);
 out:
 	free(hj);
 }
@@ -526,7 +526,7 @@ void message_handle_history(struct session *s, const struct msg *m)
 	int code, rc;
 
 	if (!ratetable_take(chatd.history_rate, s->user->name, clock_now_ms(), 1)) {
-		session_error(s, m->req, ERR_RATE_LIMITED, "too many history requests; slow down");
+		front_error(&s->fs, m->req, ERR_RATE_LIMITED, "too many history requests; slow down");
 		return;
 	}
 	code = room_lookup(s, m->room, ROOM_OPEN, &r, why, sizeof(why));
@@ -535,7 +535,7 @@ void message_handle_history(struct session *s, const struct msg *m)
 		code = ERR_FORBIDDEN;
 	}
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	q.search = message_blank(m->text) ? NULL : m->text;
@@ -554,12 +554,12 @@ void message_handle_history(struct session *s, const struct msg *m)
 	if (rc < 0) {
 		free(hj);
 		if (rc == -EBUSY)
-			session_error(s, m->req, ERR_RATE_LIMITED,
+			front_error(&s->fs, m->req, ERR_RATE_LIMITED,
 			              "server busy reading history; try again");
 		else if (rc == -EAGAIN)
-			session_error(s, m->req, ERR_RATE_LIMITED,
+			front_error(&s->fs, m->req, ERR_RATE_LIMITED,
 			              "four history reads of yours are still running; try again");
 		else
-			session_error(s, m->req, ERR_INTERNAL, "cannot read the history");
+			front_error(&s->fs, m->req, ERR_INTERNAL, "cannot read the history");
 	}
 }

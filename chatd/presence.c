@@ -35,7 +35,7 @@ static void presence_send_once(struct user *u, const struct msg *m, uint64_t mar
 		if (s->mark == mark)
 			continue;
 		s->mark = mark;
-		session_send(s, m);
+		front_send(&s->fs, m);
 	}
 }
 
@@ -163,10 +163,10 @@ void presence_handle_presence(struct session *s, const struct msg *m)
 	struct user *u = s->user;
 
 	if (m->count != PRESENCE_ONLINE && m->count != PRESENCE_AWAY) {
-		session_error(s, m->req, ERR_INVALID, "presence is 1 (online) or 2 (away)");
+		front_error(&s->fs, m->req, ERR_INVALID, "presence is 1 (online) or 2 (away)");
 		return;
 	}
-	session_ok(s, m->req, 0, m->count);
+	front_ok(&s->fs, m->req, 0, m->count);
 	if (u->away == (m->count == PRESENCE_AWAY))
 		return;
 	u->away = m->count == PRESENCE_AWAY;
@@ -184,7 +184,7 @@ void presence_handle_typing(struct session *s, const struct msg *m)
 		return;
 	if (room_lookup(s, m->room, ROOM_FIND, &r, why, sizeof(why)) != 0 ||
 	    !room_is_member(r, s->user)) {
-		log_debug("%s: typing ignored: %s", session_name(s), r ? "not a member" : why);
+		log_debug("%s: typing ignored: %s", front_name(&s->fs), r ? "not a member" : why);
 		return;
 	}
 	proto_msg_init(&t, MSG_TYPING);

@@ -464,7 +464,7 @@ void room_send(struct room *r, const struct msg *m, const struct user *skip)
 		if (u == skip)
 			continue;
 		for (struct session *s = u->sessions; s; s = s->user_next)
-			session_send(s, m);
+			front_send(&s->fs, m);
 	}
 }
 
@@ -492,18 +492,18 @@ static void room_info(struct session *s, uint32_t req, const struct room *r)
 	m.count = (uint32_t)r->nmembers;
 	m.id = r->last_id;
 	snprintf(m.text, sizeof(m.text), "%s", r->topic);
-	session_send(s, &m);
+	front_send(&s->fs, &m);
 }
 
 /* A topic: one line of at most CHATD_TOPIC_MAX bytes. */
 static bool room_topic_ok(struct session *s, uint32_t req, const char *topic)
 {
 	if (strlen(topic) > CHATD_TOPIC_MAX) {
-		session_error(s, req, ERR_TOO_LARGE, "topic longer than %d bytes", CHATD_TOPIC_MAX);
+		front_error(&s->fs, req, ERR_TOO_LARGE, "topic longer than %d bytes", CHATD_TOPIC_MAX);
 		return false;
 	}
 	if (strchr(topic, '\n')) {
-		session_error(s, req, ERR_INVALID, "a topic is one line");
+		front_error(&s->fs, req, ERR_INVALID, "a topic is one line");
 		return false;
 	}
 	return true;
@@ -516,13 +516,13 @@ void room_handle_create(struct session *s, const struct msg *m)
 	int code;
 
 	if (m->room[0] == '@') {
-		session_error(
-		    s, m->req, ERR_INVALID,
+		front_error(
+		    &s->fs, m->req, ERR_INVALID,
 		    "names starting with '@' are direct conversations: just say to @user");
 		return;
 	}
 	if (!room_name_norm(m->room, PROTO_ROOM_NAME_MAX, name)) {
-		session_error(s, m->req, ERR_INVALID,
+		front_error(&s->fs, m->req, ERR_INVALID,
 		              "invalid room name: use 1 to %d letters, digits, '_', '.' or '-'",
 		              PROTO_ROOM_NAME_MAX);
 		return;
@@ -530,29 +530,29 @@ void room_handle_create(struct session *s, const struct msg *m)
 	if (!room_topic_ok(s, m->req, m->text))
 		return;
 	if ((r = room_find(name))) {
-		session_error(s, m->req, ERR_EXISTS, "room #%s already exists%s", r->name,
+		front_error(&s->fs, m->req, ERR_EXISTS, "room #%s already exists%s", r->name,
 		              strcmp(r->name, name) ? " (names are the same whatever their case)"
 		                                    : "");
 		return;
 	}
 	if ((code = room_quota(s->user, false, why, sizeof(why)))) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	code = room_store(name, m->flags & MF_PRIVATE, m->text, s->user->name, &s->user, 1, &r);
 	if (code == -EEXIST) {
 		/* a room that lost a name clash (room_load_cb) */
-		session_error(s, m->req, ERR_EXISTS, "room #%s already exists", name);
+		front_error(&s->fs, m->req, ERR_EXISTS, "room #%s already exists", name);
 		return;
 	}
 	if (code < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot store the room");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot store the room");
 		return;
 	}
 	s->user->rooms_made++;
 	log_info("%s created %s room #%s", s->user->name,
 	         r->flags & MF_PRIVATE ? "private" : "public", r->name);
-	session_ok(s, m->req, (uint64_t)r->id, 1);
+	front_ok(&s->fs, m->req, (uint64_t)r->id, 1);
 }
 
 /* Index of the first room whose id is above id. */
@@ -596,7 +596,7 @@ void room_handle_list(struct session *s, const struct msg *m)
 		room_info(s, m->req, r);
 		n++;
 	}
-	session_ok(s, m->req, next, n);
+	front_ok(&s->fs, m->req, next, n);
 }
 
 /* 0 when u may become a member of r, else an ERR_* code with why. */
@@ -650,12 +650,12 @@ void room_handle_join(struct session *s, const struct msg *m)
 		joined = code == 0;
 	}
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	room_info(s, m->req, r);
 	n = message_send_last(s, m->req, r, want);
-	session_ok(s, m->req, (uint64_t)r->id, n);
+	front_ok(&s->fs, m->req, (uint64_t)r->id, n);
 	if (joined) {
 		log_debug("%s joined %s", s->user->name, r->name);
 		room_event(r, s->user, EVENT_JOIN, "");
@@ -691,10 +691,10 @@ void room_handle_pass(struct session *s, const struct msg *m)
 		}
 	}
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
-	session_send(s, &p);
+	front_send(&s->fs, &p);
 }
 
 void room_handle_leave(struct session *s, const struct msg *m)
@@ -704,18 +704,18 @@ void room_handle_leave(struct session *s, const struct msg *m)
 	int code = room_lookup(s, m->room, ROOM_FIND, &r, why, sizeof(why));
 
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	if (!room_is_member(r, s->user)) {
-		session_ok(s, m->req, 0, 0);
+		front_ok(&s->fs, m->req, 0, 0);
 		return;
 	}
 	if (room_member_store(r, s->user, false) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot store the membership");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot store the membership");
 		return;
 	}
-	session_ok(s, m->req, (uint64_t)r->id, 0);
+	front_ok(&s->fs, m->req, (uint64_t)r->id, 0);
 	room_event(r, s->user, EVENT_LEAVE, "");
 }
 
@@ -741,15 +741,15 @@ void room_handle_invite(struct session *s, const struct msg *m)
 		code = ERR_EXISTS;
 	}
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	message_batch_flush();
 	if (db_invite_add(chatd.db, r->id, u->id, s->user->name) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot store the invitation");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot store the invitation");
 		return;
 	}
-	session_ok(s, m->req, (uint64_t)r->id, 0);
+	front_ok(&s->fs, m->req, (uint64_t)r->id, 0);
 	snprintf(text, sizeof(text), "invited by %s", s->user->name);
 	room_event(r, u, EVENT_INVITE, text);
 	/* The invited user is not a member yet: tell them too. */
@@ -760,7 +760,7 @@ void room_handle_invite(struct session *s, const struct msg *m)
 	ev.ts = clock_wall_ms();
 	snprintf(ev.text, sizeof(ev.text), "%s", text);
 	for (struct session *t = u->sessions; t; t = t->user_next)
-		session_send(t, &ev);
+		front_send(&t->fs, &ev);
 }
 
 void room_handle_topic(struct session *s, const struct msg *m)
@@ -774,18 +774,18 @@ void room_handle_topic(struct session *s, const struct msg *m)
 		code = ERR_FORBIDDEN;
 	}
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	if (!room_topic_ok(s, m->req, m->text))
 		return;
 	message_batch_flush();
 	if (db_room_set_topic(chatd.db, r->id, m->text) < 0) {
-		session_error(s, m->req, ERR_INTERNAL, "cannot store the topic");
+		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot store the topic");
 		return;
 	}
 	str_copy(r->topic, sizeof(r->topic), m->text);
-	session_ok(s, m->req, (uint64_t)r->id, 0);
+	front_ok(&s->fs, m->req, (uint64_t)r->id, 0);
 	room_event(r, s->user, EVENT_TOPIC, r->topic);
 }
 
@@ -801,7 +801,7 @@ void room_handle_members(struct session *s, const struct msg *m)
 		code = ERR_FORBIDDEN;
 	}
 	if (code) {
-		session_error(s, m->req, (uint16_t)code, "%s", why);
+		front_error(&s->fs, m->req, (uint16_t)code, "%s", why);
 		return;
 	}
 	proto_msg_init(&mb, MSG_MEMBER);
@@ -814,8 +814,8 @@ void room_handle_members(struct session *s, const struct msg *m)
 		mb.count = presence_of(u);
 		mb.ts = u->last_seen;
 		mb.flags = u->admin ? MF_ADMIN : 0;
-		if (session_send(s, &mb) < 0)
+		if (front_send(&s->fs, &mb) < 0)
 			return;
 	}
-	session_ok(s, m->req, (uint64_t)r->id, (uint32_t)r->nmembers);
+	front_ok(&s->fs, m->req, (uint64_t)r->id, (uint32_t)r->nmembers);
 }
