@@ -73,7 +73,7 @@ static void usage(FILE *f)
 	           "  -n        check the configuration and exit\n"
 	           "  -v        more verbose logging (repeat for more)\n"
 	           "  -h        show this help\n"
-	           "  -p PORT   TCP port to listen on (default 5557)\n"
+	           "  -p PORT   TCP port to listen on (default " PROTO_STR(PROTO_PORT_AUDIO) ")\n"
 	           "  -s DIR    state folder (default /var/lib/nexus)\n"
 	           "  -o S.K=V  override one setting, e.g. -o audiod.max_mixed=3\n");
 }
@@ -82,7 +82,7 @@ static void audiod_config_defaults(struct audiod_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	config_common_defaults(&c->common, NULL);
-	c->port = 5557;
+	c->port = PROTO_PORT_AUDIO;
 	c->max_rooms = 1000;
 	c->max_members = 5000;
 	c->max_mixed = 4;
@@ -264,7 +264,6 @@ static int audiod_serve(void)
 static struct svc svc = {
     .name = "audiod",
     .optstring = "df:nvhp:s:o:",
-    .port_check = SVC_PORT_LATE,
     .usage = usage,
     .load = audiod_config_load,
     .cfg = &audiod.cfg,

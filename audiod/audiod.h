@@ -14,7 +14,7 @@
 #include "auth.h"
 
 #define AUDIOD_VERSION "audiod 0.1"
-#define AUDIOD_SERVICE "audio"
+#define AUDIOD_SERVICE PROTO_SERVICE_AUDIO
 #define AUDIO_RATE 48000
 #define AUDIO_FRAME 960          /* samples in 20 ms at 48 kHz */
 #define AUDIO_TICK_NS 20000000ll /* one mix every 20 ms */

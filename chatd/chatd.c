@@ -172,7 +172,7 @@ static void usage(FILE *f)
 	           "  -n        check the configuration and exit\n"
 	           "  -v        more verbose logging (repeat for more)\n"
 	           "  -h        show this help\n"
-	           "  -p PORT   TCP port to listen on (default 5555)\n"
+	           "  -p PORT   TCP port to listen on (default " PROTO_STR(PROTO_PORT_CHAT) ")\n"
 	           "  -s DIR    state folder (default /var/lib/nexus)\n"
 	           "  -o S.K=V  override one configuration setting, e.g. -o chatd.register=no\n"
 	           "adduser and passwd read the password from the first line of stdin.\n");
@@ -182,7 +182,7 @@ static void chatd_config_defaults(struct chatd_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	config_common_defaults(&c->common, NULL);
-	c->port = 5555;
+	c->port = PROTO_PORT_CHAT;
 	c->reg = 1;
 	c->max_text = PROTO_CHAT_TEXT_DEFAULT;
 	c->history_on_join = 50;
@@ -593,7 +593,6 @@ static struct svc svc = {
     /* "+": stop at the first operand, so "adduser NAME --admin" stays ours. */
     .optstring = "+df:nvhp:s:o:",
     .operands = true,
-    .port_check = SVC_PORT_EARLY_USAGE,
     .usage = usage,
     .load = chatd_config_load,
     .cfg = &chatd.cfg,

@@ -26,7 +26,7 @@ struct session;
 struct user;
 
 #define CHATD_VERSION "chatd 0.1"
-#define CHATD_SERVICE "chat"
+#define CHATD_SERVICE PROTO_SERVICE_CHAT
 #define CHATD_DB_NAME "chat.db"
 /* Limits clients see are proto_limits.h's (PROTOCOL.md's limits table). */
 #define CHATD_TOPIC_MAX PROTO_TOPIC_MAX

@@ -11,8 +11,8 @@
 
 #define NEXUS_CLIENT_NAME "nexus 0.1"
 #define NEXUS_DEFAULT_SERVER "localhost"
-#define NEXUS_DEFAULT_CHAT_PORT 5555
-#define NEXUS_DEFAULT_FILE_PORT 5556
+#define NEXUS_DEFAULT_CHAT_PORT PROTO_PORT_CHAT
+#define NEXUS_DEFAULT_FILE_PORT PROTO_PORT_FILE
 
 /* Exit statuses, as documented in nexus(1). */
 enum exit_status {

@@ -26,7 +26,7 @@
 
 #include <jansson.h>
 
-#define CALL_DEFAULT_PORT 5000
+#define CALL_DEFAULT_PORT PROTO_PORT_VIDEO
 #define CALL_WATCH_SECS 60 /* videod pings every 15 s */
 #define CALL_RESP_MAX (64 * 1024)
 

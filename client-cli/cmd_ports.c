@@ -517,11 +517,11 @@ int cmd_ports(struct settings *s, int argc, char **argv)
 {
 	struct ports ctx = {.s = s};
 	const struct probe init[PORTS_N] = {
-	    {.port = s->port, .service = "chat", .hello = "chat"},
-	    {.port = 5556, .service = "files", .hello = "file"},
-	    {.port = 5557, .service = "voice", .hello = "audio"},
-	    {.port = 5000, .service = "video"},
-	    {.port = 5000, .service = "video", .udp = 1},
+	    {.port = s->port, .service = "chat", .hello = PROTO_SERVICE_CHAT},
+	    {.port = PROTO_PORT_FILE, .service = "files", .hello = PROTO_SERVICE_FILE},
+	    {.port = PROTO_PORT_AUDIO, .service = "voice", .hello = PROTO_SERVICE_AUDIO},
+	    {.port = PROTO_PORT_VIDEO, .service = "video"},
+	    {.port = PROTO_PORT_VIDEO, .service = "video", .udp = 1},
 	};
 	int first, r;
 

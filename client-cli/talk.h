@@ -14,7 +14,7 @@
 #include "audio_io.h"
 #include "talk_term.h"
 
-#define TALK_DEFAULT_PORT 5557
+#define TALK_DEFAULT_PORT PROTO_PORT_AUDIO
 #define TALK_MAX_FRAME 4096
 #define TALK_SLOTS 16
 #define TALK_PACKET_MAX 1275

@@ -13,9 +13,6 @@
 
 #include <event2/event.h>
 
-#define FRONT_STR_(x) #x
-#define FRONT_STR(x) FRONT_STR_(x)
-
 static void front_frame_cb(struct conn *c, const struct msg *m, void *arg);
 static void front_closed_cb(struct conn *c, int err, void *arg);
 
@@ -189,7 +186,7 @@ static void front_handle_hello(struct front_session *fs, const struct msg *m)
 	}
 	if (m->version != PROTO_VERSION) {
 		front_kick(fs, ERR_VERSION,
-		           "protocol version not supported (this server speaks " FRONT_STR(
+		           "protocol version not supported (this server speaks " PROTO_STR(
 		               PROTO_VERSION) ")");
 		return;
 	}

@@ -117,7 +117,8 @@ const char *proto_type_name(uint16_t type)
 
 const char *proto_type_service(uint16_t type)
 {
-	static const char *const services[] = {"", "chat", "file", "audio"};
+	static const char *const services[] = {"", PROTO_SERVICE_CHAT, PROTO_SERVICE_FILE,
+	                                       PROTO_SERVICE_AUDIO};
 
 	if (!schema_find(type) || (type >> 8) >= sizeof(services) / sizeof(services[0]))
 		return NULL;
@@ -135,11 +136,11 @@ int proto_type_accepted(uint16_t type, const char *service)
 /* The daemon that serves a service: "chat" -> "chatd". */
 static const char *service_daemon(const char *service)
 {
-	if (strcmp(service, "chat") == 0)
+	if (strcmp(service, PROTO_SERVICE_CHAT) == 0)
 		return "chatd";
-	if (strcmp(service, "file") == 0)
+	if (strcmp(service, PROTO_SERVICE_FILE) == 0)
 		return "filed";
-	if (strcmp(service, "audio") == 0)
+	if (strcmp(service, PROTO_SERVICE_AUDIO) == 0)
 		return "audiod";
 	return "this server";
 }

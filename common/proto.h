@@ -16,6 +16,20 @@
 #define PROTO_FRAME_MAX_DEFAULT (64u * 1024u)
 #define PROTO_FRAME_MAX_HARD (4u * 1024u * 1024u)
 
+/* The services: the name a HELLO asks for (the type registry's ranges) and
+ * the default port of the daemon that serves it. */
+#define PROTO_SERVICE_CHAT "chat"   /* chatd */
+#define PROTO_SERVICE_FILE "file"   /* filed */
+#define PROTO_SERVICE_AUDIO "audio" /* audiod */
+#define PROTO_PORT_CHAT 5555
+#define PROTO_PORT_FILE 5556
+#define PROTO_PORT_AUDIO 5557
+#define PROTO_PORT_VIDEO 5000 /* videod: HTTPS (TCP) and media (UDP) */
+
+/* A number macro as a string literal, for messages: PROTO_STR(PROTO_VERSION). */
+#define PROTO_STR(x) PROTO_STR_(x)
+#define PROTO_STR_(x) #x
+
 /* String caps, in bytes, enforced on decode (and on encode). */
 #define PROTO_NAME_MAX 32    /* user names */
 #define PROTO_ROOM_MAX 66    /* room field: a DM name "@a:b" of two 32-byte users */

@@ -23,7 +23,7 @@
 
 /* ---- flags and configuration ---- */
 
-static bool svc_port_ok(const char *s)
+bool svc_port_ok(const char *s)
 {
 	unsigned long v = 0;
 
@@ -71,10 +71,8 @@ static int svc_flag(struct svc *s, int ch, const char *arg, int *ret_status)
 		*ret_status = 0;
 		return -1;
 	case 'p':
-		if (s->port_check != SVC_PORT_LATE && !svc_port_ok(arg)) {
+		if (!svc_port_ok(arg)) {
 			fprintf(stderr, "%s: -p %s: not a port (1 to 65535)\n", s->name, arg);
-			if (s->port_check == SVC_PORT_EARLY_USAGE)
-				s->usage(stderr);
 			*ret_status = 2;
 			return -1;
 		}

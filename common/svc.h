@@ -36,13 +36,6 @@ struct event;
 struct event_base;
 struct listener;
 
-/* When a bad -p PORT is refused. */
-enum svc_port_check {
-	SVC_PORT_LATE,        /* with the configuration: exit 1 */
-	SVC_PORT_EARLY,       /* while parsing flags: exit 2 */
-	SVC_PORT_EARLY_USAGE, /* the same, followed by the usage */
-};
-
 /* What the flags said. */
 struct svc_opts {
 	const char *config;
@@ -58,7 +51,6 @@ struct svc {
 	const char *name;      /* log ident, message prefix and config section */
 	const char *optstring; /* getopt(3): "df:nvhp:s:o:" and the daemon's own */
 	bool operands;         /* operands are the daemon's (else an error) */
-	enum svc_port_check port_check;
 	void (*usage)(FILE *f);
 	/* A flag svc does not know: 0 to go on, or the exit status. */
 	int (*flag)(int ch, const char *arg);
@@ -90,13 +82,18 @@ struct svc {
 };
 
 /* Flags, logging, SIGPIPE ignored, umask, then the configuration; prints a
- * configuration error or the -n verdict. Returns the index of the first
+ * configuration error or the -n verdict. A -p that is not a port is a
+ * usage error in every daemon: "NAME: -p VALUE: not a port (1 to 65535)",
+ * exit 2. Returns the index of the first
  * operand to go on, or -1 with the exit status in *ret_status. */
 int svc_start(struct svc *s, int argc, char **argv, int *ret_status);
 
 /* The configuration file, then each -o, then -s, into cfg with keys. */
 int svc_config_load(const struct svc *s, const struct config_key *keys, void *cfg,
                     struct config_common *cc, char *err, size_t errlen);
+/* A flag's value is a port number, 1 to 65535 (for a daemon's own port
+ * flags: the same check and message as -p). */
+bool svc_port_ok(const char *s);
 /* A port flag's value as NAME.key; on error err says
  * "FLAGVALUE: the port must be a number between 1 and 65535". */
 int svc_config_port(const struct svc *s, const struct config_key *keys, void *cfg, const char *key,

@@ -64,7 +64,7 @@ static void usage(FILE *f)
 	           "  -n        check the configuration and exit\n"
 	           "  -v        more verbose logging (repeat for more)\n"
 	           "  -h        show this help\n"
-	           "  -p PORT   TCP port to listen on (default 5556)\n"
+	           "  -p PORT   TCP port to listen on (default " PROTO_STR(PROTO_PORT_FILE) ")\n"
 	           "  -s DIR    state folder (default /var/lib/nexus)\n"
 	           "  -o S.K=V  override one configuration setting, e.g. -o filed.quota_mb=100\n");
 }
@@ -73,7 +73,7 @@ static void filed_config_defaults(struct filed_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	config_common_defaults(&c->common, NULL);
-	c->port = 5556;
+	c->port = PROTO_PORT_FILE;
 	c->max_file_mb = PROTO_FILE_SIZE_MB_DEFAULT;
 	c->quota_mb = PROTO_FILE_QUOTA_MB_DEFAULT;
 	c->max_files = PROTO_FILE_COUNT_DEFAULT;
@@ -238,7 +238,6 @@ static int filed_serve(void)
 static struct svc svc = {
     .name = "filed",
     .optstring = "df:nvhp:s:o:",
-    .port_check = SVC_PORT_EARLY,
     .usage = usage,
     .load = filed_config_load,
     .cfg = &filed.cfg,

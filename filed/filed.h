@@ -18,7 +18,7 @@ struct listener;
 struct session;
 
 #define FILED_VERSION "filed 0.1"
-#define FILED_SERVICE "file"
+#define FILED_SERVICE PROTO_SERVICE_FILE
 #define FILED_NAME_MAX PROTO_FILE_NAME_MAX /* bytes of a file name (UTF-8) */
 #define FILED_LINK_LEN 26    /* 128 random bits in base32 */
 #define FILED_BLOB_LEN 32    /* 128 random bits in hex: the on-disk name */

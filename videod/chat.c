@@ -79,7 +79,7 @@ static int connected_cb(struct conn *c, void *arg)
 	}
 	proto_msg_init(&m, MSG_HELLO);
 	m.version = PROTO_VERSION;
-	str_copy(m.name, sizeof(m.name), "chat");
+	str_copy(m.name, sizeof(m.name), PROTO_SERVICE_CHAT);
 	str_copy(m.text, sizeof(m.text), "videod");
 	if (q->kind == CHAT_CHECK)
 		str_copy(m.secret, sizeof(m.secret), q->secret);

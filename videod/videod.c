@@ -80,8 +80,8 @@ static void usage(FILE *f)
 	           "  -n        check the configuration and exit\n"
 	           "  -v        more verbose logging (repeat for more)\n"
 	           "  -h        show this help\n"
-	           "  -p PORT   HTTPS port (default 5000)\n"
-	           "  -m PORT   UDP media port (default 5000)\n"
+	           "  -p PORT   HTTPS port (default " PROTO_STR(PROTO_PORT_VIDEO) ")\n"
+	           "  -m PORT   UDP media port (default " PROTO_STR(PROTO_PORT_VIDEO) ")\n"
 	           "  -s DIR    state folder (default /var/lib/nexus)\n"
 	           "  -o S.K=V  override one setting, e.g. -o videod.announce=192.168.1.10\n");
 }
@@ -112,11 +112,11 @@ static void config_defaults(struct videod_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	config_common_defaults(&c->common, NULL);
-	c->port = 5000;
-	c->media_port = 5000;
+	c->port = PROTO_PORT_VIDEO;
+	c->media_port = PROTO_PORT_VIDEO;
 	www_default(c->www, sizeof(c->www));
 	str_copy(c->chat_host, sizeof(c->chat_host), "localhost");
-	c->chat_port = 5555;
+	c->chat_port = PROTO_PORT_CHAT;
 	c->max_participants = 25;
 	c->max_peers = 1000;
 	c->session_timeout = 30;
@@ -151,6 +151,10 @@ static int videod_flag(int ch, const char *arg)
 {
 	if (ch != 'm') {
 		usage(stderr);
+		return 2;
+	}
+	if (!svc_port_ok(arg)) {
+		fprintf(stderr, "videod: -m %s: not a port (1 to 65535)\n", arg);
 		return 2;
 	}
 	media_port_flag = arg;
@@ -304,7 +308,6 @@ static int serve(void)
 static struct svc svc = {
     .name = "videod",
     .optstring = "df:nvhp:m:s:o:",
-    .port_check = SVC_PORT_LATE,
     .usage = usage,
     .flag = videod_flag,
     .load = config_read,

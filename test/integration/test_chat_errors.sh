@@ -216,6 +216,16 @@ nx_expect 0 "chatd -h" "$BUILD/chatd" -h
 grep -q -- "-p" "$T/out" "$T/err" || { nx_show; fail "chatd -h shows no usage"; }
 nx_expect 2 "chatd -Z (unknown flag)" "$BUILD/chatd" -Z
 nx_expect 2 "chatd --no-such-flag" "$BUILD/chatd" --no-such-flag
+# A bad port flag is a usage error with one line that says why, alike in
+# every daemon (it was exit 2 + usage, exit 2, exit 1, exit 1).
+for d in chatd filed audiod videod; do
+	nx_expect 2 "$d -p 0" "$BUILD/$d" -n -p 0
+	[ "$(cat "$T/err")" = "$d: -p 0: not a port (1 to 65535)" ] ||
+		{ nx_show; fail "$d -p 0 does not say (only) that 0 is not a port"; }
+done
+nx_expect 2 "videod -m 70000" "$BUILD/videod" -n -m 70000
+[ "$(cat "$T/err")" = "videod: -m 70000: not a port (1 to 65535)" ] ||
+	{ nx_show; fail "videod -m 70000 does not say that 70000 is not a port"; }
 nx_expect 2 "nexus frobnicate" nexus_as alice frobnicate
 nx_expect 2 "nexus say (no room)" nexus_as alice say
 nx_expect 2 "nexus --no-such-flag rooms" nexus_as alice --no-such-flag rooms
