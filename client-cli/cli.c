@@ -38,7 +38,7 @@ void cli_print_usage(FILE *f)
 	        "\nGlobal options (before or after the command):\n"
 	        "  -s, --server SERVER    a saved server's name, HOST or HOST:PORT (NEXUS_SERVER,\n"
 	        "                         config 'server'; the saved default, else localhost)\n"
-	        "  -P, --chat-port PORT   chatd port (NEXUS_CHAT_PORT, config 'chat_port'; 5555)\n"
+	        "  -P, --chat-port PORT   chatd port (NEXUS_CHAT_PORT, config 'chat_port'; " PROTO_STR(PROTO_PORT_CHAT) ")\n"
 	        "  -u, --user NAME        user name (NEXUS_USER, config 'user')\n"
 	        "      --json             one JSON object per line\n"
 	        "  -q, --quiet            no confirmations\n"
