@@ -48,7 +48,7 @@ UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 LIB := $(BUILD)/libnexus.a
 BINS := $(DAEMONS:%=$(BUILD)/%) $(BUILD)/nexus
 
-.PHONY: all test run install fuzz bench format deps clean pkgcheck print-pkgs
+.PHONY: all test run install fuzz bench format check-format deps clean pkgcheck print-pkgs
 .SECONDARY:
 all: $(BINS) $(UNIT_BIN)
 
@@ -168,8 +168,20 @@ install: $(BINS)
 	test -e $(DESTDIR)/etc/nexus/nexus.conf || \
 		install -m 0644 $(DESTDIR)/etc/nexus/nexus.conf.example $(DESTDIR)/etc/nexus/nexus.conf
 
+# Every C file of the tree, in clang-format's layout (.clang-format).
+FORMAT_SRC = $(wildcard $(addsuffix /*.[ch],common chatd filed audiod videod client-cli \
+	test/unit test/fuzz test/bench))
+
 format:
-	clang-format -i common/*.[ch] chatd/*.[ch] client-cli/*.[ch] test/unit/*.c test/fuzz/*.c test/bench/*.c
+	clang-format -i $(FORMAT_SRC)
+
+# Fails naming each file whose layout is not clang-format's (CI runs it).
+check-format:
+	@command -v clang-format >/dev/null || { echo "check-format: no clang-format: sh test/deps.sh test"; exit 1; }
+	@bad=$$(for f in $(FORMAT_SRC); do clang-format --dry-run -Werror "$$f" >/dev/null 2>&1 || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "not in clang-format's layout (run: make format):"; \
+		echo "$$bad" | sed 's/^/  /'; exit 1; fi; \
+	echo "check-format: $(words $(FORMAT_SRC)) files in clang-format's layout"
 
 clean:
 	rm -rf build

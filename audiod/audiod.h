@@ -34,31 +34,31 @@ typedef struct OggOpusEnc OggOpusEnc;
 struct audiod_config {
 	struct config_common common;
 	uint16_t port;
-	uint32_t max_rooms;     /* voice rooms at once */
-	uint32_t max_members;   /* people in one voice room */
-	uint32_t max_mixed;     /* loudest talkers mixed each tick */
-	uint32_t max_packet;    /* bytes of one incoming Opus packet */
-	uint32_t bitrate;       /* bits per second of the streams we send */
-	uint32_t complexity;    /* Opus encoder complexity 0..10 */
-	uint32_t jitter_max;    /* frames a jitter buffer may grow to */
-	uint32_t frame_rate;    /* audio frames per second a client may send */
-	uint32_t max_outq;      /* bytes queued per client before it is dropped */
-	uint32_t skip_outq;     /* bytes queued past which a listener misses frames */
-	uint32_t sndbuf;        /* socket send buffer (SO_SNDBUF); 0 = the kernel's */
-	uint32_t idle_timeout;  /* seconds without a frame */
-	uint32_t max_sessions;  /* connections at once */
-	int record;             /* admins may record rooms */
+	uint32_t max_rooms;               /* voice rooms at once */
+	uint32_t max_members;             /* people in one voice room */
+	uint32_t max_mixed;               /* loudest talkers mixed each tick */
+	uint32_t max_packet;              /* bytes of one incoming Opus packet */
+	uint32_t bitrate;                 /* bits per second of the streams we send */
+	uint32_t complexity;              /* Opus encoder complexity 0..10 */
+	uint32_t jitter_max;              /* frames a jitter buffer may grow to */
+	uint32_t frame_rate;              /* audio frames per second a client may send */
+	uint32_t max_outq;                /* bytes queued per client before it is dropped */
+	uint32_t skip_outq;               /* bytes queued past which a listener misses frames */
+	uint32_t sndbuf;                  /* socket send buffer (SO_SNDBUF); 0 = the kernel's */
+	uint32_t idle_timeout;            /* seconds without a frame */
+	uint32_t max_sessions;            /* connections at once */
+	int record;                       /* admins may record rooms */
 	char record_dir[CONFIG_PATH_MAX]; /* default STATE/recordings */
 };
 
 /* tick statistics, for VOICE_STATS and the benchmark */
 struct audiod_stats {
-	uint64_t ticks, late, missed;  /* late: took > 20 ms; missed: timer overran */
+	uint64_t ticks, late, missed; /* late: took > 20 ms; missed: timer overran */
 	uint64_t cost_ns_sum, cost_ns_max;
-	uint64_t cpu_ns_sum;           /* CPU time of the ticks (a busy machine inflates wall time) */
-	uint32_t hist[64];             /* tick cost in 100 us buckets (last: more) */
+	uint64_t cpu_ns_sum; /* CPU time of the ticks (a busy machine inflates wall time) */
+	uint32_t hist[64];   /* tick cost in 100 us buckets (last: more) */
 	uint64_t frames_in, frames_out, frames_skipped, plc, fec, encodes;
-	uint64_t shed;                 /* frames dropped to shrink a jitter buffer */
+	uint64_t shed;                  /* frames dropped to shrink a jitter buffer */
 	uint64_t delay_us_sum, delay_n; /* arrival of a talker frame to its mix sent */
 };
 
@@ -90,14 +90,14 @@ struct jitter_slot {
 
 struct jitter {
 	struct jitter_slot slot[AUDIO_JITTER_SLOTS];
-	uint64_t next_seq;  /* the frame the next tick plays */
+	uint64_t next_seq; /* the frame the next tick plays */
 	bool playing, started;
-	unsigned target;    /* frames buffered before and while playing */
-	unsigned want;      /* what the jitter estimate asks for now */
-	unsigned max;       /* grows up to this */
-	unsigned lost_run;  /* ticks in a row without a frame */
-	unsigned calm;      /* ticks with more buffered than needed */
-	double jitter_us;   /* RFC 3550 interarrival jitter estimate */
+	unsigned target;   /* frames buffered before and while playing */
+	unsigned want;     /* what the jitter estimate asks for now */
+	unsigned max;      /* grows up to this */
+	unsigned lost_run; /* ticks in a row without a frame */
+	unsigned calm;     /* ticks with more buffered than needed */
+	double jitter_us;  /* RFC 3550 interarrival jitter estimate */
 	int64_t last_transit;
 	uint64_t late, dropped; /* dropped: shed to shrink the delay */
 };
@@ -105,7 +105,7 @@ struct jitter {
 void jitter_init(struct jitter *j, unsigned max);
 /* Store a packet. Returns 0, -EALREADY (duplicate or too late). */
 int jitter_put(struct jitter *j, uint64_t seq, const uint8_t *data, size_t len, bool fec,
-	       uint64_t now_us);
+               uint64_t now_us);
 /* The frame to play this tick. For JITTER_DATA and JITTER_FEC the packet
  * (for FEC: the next packet, to decode with decode_fec) is returned in
  * ret_slot; for JITTER_LOST nothing (conceal); JITTER_NONE: not playing. */
@@ -125,12 +125,12 @@ struct talker {
 	OpusEncoder *enc;       /* personal mix-minus stream while mixed */
 	float pcm[AUDIO_FRAME]; /* this tick's decoded voice */
 	bool have_pcm;
-	float level_db;         /* smoothed level */
-	unsigned hang;          /* ticks of voice activity left */
-	bool active;            /* talking (announced) */
-	bool mixed;             /* among the loudest this tick */
-	uint64_t stream_id;     /* personal stream number (ref of AUDIO) */
-	uint64_t arrival_us;    /* of the frame played this tick */
+	float level_db;      /* smoothed level */
+	unsigned hang;       /* ticks of voice activity left */
+	bool active;         /* talking (announced) */
+	bool mixed;          /* among the loudest this tick */
+	uint64_t stream_id;  /* personal stream number (ref of AUDIO) */
+	uint64_t arrival_us; /* of the frame played this tick */
 };
 
 /* A connection: common/front.h's session (HELLO with a token; front_send,
@@ -153,13 +153,13 @@ struct room {
 	char name[PROTO_ROOM_MAX + 1];
 	struct member *members;
 	unsigned nmembers;
-	OpusEncoder *shared;        /* the one mix every non-talker hears */
+	OpusEncoder *shared;           /* the one mix every non-talker hears */
 	int16_t last_mix[AUDIO_FRAME]; /* shared mix of the last tick (primes encoders) */
-	bool sounding;              /* sent a mix last tick */
+	bool sounding;                 /* sent a mix last tick */
 	unsigned level_tick;
 	uint64_t next_stream_id;
-	uint64_t out_seq;           /* ticks that sent a mix: the id of AUDIO frames */
-	OggOpusEnc *rec;            /* recording, or NULL */
+	uint64_t out_seq; /* ticks that sent a mix: the id of AUDIO frames */
+	OggOpusEnc *rec;  /* recording, or NULL */
 	char rec_name[CONFIG_PATH_MAX + 128];
 };
 
@@ -171,7 +171,7 @@ void room_handle_record(struct member *m, const struct msg *msg);
 void room_remove(struct member *m);
 /* VOICE_EVENT to every member of r. */
 void room_event(struct room *r, const char *user, uint32_t kind, uint32_t flags, uint64_t size,
-		const char *text);
+                const char *text);
 void room_free_all(void);
 
 /* ---- mixer.c: the 20 ms clock, decode, select, mix, encode, send ---- */

@@ -21,8 +21,8 @@
 #include <string.h>
 
 #define JITTER_FRAME_US 20000
-#define JITTER_STOP_AFTER 8  /* lost ticks in a row that end a talk spurt */
-#define JITTER_CALM_TICKS 50 /* one second of surplus before shrinking */
+#define JITTER_STOP_AFTER 8   /* lost ticks in a row that end a talk spurt */
+#define JITTER_CALM_TICKS 50  /* one second of surplus before shrinking */
 #define JITTER_LOUD_TICKS 250 /* five: then even a loud frame goes */
 
 void jitter_init(struct jitter *j, unsigned max)

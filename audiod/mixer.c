@@ -56,11 +56,11 @@
 #include <event2/event.h>
 #include <opus.h>
 
-#define MIX_VAD_DB -45.0f     /* frame level that counts as voice */
-#define MIX_HANG_TICKS 15     /* 300 ms of activity after the last voiced frame */
-#define MIX_STICKY_DB 6.0f    /* bonus for a talker already mixed */
-#define MIX_LEVEL_TICKS 12    /* VOICE_LEVEL every 240 ms */
-#define MIX_CATCH_UP 3        /* ticks run at most after an overrun */
+#define MIX_VAD_DB -45.0f  /* frame level that counts as voice */
+#define MIX_HANG_TICKS 15  /* 300 ms of activity after the last voiced frame */
+#define MIX_STICKY_DB 6.0f /* bonus for a talker already mixed */
+#define MIX_LEVEL_TICKS 12 /* VOICE_LEVEL every 240 ms */
+#define MIX_CATCH_UP 3     /* ticks run at most after an overrun */
 #define MIX_KNEE 0.9f
 
 static int timer_fd = -1;
@@ -187,8 +187,8 @@ static void mix_activity(struct room *r, struct member *m)
 		t->hang--;
 	if (t->hang > 0 && !t->active) {
 		t->active = true;
-		room_event(r, m->fs.user, VOICE_TALK, 0, (uint64_t)(lvl < -60 ? 0 : 100 + lvl * 100 / 60),
-		           NULL);
+		room_event(r, m->fs.user, VOICE_TALK, 0,
+		           (uint64_t)(lvl < -60 ? 0 : 100 + lvl * 100 / 60), NULL);
 	} else if (t->hang == 0 && t->active) {
 		t->active = false;
 		room_event(r, m->fs.user, VOICE_QUIET, 0, 0, NULL);

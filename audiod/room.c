@@ -169,7 +169,8 @@ void room_handle_join(struct member *m, const struct msg *msg)
 	int code;
 
 	if (m->room) {
-		front_error(&m->fs, msg->req, ERR_INVALID, "already in voice room %s", m->room->name);
+		front_error(&m->fs, msg->req, ERR_INVALID, "already in voice room %s",
+		            m->room->name);
 		return;
 	}
 	code = room_check_pass(m, msg, why, sizeof(why));
@@ -180,12 +181,12 @@ void room_handle_join(struct member *m, const struct msg *msg)
 	r = room_find(msg->room);
 	if (!r && audiod.nrooms >= audiod.cfg.max_rooms) {
 		front_error(&m->fs, msg->req, ERR_QUOTA, "too many voice rooms (%u)",
-		              audiod.cfg.max_rooms);
+		            audiod.cfg.max_rooms);
 		return;
 	}
 	if (r && r->nmembers >= audiod.cfg.max_members) {
-		front_error(&m->fs, msg->req, ERR_QUOTA, "voice room %s is full (%u people)", r->name,
-		              audiod.cfg.max_members);
+		front_error(&m->fs, msg->req, ERR_QUOTA, "voice room %s is full (%u people)",
+		            r->name, audiod.cfg.max_members);
 		return;
 	}
 	if (!r)
@@ -225,13 +226,14 @@ void room_handle_mute(struct member *m, const struct msg *msg)
 	}
 	if (msg->user[0] && strcmp(msg->user, m->fs.user) != 0) {
 		if (!m->admin) {
-			front_error(&m->fs, msg->req, ERR_FORBIDDEN, "only an admin can mute others");
+			front_error(&m->fs, msg->req, ERR_FORBIDDEN,
+			            "only an admin can mute others");
 			return;
 		}
 		target = room_member(m->room, msg->user);
 		if (!target) {
 			front_error(&m->fs, msg->req, ERR_NOT_FOUND, "%s is not in voice room %s",
-			              msg->user, m->room->name);
+			            msg->user, m->room->name);
 			return;
 		}
 	}
@@ -259,8 +261,8 @@ void room_handle_record(struct member *m, const struct msg *msg)
 	}
 	if (!m->admin || !audiod.cfg.record) {
 		front_error(&m->fs, msg->req, ERR_FORBIDDEN,
-		              m->admin ? "recording is turned off on this server"
-		                       : "only an admin can record a room");
+		            m->admin ? "recording is turned off on this server"
+		                     : "only an admin can record a room");
 		return;
 	}
 	if (msg->flags & 1) {

@@ -65,7 +65,8 @@ static void session_handle_audio(struct member *m, const struct msg *msg)
 	}
 	code = mixer_audio_in(m, msg);
 	if (code == ERR_TOO_LARGE) {
-		log_warn("dropping %s: audio packet of %u bytes", front_name(&m->fs), msg->data_len);
+		log_warn("dropping %s: audio packet of %u bytes", front_name(&m->fs),
+		         msg->data_len);
 		front_kick(&m->fs, ERR_TOO_LARGE, "audio packet empty or over the size limit");
 	} else if (code) {
 		log_warn("dropping %s: not a 20 ms Opus frame", front_name(&m->fs));

@@ -368,7 +368,8 @@ static void account_pw_reset(struct session *s, const struct pw_req *q, const ch
 	if (!u) {
 		front_error(&s->fs, q->req, ERR_NOT_FOUND, "no such user %s", q->user);
 	} else if (account_revoke_tokens(u->name) < 0) {
-		front_error(&s->fs, q->req, ERR_INTERNAL, "cannot revoke the tokens of %s", u->name);
+		front_error(&s->fs, q->req, ERR_INTERNAL, "cannot revoke the tokens of %s",
+		            u->name);
 	} else if (db_user_set_hash(chatd.db, u->id, hash) < 0) {
 		front_error(&s->fs, q->req, ERR_INTERNAL, "cannot store the password");
 	} else {
@@ -407,7 +408,8 @@ static void account_pw_submit(struct session *s, enum pw_op op, uint32_t req, co
 	int r;
 
 	if (hasher_busy(s)) {
-		front_error(&s->fs, req, ERR_RATE_LIMITED, "wait for the answer to your last request");
+		front_error(&s->fs, req, ERR_RATE_LIMITED,
+		            "wait for the answer to your last request");
 		return;
 	}
 	q = xcalloc(1, sizeof(*q));
@@ -422,7 +424,7 @@ static void account_pw_submit(struct session *s, enum pw_op op, uint32_t req, co
 	free(q);
 	if (r == -EBUSY)
 		front_error(&s->fs, req, ERR_RATE_LIMITED,
-		              "the server is busy checking passwords; try again in a second");
+		            "the server is busy checking passwords; try again in a second");
 	else
 		front_error(&s->fs, req, ERR_INTERNAL, "cannot check the password");
 }
@@ -438,7 +440,7 @@ void account_handle_register(struct session *s, const struct msg *m)
 	}
 	if (!ratetable_take(chatd.login_addr, s->fs.addr, clock_now_ms(), 1)) {
 		front_error(&s->fs, m->req, ERR_RATE_LIMITED,
-		              "too many attempts from your address; wait a minute");
+		            "too many attempts from your address; wait a minute");
 		return;
 	}
 	code = account_check_create(m->user, m->secret, why, sizeof(why));
@@ -463,7 +465,8 @@ static void account_login(struct session *s, uint32_t req, const char *user, con
 	if (!ratetable_take(chatd.login_addr, s->fs.addr, now, 1) ||
 	    !ratetable_take(chatd.login_user, key, now, 1)) {
 		log_info("login rate limit hit for %s from %s", user, account_origin(s));
-		front_error(&s->fs, req, ERR_RATE_LIMITED, "too many login attempts; wait a minute");
+		front_error(&s->fs, req, ERR_RATE_LIMITED,
+		            "too many login attempts; wait a minute");
 		return;
 	}
 	u = account_fetch(user, hash, &r);
@@ -498,20 +501,22 @@ static bool account_addr_valid(const char *addr)
  * token key may name an address. */
 void account_handle_login_via(struct session *s, const struct msg *m)
 {
-	int r = auth_relay_verify(chatd.token_key, m->user, m->name, m->ts, clock_wall_ms(),
-	                          m->hash);
+	int r =
+	    auth_relay_verify(chatd.token_key, m->user, m->name, m->ts, clock_wall_ms(), m->hash);
 
 	if (r == 0 && (strlen(m->name) >= sizeof(s->fs.addr) || !account_addr_valid(m->name)))
 		r = -EINVAL;
 	if (r < 0 || s->relayed) {
 		/* logged within the address's login budget: no log flood */
 		if (ratetable_take(chatd.login_addr, s->fs.addr, clock_now_ms(), 1))
-				log_warn("refused a relayed login for %s from %s: %s", m->user, s->fs.addr,
+			log_warn("refused a relayed login for %s from %s: %s", m->user, s->fs.addr,
 			         s->relayed ? "a second one on one connection"
-			         : r == -EKEYEXPIRED ? "its time is more than a minute off (clocks?)"
-			         : r == -EINVAL      ? "not an IP address"
-			                             : "not signed with the daemons' token key");
-		front_error(&s->fs, m->req, ERR_FORBIDDEN, "LOGIN_VIA is for videod, with the token key");
+			         : r == -EKEYEXPIRED
+			             ? "its time is more than a minute off (clocks?)"
+			         : r == -EINVAL ? "not an IP address"
+			                        : "not signed with the daemons' token key");
+		front_error(&s->fs, m->req, ERR_FORBIDDEN,
+		            "LOGIN_VIA is for videod, with the token key");
 		return;
 	}
 	str_copy(s->fs.addr, sizeof(s->fs.addr), m->name);
@@ -594,9 +599,9 @@ void account_handle_user_admin(struct session *s, const struct msg *m)
 	}
 	if (m->count < USER_ADMIN_REMOVE || m->count > USER_ADMIN_PROMOTE) {
 		front_error(&s->fs, m->req, ERR_INVALID,
-		              "unknown operation %u (1 add, 2 remove, 3 reset password, 4 make "
-		              "admin)",
-		              m->count);
+		            "unknown operation %u (1 add, 2 remove, 3 reset password, 4 make "
+		            "admin)",
+		            m->count);
 		return;
 	}
 	u = auth_name_valid(m->user) ? account_fetch(m->user, NULL, &r) : NULL;

@@ -65,8 +65,7 @@ static const struct config_key chatd_keys[] = {
         "rooms on the server (direct conversations not counted)"),
     KEY("max_dms", CONFIG_U32, max_dms, 1, 100000000, "direct conversations on the server"),
     KEY("user_rooms", CONFIG_U32, user_rooms, 0, 10000000, "rooms one user may create"),
-    KEY("user_dms", CONFIG_U32, user_dms, 0, 10000000,
-        "direct conversations one user may start"),
+    KEY("user_dms", CONFIG_U32, user_dms, 0, 10000000, "direct conversations one user may start"),
     KEY("room_rate", CONFIG_U32, room_rate, 1, 1000000, "rooms one user may create per minute"),
     KEY("dm_rate", CONFIG_U32, dm_rate, 1, 1000000,
         "direct conversations one user may start per minute"),
@@ -172,10 +171,13 @@ static void usage(FILE *f)
 	           "  -n        check the configuration and exit\n"
 	           "  -v        more verbose logging (repeat for more)\n"
 	           "  -h        show this help\n"
-	           "  -p PORT   TCP port to listen on (default " PROTO_STR(PROTO_PORT_CHAT) ")\n"
-	           "  -s DIR    state folder (default /var/lib/nexus)\n"
-	           "  -o S.K=V  override one configuration setting, e.g. -o chatd.register=no\n"
-	           "adduser and passwd read the password from the first line of stdin.\n");
+	           "  -p PORT   TCP port to listen on (default " PROTO_STR(
+	               PROTO_PORT_CHAT) ")\n"
+	                                "  -s DIR    state folder (default /var/lib/nexus)\n"
+	                                "  -o S.K=V  override one configuration setting, e.g. -o "
+	                                "chatd.register=no\n"
+	                                "adduser and passwd read the password from the first line "
+	                                "of stdin.\n");
 }
 
 static void chatd_config_defaults(struct chatd_config *c)
@@ -512,8 +514,9 @@ static int offline_revoke(const char *name)
 	if (r == -ENOENT && access(key, F_OK) < 0)
 		return 0;
 	if (r < 0)
-		return offline_fail("cannot revoke the tokens of %s in %s: %s; nothing changed", name,
-		                    path, r == -EBADMSG ? "the list is damaged" : strerror(-r));
+		return offline_fail("cannot revoke the tokens of %s in %s: %s; nothing changed",
+		                    name, path,
+		                    r == -EBADMSG ? "the list is damaged" : strerror(-r));
 	return 0;
 }
 

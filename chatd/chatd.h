@@ -32,9 +32,9 @@ struct user;
 #define CHATD_TOPIC_MAX PROTO_TOPIC_MAX
 #define CHATD_HISTORY_MAX PROTO_HISTORY_MAX
 #define CHATD_HISTORY_DEFAULT PROTO_HISTORY_DEFAULT
-#define CHATD_MENTIONS_MAX 16    /* distinct users one message can mention */
-#define CHATD_RATE_SLOTS 4096    /* users or addresses tracked per rate table */
-#define CHATD_PASS_SECS 60       /* life of a voice room pass (ROOM_PASS) */
+#define CHATD_MENTIONS_MAX 16 /* distinct users one message can mention */
+#define CHATD_RATE_SLOTS 4096 /* users or addresses tracked per rate table */
+#define CHATD_PASS_SECS 60    /* life of a voice room pass (ROOM_PASS) */
 #define CHATD_LIST_PAGE PROTO_LIST_PAGE
 #define CHATD_LIST_SCAN PROTO_LIST_SCAN
 #define CHATD_SEARCH_BYTES PROTO_SEARCH_BYTES
@@ -93,23 +93,23 @@ struct chatd {
 	SSL_CTX *tls;
 	struct db *db;
 	uint8_t token_key[AUTH_KEY_LEN];
-	struct revoke *revoke;   /* the token revocation list, see account.c */
-	uint64_t last_issue_ms;  /* issue time of the last token: never repeats */
-	struct ratetable *msg_rate;   /* SAY/EDIT/DELETE per user */
+	struct revoke *revoke;          /* the token revocation list, see account.c */
+	uint64_t last_issue_ms;         /* issue time of the last token: never repeats */
+	struct ratetable *msg_rate;     /* SAY/EDIT/DELETE per user */
 	struct ratetable *history_rate; /* HISTORY per user */
-	struct ratetable *login_user; /* LOGIN per user name */
-	struct ratetable *login_addr; /* LOGIN/REGISTER per peer address */
-	struct ratetable *room_rate;  /* ROOM_CREATE per user */
-	struct ratetable *dm_rate;    /* new direct conversations per user */
+	struct ratetable *login_user;   /* LOGIN per user name */
+	struct ratetable *login_addr;   /* LOGIN/REGISTER per peer address */
+	struct ratetable *room_rate;    /* ROOM_CREATE per user */
+	struct ratetable *dm_rate;      /* new direct conversations per user */
 	struct listener *listener;
 	struct event *commit_ev; /* group commit, see message.c */
-	struct front front; /* every session (common/front.h) */
-	unsigned nonline; /* users with at least one session */
+	struct front front;      /* every session (common/front.h) */
+	unsigned nonline;        /* users with at least one session */
 	struct name_table users;
 	struct name_table rooms;
 	struct room **room_list; /* by ascending id (rooms are never deleted) */
 	size_t nrooms, room_cap;
-	size_t ndms; /* of nrooms, direct conversations */
+	size_t ndms;   /* of nrooms, direct conversations */
 	uint64_t mark; /* generation for "each session once" walks */
 	bool stopping;
 };
@@ -195,8 +195,7 @@ int db_msg_update(struct db *db, uint64_t id, uint32_t flags, const char *text);
 int db_history(struct db *db, const struct db_history *q, db_msg_cb cb, void *arg);
 /* A read-only connection for reader.c's thread, only for db_history and
  * db_close: never logs, and interrupts a statement after budget_ms. */
-int db_open_reader(const char *path, uint32_t budget_ms, struct db **ret, char *err,
-                   size_t errlen);
+int db_open_reader(const char *path, uint32_t budget_ms, struct db **ret, char *err, size_t errlen);
 
 /* ---- session.c: one connected client ---- */
 
@@ -279,13 +278,12 @@ bool hasher_busy(const struct session *s);
 /* Runs on the loop thread; s is NULL when the session closed meanwhile.
  * result: the number of rows, or -ETIMEDOUT, -ECANCELED, another -errno;
  * rows live until the callback returns. */
-typedef void (*reader_done_fn)(struct session *s, int result, struct db_msg *const *rows,
-                               size_t n, void *arg);
+typedef void (*reader_done_fn)(struct session *s, int result, struct db_msg *const *rows, size_t n,
+                               void *arg);
 /* Read q (the thread starts with the first job). 0, -EBUSY (queue full),
  * -EAGAIN (the user has 4 reads waiting), -E2BIG or -ENOTCONN; done is
  * called exactly once after 0. */
-int reader_submit(struct session *s, const struct db_history *q, reader_done_fn done,
-                  void *arg);
+int reader_submit(struct session *s, const struct db_history *q, reader_done_fn done, void *arg);
 /* s is being freed: its jobs complete with s NULL. */
 void reader_forget(const struct session *s);
 /* Waits for the running job; jobs left complete with s NULL, -ECANCELED. */

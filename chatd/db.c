@@ -251,10 +251,11 @@ static int db_pragmas(struct db *db, char *err, size_t errlen)
  * version 1 chatd still opens the database. */
 static int db_migrate_v2(struct db *db, char *err, size_t errlen)
 {
-	return db_exec(db,
-	               "CREATE INDEX IF NOT EXISTS users_name_nocase ON users(name COLLATE NOCASE);"
-	               "CREATE INDEX IF NOT EXISTS rooms_name_nocase ON rooms(name COLLATE NOCASE);",
-	               err, errlen);
+	return db_exec(
+	    db,
+	    "CREATE INDEX IF NOT EXISTS users_name_nocase ON users(name COLLATE NOCASE);"
+	    "CREATE INDEX IF NOT EXISTS rooms_name_nocase ON rooms(name COLLATE NOCASE);",
+	    err, errlen);
 }
 
 /* The schema version the file had before this start (0: new). */

@@ -251,8 +251,8 @@ void message_batch_flush(void)
 			message_deliver(p);
 		else if (p->s)
 			front_error(&p->s->fs, p->req, ERR_INTERNAL,
-			              r == -ENOSPC ? "server disk full: not stored"
-			                           : "server database error: not stored");
+			            r == -ENOSPC ? "server disk full: not stored"
+			                         : "server database error: not stored");
 		free(p);
 	}
 }
@@ -276,7 +276,7 @@ static bool message_text_ok(struct session *s, uint32_t req, const char *text)
 	}
 	if (len > chatd.cfg.max_text) {
 		front_error(&s->fs, req, ERR_TOO_LARGE, "message longer than %u bytes",
-		              chatd.cfg.max_text);
+		            chatd.cfg.max_text);
 		return false;
 	}
 	return true;
@@ -452,7 +452,7 @@ static bool message_search_ok(struct session *s, uint32_t req, const char *text)
 
 	if (strlen(text) > CHATD_SEARCH_BYTES) {
 		front_error(&s->fs, req, ERR_TOO_LARGE, "search longer than %d bytes",
-		              CHATD_SEARCH_BYTES);
+		            CHATD_SEARCH_BYTES);
 		return false;
 	}
 	for (const char *p = text; *p; p++)
@@ -461,7 +461,7 @@ static bool message_search_ok(struct session *s, uint32_t req, const char *text)
 			words++;
 	if (words > CHATD_SEARCH_WORDS) {
 		front_error(&s->fs, req, ERR_TOO_LARGE, "search of more than %d words",
-		              CHATD_SEARCH_WORDS);
+		            CHATD_SEARCH_WORDS);
 		return false;
 	}
 	return true;
@@ -491,8 +491,8 @@ static void message_history_done(struct session *s, int result, struct db_msg *c
 	}
 	if (result == -ETIMEDOUT) {
 		front_error(&s->fs, hj->req, ERR_TOO_LARGE,
-		              "search took longer than %d ms: use fewer or rarer words",
-		              CHATD_READ_BUDGET_MS);
+		            "search took longer than %d ms: use fewer or rarer words",
+		            CHATD_READ_BUDGET_MS);
 		goto out;
 	}
 	if (result == -EINVAL) {
@@ -526,7 +526,8 @@ void message_handle_history(struct session *s, const struct msg *m)
 	int code, rc;
 
 	if (!ratetable_take(chatd.history_rate, s->user->name, clock_now_ms(), 1)) {
-		front_error(&s->fs, m->req, ERR_RATE_LIMITED, "too many history requests; slow down");
+		front_error(&s->fs, m->req, ERR_RATE_LIMITED,
+		            "too many history requests; slow down");
 		return;
 	}
 	code = room_lookup(s, m->room, ROOM_OPEN, &r, why, sizeof(why));
@@ -555,10 +556,10 @@ void message_handle_history(struct session *s, const struct msg *m)
 		free(hj);
 		if (rc == -EBUSY)
 			front_error(&s->fs, m->req, ERR_RATE_LIMITED,
-			              "server busy reading history; try again");
+			            "server busy reading history; try again");
 		else if (rc == -EAGAIN)
 			front_error(&s->fs, m->req, ERR_RATE_LIMITED,
-			              "four history reads of yours are still running; try again");
+			            "four history reads of yours are still running; try again");
 		else
 			front_error(&s->fs, m->req, ERR_INTERNAL, "cannot read the history");
 	}

@@ -443,7 +443,8 @@ int room_lookup(struct session *s, const char *name, enum room_mode mode, struct
 	if (name[0] == '@')
 		return room_lookup_dm(s, name + 1, mode, ret, why, whylen);
 	if (!room_name_norm(name, PROTO_ROOM_MAX, norm)) {
-		snprintf(why, whylen, "invalid room name: use 1 to %d letters, digits, '_', '.' or '-'",
+		snprintf(why, whylen,
+		         "invalid room name: use 1 to %d letters, digits, '_', '.' or '-'",
 		         PROTO_ROOM_NAME_MAX);
 		return ERR_INVALID;
 	}
@@ -499,7 +500,8 @@ static void room_info(struct session *s, uint32_t req, const struct room *r)
 static bool room_topic_ok(struct session *s, uint32_t req, const char *topic)
 {
 	if (strlen(topic) > CHATD_TOPIC_MAX) {
-		front_error(&s->fs, req, ERR_TOO_LARGE, "topic longer than %d bytes", CHATD_TOPIC_MAX);
+		front_error(&s->fs, req, ERR_TOO_LARGE, "topic longer than %d bytes",
+		            CHATD_TOPIC_MAX);
 		return false;
 	}
 	if (strchr(topic, '\n')) {
@@ -516,23 +518,22 @@ void room_handle_create(struct session *s, const struct msg *m)
 	int code;
 
 	if (m->room[0] == '@') {
-		front_error(
-		    &s->fs, m->req, ERR_INVALID,
-		    "names starting with '@' are direct conversations: just say to @user");
+		front_error(&s->fs, m->req, ERR_INVALID,
+		            "names starting with '@' are direct conversations: just say to @user");
 		return;
 	}
 	if (!room_name_norm(m->room, PROTO_ROOM_NAME_MAX, name)) {
 		front_error(&s->fs, m->req, ERR_INVALID,
-		              "invalid room name: use 1 to %d letters, digits, '_', '.' or '-'",
-		              PROTO_ROOM_NAME_MAX);
+		            "invalid room name: use 1 to %d letters, digits, '_', '.' or '-'",
+		            PROTO_ROOM_NAME_MAX);
 		return;
 	}
 	if (!room_topic_ok(s, m->req, m->text))
 		return;
 	if ((r = room_find(name))) {
 		front_error(&s->fs, m->req, ERR_EXISTS, "room #%s already exists%s", r->name,
-		              strcmp(r->name, name) ? " (names are the same whatever their case)"
-		                                    : "");
+		            strcmp(r->name, name) ? " (names are the same whatever their case)"
+		                                  : "");
 		return;
 	}
 	if ((code = room_quota(s->user, false, why, sizeof(why)))) {

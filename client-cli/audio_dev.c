@@ -24,12 +24,12 @@
 #include <pulse/error.h>
 #include <pulse/simple.h>
 
-#define DEV_RING_MAX 8       /* frames: room for either keep below */
-#define DEV_IN_KEEP 3        /* captured frames kept for a late loop: 60 ms */
-#define DEV_OUT_KEEP 4       /* frames queued for the speaker beyond its buffer */
+#define DEV_RING_MAX 8        /* frames: room for either keep below */
+#define DEV_IN_KEEP 3         /* captured frames kept for a late loop: 60 ms */
+#define DEV_OUT_KEEP 4        /* frames queued for the speaker beyond its buffer */
 #define DEV_PLAY_TARGET_MS 40 /* server-side playback buffer */
-#define DEV_WAIT_MS 50       /* a frame late by this much: play silence */
-#define DEV_JOIN_S 1         /* closing: how long to wait for a stuck server */
+#define DEV_WAIT_MS 50        /* a frame late by this much: play silence */
+#define DEV_JOIN_S 1          /* closing: how long to wait for a stuck server */
 #define DEV_BYTES(ms) ((uint32_t)(AUDIO_IO_RATE / 1000 * (ms) * sizeof(int16_t)))
 
 struct dev_ring {

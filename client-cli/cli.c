@@ -34,16 +34,19 @@ void cli_print_usage(FILE *f)
 	           "Commands:\n");
 	for (size_t i = 0; i < n_commands; i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
-	fprintf(f,
-	        "\nGlobal options (before or after the command):\n"
-	        "  -s, --server SERVER    a saved server's name, HOST or HOST:PORT (NEXUS_SERVER,\n"
-	        "                         config 'server'; the saved default, else localhost)\n"
-	        "  -P, --chat-port PORT   chatd port (NEXUS_CHAT_PORT, config 'chat_port'; " PROTO_STR(PROTO_PORT_CHAT) ")\n"
-	        "  -u, --user NAME        user name (NEXUS_USER, config 'user')\n"
-	        "      --json             one JSON object per line\n"
-	        "  -q, --quiet            no confirmations\n"
-	        "  -h, --help             help (nexus COMMAND -h: help for a command)\n"
-	        "\nSee nexus(1) for exit statuses and files.\n");
+	fprintf(
+	    f,
+	    "\nGlobal options (before or after the command):\n"
+	    "  -s, --server SERVER    a saved server's name, HOST or HOST:PORT (NEXUS_SERVER,\n"
+	    "                         config 'server'; the saved default, else localhost)\n"
+	    "  -P, --chat-port PORT   chatd port (NEXUS_CHAT_PORT, config 'chat_port'; " PROTO_STR(
+	        PROTO_PORT_CHAT) ")\n"
+	                         "  -u, --user NAME        user name (NEXUS_USER, config 'user')\n"
+	                         "      --json             one JSON object per line\n"
+	                         "  -q, --quiet            no confirmations\n"
+	                         "  -h, --help             help (nexus COMMAND -h: help for a "
+	                         "command)\n"
+	                         "\nSee nexus(1) for exit statuses and files.\n");
 }
 
 static void command_usage(FILE *f, const struct command *cmd)

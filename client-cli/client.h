@@ -45,12 +45,13 @@ struct settings {
 	char user[PROTO_NAME_MAX + 1];
 	int json;
 	int quiet;
-	int server_set; /* the server came from a flag, the environment, the config or the saved default */
+	int server_set; /* the server came from a flag, the environment, the config or the saved
+	                   default */
 	int port_set;   /* the chat port came from -P, HOST:PORT, the environment or the config */
 	int user_set;   /* the user came from -u, the environment or the config */
-	char name[SERVERS_NAME_MAX + 1]; /* the saved server's name; "" when not saved */
-	char fingerprint[TLS_FP_LEN];    /* its saved certificate fingerprint, "" */
-	char server_arg[SETTINGS_HOST_MAX]; /* -s, NEXUS_SERVER or config: a name or address */
+	char name[SERVERS_NAME_MAX + 1];         /* the saved server's name; "" when not saved */
+	char fingerprint[TLS_FP_LEN];            /* its saved certificate fingerprint, "" */
+	char server_arg[SETTINGS_HOST_MAX];      /* -s, NEXUS_SERVER or config: a name or address */
 	char default_hp[SETTINGS_HOST_MAX + 16]; /* host_port without -s/-P/-u, for hints */
 	char config_dir[SETTINGS_PATH_MAX];
 	char known_path[SETTINGS_PATH_MAX + 32];
@@ -309,8 +310,7 @@ void client_note_prompted(struct client *c);
 /* Another service of the same server (before client_run): the HELLO name
  * ("file"), its port and the largest frame accepted from it. The pin and
  * the login stay those of the server (the daemons share a certificate). */
-void client_set_service(struct client *c, const char *service, uint16_t port,
-                        uint32_t max_frame);
+void client_set_service(struct client *c, const char *service, uint16_t port, uint32_t max_frame);
 /* From WELCOME: the server's frame limit (count) and size field. */
 uint32_t client_server_frame(const struct client *c);
 uint64_t client_server_size(const struct client *c);

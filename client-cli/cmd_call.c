@@ -60,7 +60,7 @@ static int status_exit(int status)
 
 /* POST /api/link: a one-time code for the link. */
 static int call_link(struct settings *s, const struct call_cmd *cc, const char *token,
-		     const char *room, char *ret_room, char *code, size_t codelen)
+                     const char *room, char *ret_room, char *code, size_t codelen)
 {
 	struct https h = {.fd = -1};
 	json_t *req = json_pack("{s:s}", "room", room), *resp = NULL;
@@ -116,8 +116,8 @@ static void url_escape(const char *in, char *out, size_t size)
 	for (; *in && o + 4 < size; in++) {
 		unsigned char ch = (unsigned char)*in;
 
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("-_.~", ch))
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-_.~", ch))
 			out[o++] = (char)ch;
 		else
 			o += (size_t)snprintf(out + o, size - o, "%%%02X", ch);
@@ -136,10 +136,12 @@ static void call_print(const struct settings *s, const char *room, json_t *state
 
 	if (!f)
 		return;
-	json_array_foreach(list, i, p) {
+	json_array_foreach(list, i, p)
+	{
 		const char *u = json_string_value(json_object_get(p, "user"));
 
-		fprintf(f, "%s%s%s%s%s", i ? ", " : "", out_clean_str(buf, sizeof(buf), u ? u : "?"),
+		fprintf(f, "%s%s%s%s%s", i ? ", " : "",
+		        out_clean_str(buf, sizeof(buf), u ? u : "?"),
 		        json_is_true(json_object_get(p, "muted")) ? " (muted)" : "",
 		        json_is_true(json_object_get(p, "camera_off")) ? " (camera off)" : "",
 		        json_is_true(json_object_get(p, "hand")) ? " (hand raised)" : "");
@@ -158,7 +160,8 @@ static void call_print(const struct settings *s, const char *room, json_t *state
 		jw_u64(&w, "ts", (uint64_t)time(NULL) * 1000);
 		jw_str(&w, "room", room);
 		jw_open(&w, "participants", '[');
-		json_array_foreach(list, i, p) {
+		json_array_foreach(list, i, p)
+		{
 			const char *u = json_string_value(json_object_get(p, "user"));
 
 			jw_open(&w, NULL, '{');
@@ -172,15 +175,16 @@ static void call_print(const struct settings *s, const char *room, json_t *state
 		jw_end(&w);
 		return;
 	}
-	printf("%s in the call (%zu): %s\n", out_time((uint64_t)time(NULL) * 1000, 0, ts, sizeof(ts)),
-	       json_array_size(list), json_array_size(list) ? line : "nobody");
+	printf("%s in the call (%zu): %s\n",
+	       out_time((uint64_t)time(NULL) * 1000, 0, ts, sizeof(ts)), json_array_size(list),
+	       json_array_size(list) ? line : "nobody");
 	out_flush();
 }
 
 /* Read the event stream until it ends. Returns 0 when it ended, or an exit
  * status for failures that retrying will not fix. */
 static int call_watch_once(struct settings *s, const struct call_cmd *cc, const char *token,
-			   const char *room, char **last)
+                           const char *room, char **last)
 {
 	struct https h = {.fd = -1};
 	char esc[PROTO_ROOM_MAX * 3 + 1], *req = NULL, line[CALL_RESP_MAX];
@@ -193,8 +197,11 @@ static int call_watch_once(struct settings *s, const struct call_cmd *cc, const 
 		return r == EXIT_NETWORK ? 0 : r;
 	}
 	url_escape(room, esc, sizeof(esc));
-	if (asprintf(&req, "GET /api/watch?room=%s HTTP/1.0\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
-	             esc, s->server, token) < 0 || https_write(&h, req, strlen(req)) < 0) {
+	if (asprintf(
+	        &req,
+	        "GET /api/watch?room=%s HTTP/1.0\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+	        esc, s->server, token) < 0 ||
+	    https_write(&h, req, strlen(req)) < 0) {
 		free(req);
 		https_close(&h);
 		return 0;
@@ -216,8 +223,8 @@ static int call_watch_once(struct settings *s, const struct call_cmd *cc, const 
 
 				first = 0;
 				if (status != 200) {
-					out_err("videod refused to show the call (HTTP %d)%s", status,
-					        status == 401 ? ": run nexus login" : "");
+					out_err("videod refused to show the call (HTTP %d)%s",
+					        status, status == 401 ? ": run nexus login" : "");
 					r = status_exit(status);
 					goto out;
 				}
@@ -302,7 +309,7 @@ static int call_reader_gone(void)
 }
 
 static int call_watch(struct settings *s, const struct call_cmd *cc, const char *token,
-		      const char *room)
+                      const char *room)
 {
 	char *last = NULL;
 	int r, delay = 1;
@@ -342,7 +349,7 @@ static int call_token_load(struct settings *s, char *token)
  * ROOM, whose canonical name goes to canon (PROTO_ROOM_MAX + 1). 0, or an
  * exit status (said). */
 static int call_url(struct settings *s, const struct call_cmd *cc, const char *room, char *canon,
-		    char *url, size_t urlsize, char *token)
+                    char *url, size_t urlsize, char *token)
 {
 	char code[80];
 	int r;
@@ -353,7 +360,9 @@ static int call_url(struct settings *s, const struct call_cmd *cc, const char *r
 	r = call_link(s, cc, token, room, canon, code, sizeof(code));
 	if (r)
 		return r;
-	snprintf(url, urlsize, strchr(s->server, ':') ? "https://[%s]:%u/join#code=%s&room=" : "https://%s:%u/join#code=%s&room=",
+	snprintf(url, urlsize,
+	         strchr(s->server, ':') ? "https://[%s]:%u/join#code=%s&room="
+	                                : "https://%s:%u/join#code=%s&room=",
 	         s->server, cc->port, code);
 	url_escape(canon, url + strlen(url), urlsize - strlen(url));
 	return 0;
@@ -410,7 +419,8 @@ int cmd_call(struct settings *s, int argc, char **argv)
 	if (r)
 		return r;
 	if (s->json)
-		printf("{\"url\":\"%s\",\"room\":", url), out_json_str(stdout, canon), printf("}\n");
+		printf("{\"url\":\"%s\",\"room\":", url), out_json_str(stdout, canon),
+		    printf("}\n");
 	else
 		printf("%s\n", url);
 	out_flush();

@@ -247,7 +247,8 @@ static void push_fill(struct client *c, void *arg)
 		if (!j->is_stdin && j->size - j->offset < want)
 			want = (size_t)(j->size - j->offset);
 		buf = pool_get();
-		n = j->is_stdin ? read(j->fd, buf, want) : pread(j->fd, buf, want, (off_t)j->offset);
+		n = j->is_stdin ? read(j->fd, buf, want)
+		                : pread(j->fd, buf, want, (off_t)j->offset);
 		if (n <= 0)
 			pool_put(buf, 0, NULL);
 		if (n < 0 && errno == EINTR)
@@ -360,7 +361,8 @@ static void push_reply(struct client *c, const struct msg *m, void *arg)
 		break;
 	case MSG_FILE_OFFSET:
 		if (m->size > j->size && !j->is_stdin) {
-			client_fail(c, EXIT_SERVER, "the server asked for offset %" PRIu64, m->size);
+			client_fail(c, EXIT_SERVER, "the server asked for offset %" PRIu64,
+			            m->size);
 			return;
 		}
 		j->offset = j->start = m->size;
@@ -452,7 +454,7 @@ static void push_next(struct job *j)
 	if (r < 0) {
 		client_fail(j->c, r == -ENAMETOOLONG ? EXIT_USAGE : EXIT_ERROR, "%s: %s",
 		            j->args[j->cur],
-		            r == -EINVAL ? "not a regular file"
+		            r == -EINVAL         ? "not a regular file"
 		            : r == -ENAMETOOLONG ? "name too long (at most 255 bytes)"
 		                                 : strerror(-r));
 		return;
@@ -497,7 +499,8 @@ static void share_reply(struct client *c, const struct msg *m, void *arg)
 	}
 	if (m->type == MSG_FILE_INFO && m->req != j->req) {
 		if (!(m->flags & MF_OWNER)) {
-			client_fail(c, EXIT_FORBIDDEN, "only the owner of %s can share it", m->text);
+			client_fail(c, EXIT_FORBIDDEN, "only the owner of %s can share it",
+			            m->text);
 			return;
 		}
 		file_keep_info(j, m);
@@ -550,8 +553,8 @@ static void simple_file_reply(struct client *c, const struct msg *m, void *arg)
 				jw_u64(&w, "id", m->id);
 				jw_end(&w);
 			} else {
-				fprintf(stdout, "%s %s\n", j->op == OP_RM ? "removed file" : "revoked link",
-				        j->label);
+				fprintf(stdout, "%s %s\n",
+				        j->op == OP_RM ? "removed file" : "revoked link", j->label);
 				out_flush();
 			}
 		}
@@ -689,7 +692,8 @@ static int file_opt(int key, const char *arg, void *ctx)
 			return cli_usage(o->j->op == OP_PUSH ? "push" : "share",
 			                 "give one of --room and --to");
 		if (strlen(arg) == 0 || strlen(arg) >= PROTO_ROOM_MAX)
-			return cli_usage(o->j->op == OP_PUSH ? "push" : "share", "bad room or user");
+			return cli_usage(o->j->op == OP_PUSH ? "push" : "share",
+			                 "bad room or user");
 		snprintf(room, sizeof(room), "%s%s", key == 't' && arg[0] != '@' ? "@" : "", arg);
 		o->j->room = room;
 		return 0;
@@ -716,11 +720,13 @@ static int file_opt(int key, const char *arg, void *ctx)
 
 static int file_args(struct job *j, struct settings *s, int argc, char **argv, int min, int max)
 {
-	static const struct option opts[] = {
-	    {"room", required_argument, NULL, 'r'}, {"to", required_argument, NULL, 't'},
-	    {"name", required_argument, NULL, 'n'}, {"output", required_argument, NULL, 'o'},
-	    {"file-port", required_argument, NULL, 'F'}, {"force", no_argument, NULL, 'f'},
-	    {0}};
+	static const struct option opts[] = {{"room", required_argument, NULL, 'r'},
+	                                     {"to", required_argument, NULL, 't'},
+	                                     {"name", required_argument, NULL, 'n'},
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"file-port", required_argument, NULL, 'F'},
+	                                     {"force", no_argument, NULL, 'f'},
+	                                     {0}};
 	struct file_opts o = {j, s};
 	int first, r, n;
 
@@ -731,7 +737,9 @@ static int file_args(struct job *j, struct settings *s, int argc, char **argv, i
 	n = argc - first;
 	if (n < min)
 		return cli_usage(argv[0], "missing %s",
-		                 j->op == OP_PUSH ? "FILE" : j->op == OP_RM || j->op == OP_SHARE ? "ID or LINK" : "LINK");
+		                 j->op == OP_PUSH                      ? "FILE"
+		                 : j->op == OP_RM || j->op == OP_SHARE ? "ID or LINK"
+		                                                       : "LINK");
 	if (max >= 0 && n > max)
 		return cli_usage(argv[0], "unexpected argument '%s'", argv[first + max]);
 	if (j->name && n > 1)
@@ -747,11 +755,11 @@ static int file_args(struct job *j, struct settings *s, int argc, char **argv, i
 	return 0;
 }
 
-#define FILE_ARGS(j, s, argc, argv, min, max)                                                  \
-	do {                                                                                   \
-		int r_ = file_args(j, s, argc, argv, min, max);                                \
-		if (r_)                                                                        \
-			return r_ < 0 ? 0 : r_;                                                \
+#define FILE_ARGS(j, s, argc, argv, min, max)                                                      \
+	do {                                                                                       \
+		int r_ = file_args(j, s, argc, argv, min, max);                                    \
+		if (r_)                                                                            \
+			return r_ < 0 ? 0 : r_;                                                    \
 	} while (0)
 
 int cmd_push(struct settings *s, int argc, char **argv)

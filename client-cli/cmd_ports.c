@@ -254,7 +254,8 @@ static void probe_tls_frame(struct conn *c, const struct msg *m, void *arg)
 		settings_login_hint(p->ctx->s, detail, sizeof(detail));
 		if (p->token_held)
 			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s",
-			         " (the saved login was not sent: the certificate is not the pinned one)");
+			         " (the saved login was not sent: the certificate is not the "
+			         "pinned one)");
 		probe_finish(p, R_ANSWERS, detail);
 	} else {
 		probe_finish(p, R_OPEN, "open but not Shadow Nexus");

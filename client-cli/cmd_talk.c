@@ -42,12 +42,11 @@
 #include "log.h"
 #include "ratelimit.h"
 
-
 /* ---- events on the terminal or as JSON ---- */
 
 static const char *talk_event_name(uint32_t kind)
 {
-	static const char *const names[] = {"?",    "join",   "leave", "talk",  "quiet",
+	static const char *const names[] = {"?",    "join",   "leave", "talk",   "quiet",
 	                                    "mute", "unmute", "level", "record", "member"};
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
@@ -86,8 +85,8 @@ static void talk_event(struct talk *t, const struct msg *m)
 		fprintf(t->ev, "* %s is here%s\n", m->user, m->flags & MF_MUTED ? " (muted)" : "");
 		break;
 	case VOICE_RECORD:
-		fprintf(t->ev, "* %s %s recording %s\n", m->user, m->flags & 1 ? "started" : "stopped",
-		        clean);
+		fprintf(t->ev, "* %s %s recording %s\n", m->user,
+		        m->flags & 1 ? "started" : "stopped", clean);
 		break;
 	default:
 		fprintf(t->ev, "* %s: %s\n", m->user, talk_event_name(m->count));
@@ -309,8 +308,9 @@ static int talk_clock_start(struct talk *t)
 	if (!t->tick_ev || event_add(t->tick_ev, NULL) < 0)
 		return -ENOMEM;
 	if (t->duration > 0) {
-		struct timeval tv = {(time_t)t->duration,
-		                     (suseconds_t)((t->duration - (double)(time_t)t->duration) * 1e6)};
+		struct timeval tv = {
+		    (time_t)t->duration,
+		    (suseconds_t)((t->duration - (double)(time_t)t->duration) * 1e6)};
 		t->end_ev = evtimer_new(base, talk_end_cb, t);
 		if (!t->end_ev || evtimer_add(t->end_ev, &tv) < 0)
 			return -ENOMEM;
@@ -412,7 +412,8 @@ void talk_pass_got(struct talk *t, int status)
 	tv.tv_sec = t->repass_ms / 1000;
 	tv.tv_usec = (suseconds_t)(t->repass_ms % 1000) * 1000;
 	evtimer_add(t->repass_ev, &tv);
-	t->repass_ms = t->repass_ms * 2 > TALK_REPASS_MAX_MS ? TALK_REPASS_MAX_MS : t->repass_ms * 2;
+	t->repass_ms =
+	    t->repass_ms * 2 > TALK_REPASS_MAX_MS ? TALK_REPASS_MAX_MS : t->repass_ms * 2;
 }
 
 static void talk_repass_cb(evutil_socket_t fd, short what, void *arg)
@@ -464,9 +465,23 @@ static void talk_other(struct client *c, const struct msg *m, void *arg)
 
 /* ---- the command ---- */
 
-enum { OPT_IN = 1000, OPT_OUT, OPT_FORMAT_IN, OPT_FORMAT_OUT, OPT_MUTE, OPT_LISTEN, OPT_VAD,
-       OPT_DROP, OPT_DURATION, OPT_PORT, OPT_BITRATE, OPT_RECORD, OPT_DEV_IN, OPT_DEV_OUT,
-       OPT_PTT };
+enum {
+	OPT_IN = 1000,
+	OPT_OUT,
+	OPT_FORMAT_IN,
+	OPT_FORMAT_OUT,
+	OPT_MUTE,
+	OPT_LISTEN,
+	OPT_VAD,
+	OPT_DROP,
+	OPT_DURATION,
+	OPT_PORT,
+	OPT_BITRATE,
+	OPT_RECORD,
+	OPT_DEV_IN,
+	OPT_DEV_OUT,
+	OPT_PTT
+};
 
 /* "pulse" or "pulse:NAME" (a file of that name: ./pulse). */
 static bool talk_dev_arg(const char *arg, const char **ret_name)
@@ -625,11 +640,12 @@ static void talk_stats(struct talk *t)
 		}
 		jw_end(&w);
 	} else if (!t->s->quiet) {
-		fprintf(stderr,
-		        "nexus: talk: sent %llu frames, received %llu, concealed %llu; server-added "
-		        "delay %.1f ms\n",
-		        (unsigned long long)t->sent, (unsigned long long)t->received,
-		        (unsigned long long)t->plc, delay);
+		fprintf(
+		    stderr,
+		    "nexus: talk: sent %llu frames, received %llu, concealed %llu; server-added "
+		    "delay %.1f ms\n",
+		    (unsigned long long)t->sent, (unsigned long long)t->received,
+		    (unsigned long long)t->plc, delay);
 	}
 }
 
@@ -648,7 +664,8 @@ static int talk_events_new(struct talk *t)
 	if (talk_early_usr1 % 2)
 		t->mute = !t->mute;
 	if (t->dev) {
-		t->dev_ev = event_new(base, audio_dev_fd(t->dev), EV_READ | EV_PERSIST, talk_dev_cb, t);
+		t->dev_ev =
+		    event_new(base, audio_dev_fd(t->dev), EV_READ | EV_PERSIST, talk_dev_cb, t);
 		if (!t->dev_ev || event_add(t->dev_ev, NULL) < 0)
 			return EXIT_ERROR;
 	}
@@ -740,7 +757,8 @@ int cmd_talk(struct settings *s, int argc, char **argv)
 	if (r == 0 && t->ptt &&
 	    (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp() ||
 	     (t->in_path && !strcmp(t->in_path, "-"))))
-		r = cli_usage("talk", "--ptt needs a terminal on standard input, in the foreground");
+		r = cli_usage("talk",
+		              "--ptt needs a terminal on standard input, in the foreground");
 	/* SIGUSR1 toggles mute; until the loop runs it must not kill us */
 	signal(SIGUSR1, talk_early_usr1_handler);
 	if (r == 0)

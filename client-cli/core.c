@@ -42,7 +42,7 @@ struct client {
 	struct client_cbs cbs;
 	void *arg;
 	struct event_base *base;
-	int own_base;         /* client_new's loop, not one passed in */
+	int own_base;          /* client_new's loop, not one passed in */
 	struct event *done_ev; /* on a loop passed in: tells cbs.done */
 	SSL_CTX *tls;
 	struct conn *conn;
@@ -525,7 +525,8 @@ static int client_load_token(struct client *c)
 	const char *cmd = settings_cmd_prefix(c->s);
 
 	if (r == -ENOENT) {
-		client_fail(c, EXIT_AUTH, "not logged in to %s; run: %s login", c->s->host_port, cmd);
+		client_fail(c, EXIT_AUTH, "not logged in to %s; run: %s login", c->s->host_port,
+		            cmd);
 	} else if (r == -EBADMSG) {
 		client_fail(c, EXIT_AUTH, "damaged login cache %s; run: %s login",
 		            settings_token_path(c->s, path, sizeof(path)), cmd);
@@ -890,8 +891,7 @@ void client_note_prompted(struct client *c)
 	c->prompted = 1;
 }
 
-void client_set_service(struct client *c, const char *service, uint16_t port,
-                        uint32_t max_frame)
+void client_set_service(struct client *c, const char *service, uint16_t port, uint32_t max_frame)
 {
 	c->service = service;
 	c->service_port = port;

@@ -114,7 +114,8 @@ int https_read_all(struct https *h, int *ret_status, char **ret_body)
 
 	if (!buf)
 		return -ENOMEM;
-	while (len < HTTPS_RESP_MAX && (n = SSL_read(h->ssl, buf + len, (int)(HTTPS_RESP_MAX - len))) > 0)
+	while (len < HTTPS_RESP_MAX &&
+	       (n = SSL_read(h->ssl, buf + len, (int)(HTTPS_RESP_MAX - len))) > 0)
 		len += (size_t)n;
 	ERR_clear_error();
 	buf[len] = '\0';

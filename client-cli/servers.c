@@ -213,8 +213,8 @@ static int servers_write(const char *config_dir, const struct server_list *l)
 /* Load, let fn change the list, write it back, all under the folder lock
  * so that two clients saving at once lose nothing. fn returns 0 to write,
  * 1 to leave the file alone, or a negative errno. */
-static int servers_update(const char *config_dir,
-                          int (*fn)(struct server_list *l, void *arg), void *arg)
+static int servers_update(const char *config_dir, int (*fn)(struct server_list *l, void *arg),
+                          void *arg)
 {
 	struct server_list *l;
 	int dfd, r;
@@ -429,9 +429,9 @@ int cmd_servers(struct settings *s, int argc, char **argv)
 	if (n == 0 || (n == 1 && strcmp(argv[first], "list") == 0))
 		return servers_list(s);
 	c.verb = argv[first];
-	if (strcmp(c.verb, "rename") == 0 ? n != 3
+	if (strcmp(c.verb, "rename") == 0                                     ? n != 3
 	    : strcmp(c.verb, "default") == 0 || strcmp(c.verb, "forget") == 0 ? n != 2
-	                                                                        : 1)
+	                                                                      : 1)
 		return cli_usage("servers", "expected: list, default NAME, rename NAME NEW or "
 		                            "forget NAME");
 	c.name = argv[first + 1];

@@ -368,8 +368,8 @@ int settings_resolve(struct settings *s)
 	struct settings *bare;
 	int r;
 
-	if ((r = settings_config_dir(s)) || (r = settings_config_load(s)) || (r = settings_env(s)) ||
-	    (r = settings_servers(s, &l)))
+	if ((r = settings_config_dir(s)) || (r = settings_config_load(s)) ||
+	    (r = settings_env(s)) || (r = settings_servers(s, &l)))
 		return r;
 	/* What a command without -s, -P and -u would use, for hints. */
 	bare = xcalloc(1, sizeof(*bare));

@@ -100,7 +100,7 @@ struct tui_state {
 	char me[PROTO_NAME_MAX + 1];
 	struct tui_person *people;
 	size_t npeople;
-	unsigned drops; /* messages dropped from the windows (for the bench) */
+	unsigned drops;                      /* messages dropped from the windows (for the bench) */
 	char voice_room[PROTO_ROOM_MAX + 1]; /* the room talked in ("": none) */
 	int voice_joined, voice_muted;
 	struct tui_av voice[TUI_AV_MAX];
@@ -333,7 +333,7 @@ struct tui_xfer {
  * ROOM --watch-only --json`. */
 #define TUI_CHILD_LINE_MAX 8192 /* longest line read from a child */
 #define TUI_REAP_MAX 16         /* children ended but not yet reaped */
-#define TUI_REAP_KILL_MS 3000    /* SIGKILL a child this long after SIGTERM */
+#define TUI_REAP_KILL_MS 3000   /* SIGKILL a child this long after SIGTERM */
 
 struct bufferevent;
 struct tui;
@@ -344,11 +344,11 @@ typedef void (*tui_child_line_fn)(struct tui *t, const char *line);
 typedef void (*tui_reap_fn)(struct tui *t, int pid, int status);
 
 struct tui_child {
-	int pid; /* 0: none */
+	int pid;                 /* 0: none */
 	struct bufferevent *bev; /* its stdout */
 	int err_fd;              /* its stderr (a memory file), or -1 */
 	struct tui *tui;
-	tui_child_line_fn line;  /* each line of its stdout */
+	tui_child_line_fn line; /* each line of its stdout */
 };
 
 struct tui_reap {
@@ -382,11 +382,11 @@ struct tui {
 	const char *conn_text; /* "connecting", "reconnecting", ... */
 	uint64_t ping_sent_ms;
 	uint32_t ping_req;
-	long latency_ms; /* -1: unknown */
-	unsigned catchup_flight;    /* catch-up HISTORY requests in flight */
-	uint64_t catchup_retry_ms;  /* after ERR_RATE_LIMITED: none sent before */
+	long latency_ms;           /* -1: unknown */
+	unsigned catchup_flight;   /* catch-up HISTORY requests in flight */
+	uint64_t catchup_retry_ms; /* after ERR_RATE_LIMITED: none sent before */
 	unsigned catchup_backoff_ms;
-	int catchup_timer;          /* a timer will pump the catch-up */
+	int catchup_timer; /* a timer will pump the catch-up */
 	uint64_t typing_sent_ms;
 	char typing_room[PROTO_ROOM_MAX + 1];
 	char status[512]; /* a passing note on the status line */
@@ -401,18 +401,18 @@ struct tui {
 	char setup_user[PROTO_NAME_MAX + 1];
 	char setup_password[PROTO_SECRET_MAX + 1];
 	struct tui_xfer xfers[TUI_XFERS_MAX];
-	struct tui_child voice;    /* nexus talk */
+	struct tui_child voice; /* nexus talk */
 	char voice_label[PROTO_ROOM_MAX + 2];
-	char voice_err[200];        /* why the voice child ended */
-	int voice_end_pid;          /* the ended voice child not yet reaped */
+	char voice_err[200]; /* why the voice child ended */
+	int voice_end_pid;   /* the ended voice child not yet reaped */
 	char voice_end_room[PROTO_ROOM_MAX + 1];
-	uint64_t voice_err_until_ms; /* shown on the status line until then */
-	struct tui_child callw;    /* nexus call --watch-only */
-	struct tui_child calllink; /* nexus call --link-only (/call) */
-	char link_room[PROTO_ROOM_MAX + 1];  /* /call: asked for this room */
+	uint64_t voice_err_until_ms;        /* shown on the status line until then */
+	struct tui_child callw;             /* nexus call --watch-only */
+	struct tui_child calllink;          /* nexus call --link-only (/call) */
+	char link_room[PROTO_ROOM_MAX + 1]; /* /call: asked for this room */
 	char link_label[PROTO_ROOM_MAX + 2];
-	int link_said;                       /* the link came */
-	uint64_t call_retry_ms;    /* start the watch again then */
+	int link_said;          /* the link came */
+	uint64_t call_retry_ms; /* start the watch again then */
 	unsigned call_backoff_s;
 	struct tui_reap reap[TUI_REAP_MAX];
 	/* stderr goes to a file while curses owns the screen. */

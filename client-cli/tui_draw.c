@@ -277,8 +277,8 @@ static size_t tui_build(const struct tui *t, const struct tui_room *r, const str
 		tui_buf_put(b, "(deleted)", ST_DIM);
 		return indent;
 	}
-	if (!me_action && tui_notice_parse(m->text, name, sizeof(name), size, sizeof(size), link,
-	                                   sizeof(link))) {
+	if (!me_action &&
+	    tui_notice_parse(m->text, name, sizeof(name), size, sizeof(size), link, sizeof(link))) {
 		/* a file notice: the name stands out, the link is /get */
 		tui_buf_put(b, "\xf0\x9f\x93\x8e ", ST_NORMAL);
 		tui_buf_put(b, name, ST_INFO);
@@ -510,7 +510,8 @@ static void tui_draw_title(struct tui *t, struct tui_room *r, int cols)
 	tui_fill(t, 0, 0, cols, ST_BAR);
 	if (!r) {
 		tui_put_str(t, 0, 0, cols,
-		            " Shadow Nexus: no rooms yet; /list, /join ROOM or /create ROOM", ST_BAR);
+		            " Shadow Nexus: no rooms yet; /list, /join ROOM or /create ROOM",
+		            ST_BAR);
 		return;
 	}
 	snprintf(line, sizeof(line), " %s%s%s%s", (r->flags & MF_DM) ? "" : "#", r->label,
@@ -561,12 +562,13 @@ static void tui_draw_status(struct tui *t, struct tui_room *r, int y, int cols)
 	if (t->st.voice_room[0] && o < sizeof(line)) {
 		unsigned me = tui_av_marks(&t->st, t->st.voice_room, t->st.me);
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " [voice: %s%s]", t->voice_label,
-		                      !t->st.voice_joined  ? " (connecting)"
-		                      : t->st.voice_muted  ? " (muted)"
+		                      !t->st.voice_joined   ? " (connecting)"
+		                      : t->st.voice_muted   ? " (muted)"
 		                      : me & TUI_AV_TALKING ? " (talking)"
 		                                            : "");
 	} else if (t->voice_err[0] && t->voice_err_until_ms > clock_wall_ms() && o < sizeof(line)) {
-		o += (size_t)snprintf(line + o, sizeof(line) - o, " [voice ended: %s]", t->voice_err);
+		o += (size_t)snprintf(line + o, sizeof(line) - o, " [voice ended: %s]",
+		                      t->voice_err);
 	}
 	if (typing[0] && o < sizeof(line))
 		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s", typing);

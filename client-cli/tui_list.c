@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TUI_LIST_KEEP 2000  /* rooms one /list collects; more are only counted */
-#define TUI_LIST_SHOW 100   /* rooms it shows */
-#define TUI_LIST_TOPIC 160  /* bytes of a topic shown */
-#define TUI_LIST_WORD 64    /* bytes of the filter word */
+#define TUI_LIST_KEEP 2000 /* rooms one /list collects; more are only counted */
+#define TUI_LIST_SHOW 100  /* rooms it shows */
+#define TUI_LIST_TOPIC 160 /* bytes of a topic shown */
+#define TUI_LIST_WORD 64   /* bytes of the filter word */
 
 struct tui_list_room {
 	char name[PROTO_ROOM_MAX + 1];
@@ -95,9 +95,11 @@ static void tui_list_show(struct tui_list *l)
 
 	if (l->n == 0) {
 		if (l->word[0])
-			tui_note(t, TUI_INFO, "no room matches '%s'; /list shows them all", l->word);
+			tui_note(t, TUI_INFO, "no room matches '%s'; /list shows them all",
+			         l->word);
 		else
-			tui_note(t, TUI_INFO, "no rooms on this server yet: /create ROOM makes one");
+			tui_note(t, TUI_INFO,
+			         "no rooms on this server yet: /create ROOM makes one");
 		return;
 	}
 	qsort(l->rooms, l->n, sizeof(*l->rooms), tui_list_cmp);
@@ -117,8 +119,8 @@ static void tui_list_show(struct tui_list *l)
 		tui_note(t, TUI_INFO,
 		         "%zu rooms%s%s%s, the %zu busiest above (/list WORD: only the rooms "
 		         "whose name or topic has WORD); /join ROOM enters one",
-		         l->n + l->more, l->word[0] ? " with '" : "", l->word, l->word[0] ? "'" : "",
-		         show);
+		         l->n + l->more, l->word[0] ? " with '" : "", l->word,
+		         l->word[0] ? "'" : "", show);
 	else
 		tui_note(t, TUI_INFO, "%zu room%s%s%s%s; /join ROOM enters one", l->n,
 		         l->n == 1 ? "" : "s", l->word[0] ? " with '" : "", l->word,
@@ -179,7 +181,8 @@ void tui_list_start(struct tui *t, const char *word)
 	r = client_room_pages(t->c, 0, tui_list_room, tui_list_done, l);
 	if (r < 0) {
 		tui_note(t, TUI_ERROR, "/list: %s",
-		         r == -ENOTCONN ? "not connected: wait for the reconnection" : strerror(-r));
+		         r == -ENOTCONN ? "not connected: wait for the reconnection"
+		                        : strerror(-r));
 		tui_list_free(l);
 	}
 }

@@ -76,7 +76,7 @@ static void tui_note_error(struct tui *t, const struct msg *m, const char *subje
 }
 
 int tui_send(struct tui *t, struct msg *m, enum tui_req_kind kind, const char *room,
-                    struct tui_req **ret)
+             struct tui_req **ret)
 {
 	struct tui_req *q = calloc(1, sizeof(*q));
 	int r;
@@ -178,9 +178,8 @@ static void tui_catchup_pump(struct tui *t)
 
 		tv.tv_sec = (time_t)(wait / 1000);
 		tv.tv_usec = (suseconds_t)(wait % 1000 * 1000);
-		if (!t->catchup_timer &&
-		    event_base_once(client_base(t->c), -1, EV_TIMEOUT, tui_catchup_timer_cb, t,
-		                    &tv) == 0)
+		if (!t->catchup_timer && event_base_once(client_base(t->c), -1, EV_TIMEOUT,
+		                                         tui_catchup_timer_cb, t, &tv) == 0)
 			t->catchup_timer = 1;
 		return;
 	}
@@ -233,8 +232,8 @@ static void tui_catchup_end(struct tui *t, struct tui_req *q, const struct msg *
 	if (m && m->type == MSG_ERROR && m->code == ERR_RATE_LIMITED &&
 	    clock_wall_ms() >= t->catchup_retry_ms) {
 		/* once per round: the others in flight were refused alike */
-		t->catchup_backoff_ms = t->catchup_backoff_ms ? t->catchup_backoff_ms * 2
-		                                              : TUI_CATCHUP_RETRY_MIN_MS;
+		t->catchup_backoff_ms =
+		    t->catchup_backoff_ms ? t->catchup_backoff_ms * 2 : TUI_CATCHUP_RETRY_MIN_MS;
 		if (t->catchup_backoff_ms > TUI_CATCHUP_RETRY_MAX_MS)
 			t->catchup_backoff_ms = TUI_CATCHUP_RETRY_MAX_MS;
 		t->catchup_retry_ms = clock_wall_ms() + t->catchup_backoff_ms;
@@ -645,13 +644,15 @@ static void tui_mine_done(struct client *c, int r, const struct msg *err, void *
 	if (r == -EREMOTEIO)
 		tui_note_error(t, err, NULL);
 	else if (r == -ELOOP)
-		tui_note(t, TUI_ERROR, "the server's list of your rooms does not end: only the "
-		                       "rooms seen so far");
+		tui_note(t, TUI_ERROR,
+		         "the server's list of your rooms does not end: only the "
+		         "rooms seen so far");
 	else if (r < 0)
 		tui_note(t, TUI_ERROR, "cannot list your rooms: %s", strerror(-r));
 	if (t->st.nrooms == 0 && r == 0)
-		tui_note(t, TUI_INFO, "no rooms yet: /list shows the rooms there are; "
-		                      "/join ROOM or /create ROOM");
+		tui_note(t, TUI_INFO,
+		         "no rooms yet: /list shows the rooms there are; "
+		         "/join ROOM or /create ROOM");
 	for (size_t i = 0; i < t->st.nrooms; i++)
 		tui_join(t, t->st.rooms[i], 0, 0);
 	tui_dirty(t);
@@ -663,7 +664,8 @@ static void tui_list_mine(struct tui *t)
 
 	if (r < 0)
 		tui_note(t, TUI_ERROR, "cannot list your rooms: %s",
-		         r == -ENOTCONN ? "not connected: wait for the reconnection" : strerror(-r));
+		         r == -ENOTCONN ? "not connected: wait for the reconnection"
+		                        : strerror(-r));
 }
 
 /* Logged in (first time, or again after a loss). */

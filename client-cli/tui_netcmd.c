@@ -196,7 +196,9 @@ static void tui_talk(struct tui *t, const struct tui_cmd *cmd, struct tui_room *
 	}
 	if (!r || !r->joined) {
 		tui_note(t, TUI_ERROR, "/talk: join %s first",
-		         r ? r->label : cmd->room[0] ? cmd->room : "a room");
+		         r              ? r->label
+		         : cmd->room[0] ? cmd->room
+		                        : "a room");
 		return;
 	}
 	tui_voice_start(t, r->name, r->label);

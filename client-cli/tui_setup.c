@@ -22,8 +22,7 @@ static void tui_setup_remember(struct tui *t, const char *user)
 	int r = servers_remember(t->s, client_fingerprint(t->c), user);
 
 	if (r < 0)
-		out_err("cannot save the server in %s/servers: %s", t->s->config_dir,
-		        strerror(-r));
+		out_err("cannot save the server in %s/servers: %s", t->s->config_dir, strerror(-r));
 	else if (r == 2)
 		fprintf(stderr, "nexus: saved %s as the default server (see: nexus servers)\n",
 		        t->s->name);

@@ -96,7 +96,8 @@ const char *tui_xfer_text(const struct tui_xfer *x, char *buf, size_t len)
 	char a[24], b[24], r[24];
 
 	if (x->state == TUI_XFER_DONE)
-		snprintf(buf, len, "%s %s done (%s)", arrow, x->name, tui_bytes((double)x->total, a, sizeof(a)));
+		snprintf(buf, len, "%s %s done (%s)", arrow, x->name,
+		         tui_bytes((double)x->total, a, sizeof(a)));
 	else if (x->state == TUI_XFER_FAILED)
 		snprintf(buf, len, "%s %s failed: %s", arrow, x->name, x->err[0] ? x->err : "?");
 	else if (x->total == 0)
@@ -104,7 +105,8 @@ const char *tui_xfer_text(const struct tui_xfer *x, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s %s %d%% %s/%s %s/s", arrow, x->name,
 		         (int)(x->done * 100 / x->total), tui_bytes((double)x->done, a, sizeof(a)),
-		         tui_bytes((double)x->total, b, sizeof(b)), tui_bytes(x->rate, r, sizeof(r)));
+		         tui_bytes((double)x->total, b, sizeof(b)),
+		         tui_bytes(x->rate, r, sizeof(r)));
 	return buf;
 }
 
@@ -707,8 +709,9 @@ int tui_voice_event(struct tui_state *st, const char *line)
 		st->voice_muted = json_is_true(muted);
 		struct tui_av *a = st->me[0] ? tui_av_find(st->voice, st->nvoice, st->me) : NULL;
 		if (a)
-			a->flags = (uint8_t)(st->voice_muted ? (a->flags | TUI_AV_MUTED) & ~TUI_AV_TALKING
-			                                     : a->flags & ~TUI_AV_MUTED);
+			a->flags =
+			    (uint8_t)(st->voice_muted ? (a->flags | TUI_AV_MUTED) & ~TUI_AV_TALKING
+			                              : a->flags & ~TUI_AV_MUTED);
 		r = TUI_VEV_CHANGED;
 	} else if (user && (!strcmp(ev, "member") || !strcmp(ev, "join") || !strcmp(ev, "leave") ||
 	                    !strcmp(ev, "talk") || !strcmp(ev, "quiet") || !strcmp(ev, "mute") ||
@@ -733,7 +736,8 @@ int tui_call_event(struct tui_state *st, const char *line)
 	}
 	memcpy(old, st->call, nold * sizeof(old[0]));
 	st->ncall = 0;
-	json_array_foreach(list, i, p) {
+	json_array_foreach(list, i, p)
+	{
 		const char *u = json_string_value(json_object_get(p, "user"));
 		struct tui_av *a = u ? tui_av_add(st->call, &st->ncall, u) : NULL;
 
@@ -758,7 +762,8 @@ unsigned tui_av_marks(const struct tui_state *st, const char *room, const char *
 	if (st->voice_room[0] && strcmp(room, st->voice_room) == 0)
 		for (i = 0; i < st->nvoice; i++)
 			if (strcmp(st->voice[i].name, name) == 0)
-				m |= st->voice[i].flags & (TUI_AV_VOICE | TUI_AV_TALKING | TUI_AV_MUTED);
+				m |= st->voice[i].flags &
+				     (TUI_AV_VOICE | TUI_AV_TALKING | TUI_AV_MUTED);
 	if (st->call_room[0] && strcmp(room, st->call_room) == 0)
 		for (i = 0; i < st->ncall; i++)
 			if (strcmp(st->call[i].name, name) == 0)

@@ -166,8 +166,7 @@ static void tui_voice_line(struct tui *t, const char *line)
 	int r = tui_voice_event(&t->st, line);
 
 	if (r == TUI_VEV_JOINED)
-		tui_status(t, "talking in %s: %s mutes", t->voice_label,
-		           "F4 (or Alt-V, /mute)");
+		tui_status(t, "talking in %s: %s mutes", t->voice_label, "F4 (or Alt-V, /mute)");
 	if (r != TUI_VEV_NONE && r != TUI_VEV_BAD)
 		tui_dirty(t);
 }
@@ -245,7 +244,8 @@ void tui_voice_stop(struct tui *t, int quiet)
 	tui_child_stop(t, &t->voice);
 	t->voice_err_until_ms = 0;
 	if (!quiet && r)
-		tui_room_note(r, TUI_INFO, clock_wall_ms(), NULL, "left voice in %s", t->voice_label);
+		tui_room_note(r, TUI_INFO, clock_wall_ms(), NULL, "left voice in %s",
+		              t->voice_label);
 	tui_voice_reset(&t->st, "");
 	tui_dirty(t);
 }
@@ -335,7 +335,8 @@ static void tui_link_line(struct tui *t, const char *line)
 
 	if (url && !t->link_said) {
 		t->link_said = 1;
-		snprintf(text, sizeof(text), "video call of %s: open this link in a browser (it works once):",
+		snprintf(text, sizeof(text),
+		         "video call of %s: open this link in a browser (it works once):",
 		         t->link_label);
 		tui_link_note(t, TUI_INFO, text);
 		tui_link_note(t, TUI_INFO, url);

@@ -33,8 +33,8 @@ static void tui_xfer_line(struct tui_xfer *x, const char *line)
 			x->rate_ms = now;
 			x->rate_bytes = x->done;
 		} else if (now - x->rate_ms >= 500) {
-			double inst = (double)(x->done - x->rate_bytes) * 1000.0 /
-			              (double)(now - x->rate_ms);
+			double inst =
+			    (double)(x->done - x->rate_bytes) * 1000.0 / (double)(now - x->rate_ms);
 			x->rate = x->rate > 0 ? 0.6 * x->rate + 0.4 * inst : inst;
 			x->rate_ms = now;
 			x->rate_bytes = x->done;
@@ -229,8 +229,9 @@ void tui_xfer_get(struct tui *t, struct tui_room *r, const char *argstr)
 		const char *s = strrchr(w1, '/');
 		snprintf(name, sizeof(name), "%s", s ? s + 1 : w1);
 	} else if (!r || !tui_xfer_notice(r, id, name, sizeof(name), link, sizeof(link))) {
-		tui_xfer_fail(t, "/get: ", id ? "that message is not a file notice"
-		                                : "no file notice in this room");
+		tui_xfer_fail(t, "/get: ",
+		              id ? "that message is not a file notice"
+		                 : "no file notice in this room");
 		return;
 	}
 	args[1] = link;

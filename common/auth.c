@@ -322,8 +322,8 @@ static int auth_pass_mac(const uint8_t key[AUTH_KEY_LEN], const char *user, cons
 	return auth_mac(key, buf, (size_t)n, mac);
 }
 
-int auth_pass_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *room,
-                    bool admin, uint64_t expiry, char out[AUTH_PASS_MAX])
+int auth_pass_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *room, bool admin,
+                    uint64_t expiry, char out[AUTH_PASS_MAX])
 {
 	uint8_t mac[AUTH_MAC_LEN];
 	int n, r;
@@ -367,7 +367,8 @@ int auth_pass_verify(const uint8_t key[AUTH_KEY_LEN], const char *pass, const ch
 	    !auth_name_valid(user) || strchr(room, '\n'))
 		return -EBADMSG;
 	for (size_t i = 0; i < AUTH_MAC_LEN; i++)
-		mac[i] = (uint8_t)(auth_hex_val(dot[1 + 2 * i]) << 4 | auth_hex_val(dot[2 + 2 * i]));
+		mac[i] =
+		    (uint8_t)(auth_hex_val(dot[1 + 2 * i]) << 4 | auth_hex_val(dot[2 + 2 * i]));
 	r = auth_pass_mac(key, user, room, expiry, admin, want);
 	if (r < 0)
 		return r;

@@ -35,15 +35,15 @@ int auth_key_load(const char *path, bool create, uint8_t key[AUTH_KEY_LEN]);
 /* Issue a token for user, issued at issued_ms (milliseconds since the
  * epoch), valid until expiry (seconds since the epoch). */
 int auth_token_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, uint64_t issued_ms,
-		     uint64_t expiry, char out[AUTH_TOKEN_MAX]);
+                     uint64_t expiry, char out[AUTH_TOKEN_MAX]);
 /* Verify; on success copies the user (size >= 33) and expiry.
  * Returns 0, -EKEYEXPIRED when expired, -EBADMSG when malformed or forged. */
 int auth_token_verify(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
-		      char *ret_user, size_t user_size, uint64_t *ret_expiry);
+                      char *ret_user, size_t user_size, uint64_t *ret_expiry);
 /* The same, also copying the issue time in milliseconds. */
 int auth_token_verify_issued(const uint8_t key[AUTH_KEY_LEN], const char *token, uint64_t now,
-			     char *ret_user, size_t user_size, uint64_t *ret_expiry,
-			     uint64_t *ret_issued_ms);
+                             char *ret_user, size_t user_size, uint64_t *ret_expiry,
+                             uint64_t *ret_issued_ms);
 
 /* Room passes: chatd tells audiod "user may join room until expiry" (and
  * whether the user is an admin) without a shared database. Text:
@@ -52,12 +52,12 @@ int auth_token_verify_issued(const uint8_t key[AUTH_KEY_LEN], const char *token,
  * pass from ever verifying as a token and back). The verifier supplies user
  * (from the session's verified token) and room (from the join request). */
 #define AUTH_PASS_MAX 96
-int auth_pass_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *room,
-		    bool admin, uint64_t expiry, char out[AUTH_PASS_MAX]);
+int auth_pass_issue(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *room, bool admin,
+                    uint64_t expiry, char out[AUTH_PASS_MAX]);
 /* Returns 0, -EKEYEXPIRED, or -EBADMSG when malformed, forged, or for
  * another user or room. */
 int auth_pass_verify(const uint8_t key[AUTH_KEY_LEN], const char *pass, const char *user,
-		     const char *room, uint64_t now, bool *ret_admin);
+                     const char *room, uint64_t now, bool *ret_admin);
 
 /* Relayed logins: videod logs a user in to chatd for a browser and names
  * the browser's address, so that chatd limits and logs attempts by it.
@@ -69,10 +69,10 @@ int auth_pass_verify(const uint8_t key[AUTH_KEY_LEN], const char *pass, const ch
 #define AUTH_RELAY_MAC_LEN 32
 #define AUTH_RELAY_SKEW_MS 60000
 int auth_relay_sign(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *addr,
-		    uint64_t ts_ms, uint8_t mac[AUTH_RELAY_MAC_LEN]);
+                    uint64_t ts_ms, uint8_t mac[AUTH_RELAY_MAC_LEN]);
 /* Returns 0, -EKEYEXPIRED when ts_ms is too far from now_ms, -EBADMSG when
  * the mac does not match. */
 int auth_relay_verify(const uint8_t key[AUTH_KEY_LEN], const char *user, const char *addr,
-		      uint64_t ts_ms, uint64_t now_ms, const uint8_t mac[AUTH_RELAY_MAC_LEN]);
+                      uint64_t ts_ms, uint64_t now_ms, const uint8_t mac[AUTH_RELAY_MAC_LEN]);
 
 #endif

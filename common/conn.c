@@ -33,15 +33,15 @@
 #define CONN_CLOSE_DRAIN (256u * 1024u) /* bytes read and dropped at close */
 #define CONN_CONNECT_MS 5000
 #define CONN_MAX_SINGLE_IO (256u * 1024u)
-#define CONN_CHAIN 16384 /* bytes: one TLS record's worth */
+#define CONN_CHAIN 16384               /* bytes: one TLS record's worth */
 #define CONN_READ_AHEAD (256u * 1024u) /* bulk peers: bytes per socket read */
 
 struct conn {
 	struct event_base *base;
 	struct bufferevent *bev;
-	struct event *close_ev;   /* deferred close reporting */
-	struct event *flush_ev;   /* bound on flushing before close */
-	struct event *idle_ev;    /* handshake and idle deadlines */
+	struct event *close_ev; /* deferred close reporting */
+	struct event *flush_ev; /* bound on flushing before close */
+	struct event *idle_ev;  /* handshake and idle deadlines */
 	uint64_t last_frame_ms;
 	uint64_t created_ms;
 	uint64_t flush_start_ms; /* closing: when the final flush began */
@@ -52,13 +52,13 @@ struct conn {
 	void *data;
 	conn_drain_fn drain_cb;
 	void *drain_arg;
-	int busy;       /* >0 while a callback of ours runs */
-	int freed;      /* conn_free was called during a callback */
-	int closing;    /* no more reads or sends */
-	int reported;   /* closed callback delivered */
-	int got_frame;  /* first frame seen: idle timeout applies */
+	int busy;      /* >0 while a callback of ours runs */
+	int freed;     /* conn_free was called during a callback */
+	int closing;   /* no more reads or sends */
+	int reported;  /* closed callback delivered */
+	int got_frame; /* first frame seen: idle timeout applies */
 	int close_err;
-	int read_ahead; /* bulk peer: OpenSSL reads many records at once */
+	int read_ahead;    /* bulk peer: OpenSSL reads many records at once */
 	size_t chain_left; /* room in the output's last chain, see conn_reserve */
 	char peer[64];
 };
@@ -188,7 +188,7 @@ static void conn_schedule_close(struct conn *c, int err)
 static void conn_fail(struct conn *c, uint16_t code, const char *text);
 
 static int conn_handle_frame(struct conn *c, struct evbuffer *in, uint32_t plen, uint16_t type,
-			     uint16_t flags)
+                             uint16_t flags)
 {
 	size_t total = PROTO_HEADER_LEN + (size_t)plen;
 	const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)total);
@@ -335,8 +335,8 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 static void conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	unsigned secs = c->got_frame || !c->lim.handshake_secs ? c->lim.idle_secs
-							       : c->lim.handshake_secs;
+	unsigned secs =
+	    c->got_frame || !c->lim.handshake_secs ? c->lim.idle_secs : c->lim.handshake_secs;
 	uint64_t limit_ms = 1000ull * secs;
 	uint64_t since = c->got_frame ? c->last_frame_ms : c->created_ms;
 	uint64_t now = clock_now_ms();
@@ -373,12 +373,12 @@ static void conn_set_read_ahead(struct conn *c)
 	SSL_set_read_ahead(ssl, 1);
 	SSL_set_default_read_buffer_len(ssl, CONN_READ_AHEAD);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
-				 (size_t)c->lim.max_frame + PROTO_HEADER_LEN + CONN_MAX_SINGLE_IO);
+	                         (size_t)c->lim.max_frame + PROTO_HEADER_LEN + CONN_MAX_SINGLE_IO);
 	c->read_ahead = 1;
 }
 
 static struct conn *conn_new(struct event_base *base, struct bufferevent *bev,
-			     const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg)
+                             const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	struct timeval hs;
@@ -442,7 +442,7 @@ static void conn_format_peer(const struct sockaddr *sa, char *out, size_t outlen
 }
 
 struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
-			 const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg)
+                         const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg)
 {
 	SSL *ssl = SSL_new(ctx);
 	struct bufferevent *bev;
@@ -459,7 +459,7 @@ struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
 	evutil_make_socket_nonblocking(fd);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
+	                                     BEV_OPT_CLOSE_ON_FREE);
 	if (!bev) {
 		SSL_free(ssl);
 		gate_leave(fd);
@@ -522,8 +522,8 @@ static int conn_dial(const char *host, uint16_t port, char *err, size_t errlen)
 }
 
 struct conn *conn_connect(struct event_base *base, SSL_CTX *ctx, const char *host, uint16_t port,
-			  const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg,
-			  char *err, size_t errlen)
+                          const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg,
+                          char *err, size_t errlen)
 {
 	struct bufferevent *bev;
 	struct in6_addr a6;
@@ -544,7 +544,7 @@ struct conn *conn_connect(struct event_base *base, SSL_CTX *ctx, const char *hos
 	if (inet_pton(AF_INET6, host, &a6) != 1 && inet_pton(AF_INET, host, &a6) != 1)
 		SSL_set_tlsext_host_name(ssl, host);
 	bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
-					     BEV_OPT_CLOSE_ON_FREE);
+	                                     BEV_OPT_CLOSE_ON_FREE);
 	if (!bev) {
 		SSL_free(ssl);
 		close(fd);

@@ -20,15 +20,15 @@ struct conn;
 #define CONN_HANDSHAKE_SECS 10
 
 struct conn_limits {
-	uint32_t max_frame;       /* largest payload accepted */
-	size_t max_outq;          /* bytes queued for the peer before it is dropped */
-	unsigned handshake_secs;  /* TLS + HELLO must finish within (default
-	                           * CONN_HANDSHAKE_SECS) */
-	unsigned idle_secs;       /* no frame for this long closes; 0 = never */
-	size_t first_chain;       /* bytes of the first output chain of an empty
-	                           * queue; 0 = a full TLS record's worth. Small
-	                           * suits a peer that gets one small frame per
-	                           * turn (a voice listener); full chains suit bursts */
+	uint32_t max_frame;      /* largest payload accepted */
+	size_t max_outq;         /* bytes queued for the peer before it is dropped */
+	unsigned handshake_secs; /* TLS + HELLO must finish within (default
+	                          * CONN_HANDSHAKE_SECS) */
+	unsigned idle_secs;      /* no frame for this long closes; 0 = never */
+	size_t first_chain;      /* bytes of the first output chain of an empty
+	                          * queue; 0 = a full TLS record's worth. Small
+	                          * suits a peer that gets one small frame per
+	                          * turn (a voice listener); full chains suit bursts */
 };
 
 struct conn_cbs {
@@ -48,12 +48,12 @@ void conn_limits_default(struct conn_limits *l);
 
 /* Server side: wrap an accepted socket. Takes ownership of fd. */
 struct conn *conn_accept(struct event_base *base, SSL_CTX *ctx, int fd,
-			 const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg);
+                         const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg);
 /* Client side: resolve host (blocking getaddrinfo), connect, handshake.
  * Returns NULL with a sentence in err ("connection refused" etc.). */
 struct conn *conn_connect(struct event_base *base, SSL_CTX *ctx, const char *host, uint16_t port,
-			  const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg,
-			  char *err, size_t errlen);
+                          const struct conn_limits *lim, const struct conn_cbs *cbs, void *arg,
+                          char *err, size_t errlen);
 
 /* Queue one message. Returns 0, -ENOBUFS when the output queue is over its
  * limit (the peer is then closed with ERR_SLOW_READER through the closed

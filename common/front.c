@@ -202,7 +202,8 @@ static void front_handle_hello(struct front_session *fs, const struct msg *m)
 	if (m->secret[0]) {
 		code = front_token(fs, m->secret, &who);
 		if (code) {
-			log_debug("%s: rejected token: %s", fs->addr, proto_error_text((uint16_t)code));
+			log_debug("%s: rejected token: %s", fs->addr,
+			          proto_error_text((uint16_t)code));
 			front_kick(fs, (uint16_t)code, NULL);
 			return;
 		}

@@ -48,13 +48,13 @@ struct front_session {
 };
 
 /* The daemon's session that holds fs as its member named fs. */
-#define FRONT_OWNER(ptr, type) ((type *)(void *)((char *)(ptr) - offsetof(type, fs)))
+#define FRONT_OWNER(ptr, type) ((type *)(void *)((char *)(ptr)-offsetof(type, fs)))
 
 struct front_table {
-	const char *service;  /* HELLO's service name ("chat") */
-	const char *port_is;  /* ERR_WRONG_SERVICE: "this port is <port_is>" */
-	const char *version;  /* WELCOME's name ("chatd 0.1") */
-	size_t size, offset;  /* the daemon's session struct, and fs in it */
+	const char *service; /* HELLO's service name ("chat") */
+	const char *port_is; /* ERR_WRONG_SERVICE: "this port is <port_is>" */
+	const char *version; /* WELCOME's name ("chatd 0.1") */
+	size_t size, offset; /* the daemon's session struct, and fs in it */
 	/* NULL: a HELLO without a token starts an anonymous session; else the
 	 * sentence of the ERR_AUTH_REQUIRED such a HELLO gets. */
 	const char *need_token;

@@ -137,8 +137,8 @@ static int fsutil_stream_cb(int fd, void *arg)
 	return r;
 }
 
-int fsutil_replace_stream(const char *path, mode_t mode, int flags,
-                          int (*fn)(FILE *f, void *arg), void *arg)
+int fsutil_replace_stream(const char *path, mode_t mode, int flags, int (*fn)(FILE *f, void *arg),
+                          void *arg)
 {
 	struct fsutil_stream s = {fn, arg};
 

@@ -39,8 +39,8 @@ enum fsutil_flags {
 int fsutil_replace(const char *path, mode_t mode, int flags, int (*fn)(int fd, void *arg),
                    void *arg);
 /* The same with a stdio stream (on a duplicate of the descriptor). */
-int fsutil_replace_stream(const char *path, mode_t mode, int flags,
-                          int (*fn)(FILE *f, void *arg), void *arg);
+int fsutil_replace_stream(const char *path, mode_t mode, int flags, int (*fn)(FILE *f, void *arg),
+                          void *arg);
 /* The same with len bytes of buf as the new contents. */
 int fsutil_replace_buf(const char *path, mode_t mode, int flags, const void *buf, size_t len);
 

@@ -15,7 +15,7 @@
 
 /* Inodes of sockets bound to PORT in one /proc/net table; returns how many. */
 static int portuse_inodes(const char *table, enum portuse_proto proto, uint16_t port,
-			  unsigned long *inodes, int n, int max)
+                          unsigned long *inodes, int n, int max)
 {
 	FILE *f = fopen(table, "r");
 	char line[512];
@@ -32,7 +32,8 @@ static int portuse_inodes(const char *table, enum portuse_proto proto, uint16_t 
 		unsigned long inode;
 		const char *colon;
 
-		if (sscanf(line, "%*d: %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &inode) != 3)
+		if (sscanf(line, "%*d: %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &inode) !=
+		    3)
 			continue;
 		colon = strrchr(local, ':');
 		if (!colon || sscanf(colon + 1, "%x", &lport) != 1 || lport != port || inode == 0)
@@ -117,7 +118,7 @@ int portuse_holder(enum portuse_proto proto, uint16_t port, char *out, size_t ou
 }
 
 void portuse_explain(char *err, size_t errlen, const char *prog, enum portuse_proto proto,
-		     const char *host, uint16_t port, const char *flag, const char *key)
+                     const char *host, uint16_t port, const char *flag, const char *key)
 {
 	char holder[96];
 	const char *kind = proto == PORTUSE_TCP ? "TCP" : "UDP";
@@ -129,9 +130,9 @@ void portuse_explain(char *err, size_t errlen, const char *prog, enum portuse_pr
 	else if (r < 0)
 		snprintf(holder, sizeof(holder), "a process of another user");
 	snprintf(err, errlen,
-		 "cannot listen on %s port %u (%s%s): it is in use by %s; stop that, or choose "
-		 "another port with %s PORT or '%s = PORT' in [%s] of nexus.conf "
-		 "(nexus ports shows who holds the suite's ports)",
-		 kind, port, all ? "all addresses" : "address ", all ? "" : host, holder, flag, key,
-		 prog);
+	         "cannot listen on %s port %u (%s%s): it is in use by %s; stop that, or choose "
+	         "another port with %s PORT or '%s = PORT' in [%s] of nexus.conf "
+	         "(nexus ports shows who holds the suite's ports)",
+	         kind, port, all ? "all addresses" : "address ", all ? "" : host, holder, flag, key,
+	         prog);
 }

@@ -18,6 +18,6 @@ int portuse_holder(enum portuse_proto proto, uint16_t port, char *out, size_t ou
  * PORT, for program PROG whose FLAG (e.g. "-p") and config KEY (in [PROG])
  * choose another port. */
 void portuse_explain(char *err, size_t errlen, const char *prog, enum portuse_proto proto,
-		     const char *host, uint16_t port, const char *flag, const char *key);
+                     const char *host, uint16_t port, const char *flag, const char *key);
 
 #endif

@@ -20,79 +20,84 @@ struct schema {
 /* The field layout of every message type, in wire order. PROTOCOL.md
  * documents the same table; change both together and bump PROTO_VERSION. */
 static const struct schema schemas[] = {
-	{MSG_HELLO, "HELLO", FROM_C, {F_VERSION, F_NAME, F_SECRET, F_TEXT}},
-	{MSG_WELCOME, "WELCOME", FROM_S, {F_VERSION, F_NAME, F_USER, F_FLAGS, F_COUNT, F_SIZE, F_TS}},
-	{MSG_ERROR, "ERROR", FROM_S, {F_REQ, F_CODE, F_TEXT}},
-	{MSG_PING, "PING", FROM_C | FROM_S, {F_REQ, F_TS}},
-	{MSG_PONG, "PONG", FROM_S, {F_REQ, F_TS}},
-	{MSG_OK, "OK", FROM_S, {F_REQ, F_ID, F_COUNT}},
-	{MSG_REGISTER, "REGISTER", FROM_C, {F_REQ, F_USER, F_SECRET}},
-	{MSG_LOGIN, "LOGIN", FROM_C, {F_REQ, F_USER, F_SECRET}},
-	{MSG_TOKEN, "TOKEN", FROM_S, {F_REQ, F_USER, F_SECRET, F_TS, F_FLAGS}},
-	{MSG_ROOM_CREATE, "ROOM_CREATE", FROM_C, {F_REQ, F_ROOM, F_FLAGS, F_TEXT}},
-	{MSG_ROOM_LIST, "ROOM_LIST", FROM_C, {F_REQ, F_REF, F_COUNT, F_FLAGS}},
-	{MSG_ROOM_INFO, "ROOM_INFO", FROM_S, {F_REQ, F_ROOM, F_FLAGS, F_COUNT, F_ID, F_TEXT}},
-	{MSG_JOIN, "JOIN", FROM_C, {F_REQ, F_ROOM, F_COUNT}},
-	{MSG_LEAVE, "LEAVE", FROM_C, {F_REQ, F_ROOM}},
-	{MSG_INVITE, "INVITE", FROM_C, {F_REQ, F_ROOM, F_USER}},
-	{MSG_TOPIC, "TOPIC", FROM_C, {F_REQ, F_ROOM, F_TEXT}},
-	{MSG_SAY, "SAY", FROM_C, {F_REQ, F_ROOM, F_REF, F_TEXT}},
-	{MSG_ACK, "ACK", FROM_S, {F_REQ, F_ID, F_TS, F_ROOM}},
-	{MSG_EDIT, "EDIT", FROM_C, {F_REQ, F_ID, F_TEXT}},
-	{MSG_DELETE, "DELETE", FROM_C, {F_REQ, F_ID}},
-	{MSG_HISTORY, "HISTORY", FROM_C, {F_REQ, F_ROOM, F_REF, F_ID, F_COUNT, F_TEXT}},
-	{MSG_CHAT, "CHAT", FROM_S, {F_REQ, F_ID, F_TS, F_ROOM, F_USER, F_REF, F_FLAGS, F_TEXT}},
-	{MSG_MEMBERS, "MEMBERS", FROM_C, {F_REQ, F_ROOM}},
-	{MSG_MEMBER, "MEMBER", FROM_S, {F_REQ, F_ROOM, F_USER, F_COUNT, F_TS, F_FLAGS}},
-	{MSG_TYPING, "TYPING", FROM_C | FROM_S, {F_ROOM, F_USER}},
-	{MSG_PRESENCE, "PRESENCE", FROM_C | FROM_S, {F_REQ, F_USER, F_COUNT, F_TS}},
-	{MSG_EVENT, "EVENT", FROM_S, {F_ROOM, F_USER, F_COUNT, F_TS, F_TEXT}},
-	{MSG_USER_ADMIN, "USER_ADMIN", FROM_C, {F_REQ, F_USER, F_COUNT, F_SECRET}},
-	{MSG_ROOM_PASS, "ROOM_PASS", FROM_C | FROM_S, {F_REQ, F_ROOM, F_SECRET, F_TS}},
-	{MSG_LOGIN_VIA, "LOGIN_VIA", FROM_C, {F_REQ, F_USER, F_SECRET, F_NAME, F_TS, F_HASH}},
-	{MSG_FILE_PUSH, "FILE_PUSH", FROM_C, {F_REQ, F_SIZE, F_HASH, F_FLAGS, F_TEXT}},
-	{MSG_FILE_OFFSET, "FILE_OFFSET", FROM_S, {F_REQ, F_ID, F_SIZE}},
-	{MSG_FILE_DATA, "FILE_DATA", FROM_C | FROM_S, {F_REQ, F_SIZE, F_DATA}},
-	{MSG_FILE_END, "FILE_END", FROM_C, {F_REQ, F_SIZE, F_HASH}},
-	{MSG_FILE_INFO, "FILE_INFO", FROM_S,
-	 {F_REQ, F_ID, F_SIZE, F_TS, F_FLAGS, F_HASH, F_USER, F_ROOM, F_SECRET, F_TEXT}},
-	{MSG_FILE_PULL, "FILE_PULL", FROM_C, {F_REQ, F_SECRET, F_SIZE, F_FLAGS}},
-	{MSG_FILE_LIST, "FILE_LIST", FROM_C, {F_REQ}},
-	{MSG_FILE_DELETE, "FILE_DELETE", FROM_C, {F_REQ, F_ID}},
-	{MSG_FILE_SHARE, "FILE_SHARE", FROM_C, {F_REQ, F_ID, F_ROOM}},
-	{MSG_FILE_UNSHARE, "FILE_UNSHARE", FROM_C, {F_REQ, F_SECRET}},
-	{MSG_FILE_ROOM_LIST, "FILE_ROOM_LIST", FROM_C, {F_REQ, F_ROOM, F_SECRET}},
-	{MSG_VOICE_JOIN, "VOICE_JOIN", FROM_C, {F_REQ, F_ROOM, F_SECRET, F_FLAGS}},
-	{MSG_VOICE_LEAVE, "VOICE_LEAVE", FROM_C, {F_REQ}},
-	{MSG_AUDIO, "AUDIO", FROM_C | FROM_S, {F_ID, F_TS, F_REF, F_SIZE, F_FLAGS, F_DATA}},
-	{MSG_VOICE_MUTE, "VOICE_MUTE", FROM_C, {F_REQ, F_USER, F_FLAGS}},
-	{MSG_VOICE_EVENT, "VOICE_EVENT", FROM_S, {F_REQ, F_ROOM, F_USER, F_COUNT, F_FLAGS, F_SIZE, F_TS, F_TEXT}},
-	{MSG_VOICE_RECORD, "VOICE_RECORD", FROM_C, {F_REQ, F_FLAGS, F_TEXT}},
-	{MSG_VOICE_STATS, "VOICE_STATS", FROM_C | FROM_S, {F_REQ, F_TEXT}},
+    {MSG_HELLO, "HELLO", FROM_C, {F_VERSION, F_NAME, F_SECRET, F_TEXT}},
+    {MSG_WELCOME, "WELCOME", FROM_S, {F_VERSION, F_NAME, F_USER, F_FLAGS, F_COUNT, F_SIZE, F_TS}},
+    {MSG_ERROR, "ERROR", FROM_S, {F_REQ, F_CODE, F_TEXT}},
+    {MSG_PING, "PING", FROM_C | FROM_S, {F_REQ, F_TS}},
+    {MSG_PONG, "PONG", FROM_S, {F_REQ, F_TS}},
+    {MSG_OK, "OK", FROM_S, {F_REQ, F_ID, F_COUNT}},
+    {MSG_REGISTER, "REGISTER", FROM_C, {F_REQ, F_USER, F_SECRET}},
+    {MSG_LOGIN, "LOGIN", FROM_C, {F_REQ, F_USER, F_SECRET}},
+    {MSG_TOKEN, "TOKEN", FROM_S, {F_REQ, F_USER, F_SECRET, F_TS, F_FLAGS}},
+    {MSG_ROOM_CREATE, "ROOM_CREATE", FROM_C, {F_REQ, F_ROOM, F_FLAGS, F_TEXT}},
+    {MSG_ROOM_LIST, "ROOM_LIST", FROM_C, {F_REQ, F_REF, F_COUNT, F_FLAGS}},
+    {MSG_ROOM_INFO, "ROOM_INFO", FROM_S, {F_REQ, F_ROOM, F_FLAGS, F_COUNT, F_ID, F_TEXT}},
+    {MSG_JOIN, "JOIN", FROM_C, {F_REQ, F_ROOM, F_COUNT}},
+    {MSG_LEAVE, "LEAVE", FROM_C, {F_REQ, F_ROOM}},
+    {MSG_INVITE, "INVITE", FROM_C, {F_REQ, F_ROOM, F_USER}},
+    {MSG_TOPIC, "TOPIC", FROM_C, {F_REQ, F_ROOM, F_TEXT}},
+    {MSG_SAY, "SAY", FROM_C, {F_REQ, F_ROOM, F_REF, F_TEXT}},
+    {MSG_ACK, "ACK", FROM_S, {F_REQ, F_ID, F_TS, F_ROOM}},
+    {MSG_EDIT, "EDIT", FROM_C, {F_REQ, F_ID, F_TEXT}},
+    {MSG_DELETE, "DELETE", FROM_C, {F_REQ, F_ID}},
+    {MSG_HISTORY, "HISTORY", FROM_C, {F_REQ, F_ROOM, F_REF, F_ID, F_COUNT, F_TEXT}},
+    {MSG_CHAT, "CHAT", FROM_S, {F_REQ, F_ID, F_TS, F_ROOM, F_USER, F_REF, F_FLAGS, F_TEXT}},
+    {MSG_MEMBERS, "MEMBERS", FROM_C, {F_REQ, F_ROOM}},
+    {MSG_MEMBER, "MEMBER", FROM_S, {F_REQ, F_ROOM, F_USER, F_COUNT, F_TS, F_FLAGS}},
+    {MSG_TYPING, "TYPING", FROM_C | FROM_S, {F_ROOM, F_USER}},
+    {MSG_PRESENCE, "PRESENCE", FROM_C | FROM_S, {F_REQ, F_USER, F_COUNT, F_TS}},
+    {MSG_EVENT, "EVENT", FROM_S, {F_ROOM, F_USER, F_COUNT, F_TS, F_TEXT}},
+    {MSG_USER_ADMIN, "USER_ADMIN", FROM_C, {F_REQ, F_USER, F_COUNT, F_SECRET}},
+    {MSG_ROOM_PASS, "ROOM_PASS", FROM_C | FROM_S, {F_REQ, F_ROOM, F_SECRET, F_TS}},
+    {MSG_LOGIN_VIA, "LOGIN_VIA", FROM_C, {F_REQ, F_USER, F_SECRET, F_NAME, F_TS, F_HASH}},
+    {MSG_FILE_PUSH, "FILE_PUSH", FROM_C, {F_REQ, F_SIZE, F_HASH, F_FLAGS, F_TEXT}},
+    {MSG_FILE_OFFSET, "FILE_OFFSET", FROM_S, {F_REQ, F_ID, F_SIZE}},
+    {MSG_FILE_DATA, "FILE_DATA", FROM_C | FROM_S, {F_REQ, F_SIZE, F_DATA}},
+    {MSG_FILE_END, "FILE_END", FROM_C, {F_REQ, F_SIZE, F_HASH}},
+    {MSG_FILE_INFO,
+     "FILE_INFO",
+     FROM_S,
+     {F_REQ, F_ID, F_SIZE, F_TS, F_FLAGS, F_HASH, F_USER, F_ROOM, F_SECRET, F_TEXT}},
+    {MSG_FILE_PULL, "FILE_PULL", FROM_C, {F_REQ, F_SECRET, F_SIZE, F_FLAGS}},
+    {MSG_FILE_LIST, "FILE_LIST", FROM_C, {F_REQ}},
+    {MSG_FILE_DELETE, "FILE_DELETE", FROM_C, {F_REQ, F_ID}},
+    {MSG_FILE_SHARE, "FILE_SHARE", FROM_C, {F_REQ, F_ID, F_ROOM}},
+    {MSG_FILE_UNSHARE, "FILE_UNSHARE", FROM_C, {F_REQ, F_SECRET}},
+    {MSG_FILE_ROOM_LIST, "FILE_ROOM_LIST", FROM_C, {F_REQ, F_ROOM, F_SECRET}},
+    {MSG_VOICE_JOIN, "VOICE_JOIN", FROM_C, {F_REQ, F_ROOM, F_SECRET, F_FLAGS}},
+    {MSG_VOICE_LEAVE, "VOICE_LEAVE", FROM_C, {F_REQ}},
+    {MSG_AUDIO, "AUDIO", FROM_C | FROM_S, {F_ID, F_TS, F_REF, F_SIZE, F_FLAGS, F_DATA}},
+    {MSG_VOICE_MUTE, "VOICE_MUTE", FROM_C, {F_REQ, F_USER, F_FLAGS}},
+    {MSG_VOICE_EVENT,
+     "VOICE_EVENT",
+     FROM_S,
+     {F_REQ, F_ROOM, F_USER, F_COUNT, F_FLAGS, F_SIZE, F_TS, F_TEXT}},
+    {MSG_VOICE_RECORD, "VOICE_RECORD", FROM_C, {F_REQ, F_FLAGS, F_TEXT}},
+    {MSG_VOICE_STATS, "VOICE_STATS", FROM_C | FROM_S, {F_REQ, F_TEXT}},
 };
 
 static const char *const error_texts[ERR_MAX_] = {
-	[ERR_NONE] = "no error",
-	[ERR_BAD_FRAME] = "malformed frame",
-	[ERR_TOO_LARGE] = "frame or field too large",
-	[ERR_VERSION] = "unsupported protocol version",
-	[ERR_AUTH_REQUIRED] = "login required",
-	[ERR_BAD_LOGIN] = "wrong user name or password",
-	[ERR_TOKEN_EXPIRED] = "token expired; log in again",
-	[ERR_TOKEN_INVALID] = "token invalid; log in again",
-	[ERR_RATE_LIMITED] = "too many requests; slow down",
-	[ERR_NOT_FOUND] = "not found",
-	[ERR_FORBIDDEN] = "not allowed",
-	[ERR_EXISTS] = "already exists",
-	[ERR_INVALID] = "invalid argument",
-	[ERR_REG_CLOSED] = "registration is closed on this server",
-	[ERR_SLOW_READER] = "output queue full: you read too slowly",
-	[ERR_INTERNAL] = "internal server error",
-	[ERR_UNSUPPORTED] = "unsupported message type",
-	[ERR_WRONG_SERVICE] = "wrong service for this port",
-	[ERR_QUOTA] = "quota or size limit exceeded",
-	[ERR_SHUTDOWN] = "server is shutting down",
-	[ERR_INTEGRITY] = "data does not match its SHA-256",
+    [ERR_NONE] = "no error",
+    [ERR_BAD_FRAME] = "malformed frame",
+    [ERR_TOO_LARGE] = "frame or field too large",
+    [ERR_VERSION] = "unsupported protocol version",
+    [ERR_AUTH_REQUIRED] = "login required",
+    [ERR_BAD_LOGIN] = "wrong user name or password",
+    [ERR_TOKEN_EXPIRED] = "token expired; log in again",
+    [ERR_TOKEN_INVALID] = "token invalid; log in again",
+    [ERR_RATE_LIMITED] = "too many requests; slow down",
+    [ERR_NOT_FOUND] = "not found",
+    [ERR_FORBIDDEN] = "not allowed",
+    [ERR_EXISTS] = "already exists",
+    [ERR_INVALID] = "invalid argument",
+    [ERR_REG_CLOSED] = "registration is closed on this server",
+    [ERR_SLOW_READER] = "output queue full: you read too slowly",
+    [ERR_INTERNAL] = "internal server error",
+    [ERR_UNSUPPORTED] = "unsupported message type",
+    [ERR_WRONG_SERVICE] = "wrong service for this port",
+    [ERR_QUOTA] = "quota or size limit exceeded",
+    [ERR_SHUTDOWN] = "server is shutting down",
+    [ERR_INTEGRITY] = "data does not match its SHA-256",
 };
 
 static const struct schema *schema_find(uint16_t type)
@@ -153,7 +158,8 @@ void proto_unsupported_text(uint16_t type, const char *service, char *out, size_
 	if (!name)
 		snprintf(out, outlen, "%s does not know message type 0x%04x", me, type);
 	else if (owner[0] && strcmp(owner, service) != 0)
-		snprintf(out, outlen, "%s is a message of %s, the %s service, not of %s: send it to %s's port",
+		snprintf(out, outlen,
+		         "%s is a message of %s, the %s service, not of %s: send it to %s's port",
 		         name, service_daemon(owner), owner, me, service_daemon(owner));
 	else
 		snprintf(out, outlen, "%s does not answer %s: only a server sends it", me, name);
@@ -321,8 +327,8 @@ static uint64_t get_be(const uint8_t *p, size_t n)
 	return v;
 }
 
-int proto_header_parse(const uint8_t hdr[PROTO_HEADER_LEN], uint32_t max_frame,
-		       uint32_t *ret_len, uint16_t *ret_type, uint16_t *ret_flags)
+int proto_header_parse(const uint8_t hdr[PROTO_HEADER_LEN], uint32_t max_frame, uint32_t *ret_len,
+                       uint16_t *ret_type, uint16_t *ret_flags)
 {
 	uint32_t len = (uint32_t)get_be(hdr, 4);
 
@@ -436,8 +442,7 @@ long proto_encode_head(const struct msg *m, uint8_t *out, size_t outlen)
 	return proto_encode_ex(m, out, outlen, 0);
 }
 
-int proto_decode(uint16_t type, uint16_t flags, const uint8_t *p, size_t len,
-		 struct msg *m)
+int proto_decode(uint16_t type, uint16_t flags, const uint8_t *p, size_t len, struct msg *m)
 {
 	const struct schema *s = schema_find(type);
 	size_t off = 0;
@@ -487,8 +492,8 @@ int proto_decode(uint16_t type, uint16_t flags, const uint8_t *p, size_t len,
 	return 0;
 }
 
-int proto_decode_frame(const uint8_t *buf, size_t len, uint32_t max_frame,
-		       struct msg *m, size_t *ret_used)
+int proto_decode_frame(const uint8_t *buf, size_t len, uint32_t max_frame, struct msg *m,
+                       size_t *ret_used)
 {
 	uint32_t plen;
 	uint16_t type, flags;

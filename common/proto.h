@@ -104,26 +104,26 @@ enum proto_type {
 /* Stable error codes carried in MSG_ERROR; scripts branch on them. */
 enum proto_error {
 	ERR_NONE = 0,
-	ERR_BAD_FRAME = 1,       /* malformed frame or field */
-	ERR_TOO_LARGE = 2,       /* frame or string over its limit */
-	ERR_VERSION = 3,         /* unsupported protocol version */
-	ERR_AUTH_REQUIRED = 4,   /* request needs a logged-in session */
-	ERR_BAD_LOGIN = 5,       /* wrong user name or password */
-	ERR_TOKEN_EXPIRED = 6,   /* token past its expiry */
-	ERR_TOKEN_INVALID = 7,   /* token forged or damaged */
-	ERR_RATE_LIMITED = 8,    /* too many requests or login attempts */
-	ERR_NOT_FOUND = 9,       /* no such room, user or message */
-	ERR_FORBIDDEN = 10,      /* not allowed for this user */
-	ERR_EXISTS = 11,         /* name already taken */
-	ERR_INVALID = 12,        /* argument out of range or bad name */
-	ERR_REG_CLOSED = 13,     /* registration is closed */
-	ERR_SLOW_READER = 14,    /* output queue overflowed: dropped */
-	ERR_INTERNAL = 15,       /* server-side failure (disk, database) */
-	ERR_UNSUPPORTED = 16,    /* unknown message type for this service */
-	ERR_WRONG_SERVICE = 17,  /* HELLO named another service */
-	ERR_QUOTA = 18,          /* over quota or size cap */
-	ERR_SHUTDOWN = 19,       /* server is stopping */
-	ERR_INTEGRITY = 20,      /* data does not match its SHA-256 */
+	ERR_BAD_FRAME = 1,      /* malformed frame or field */
+	ERR_TOO_LARGE = 2,      /* frame or string over its limit */
+	ERR_VERSION = 3,        /* unsupported protocol version */
+	ERR_AUTH_REQUIRED = 4,  /* request needs a logged-in session */
+	ERR_BAD_LOGIN = 5,      /* wrong user name or password */
+	ERR_TOKEN_EXPIRED = 6,  /* token past its expiry */
+	ERR_TOKEN_INVALID = 7,  /* token forged or damaged */
+	ERR_RATE_LIMITED = 8,   /* too many requests or login attempts */
+	ERR_NOT_FOUND = 9,      /* no such room, user or message */
+	ERR_FORBIDDEN = 10,     /* not allowed for this user */
+	ERR_EXISTS = 11,        /* name already taken */
+	ERR_INVALID = 12,       /* argument out of range or bad name */
+	ERR_REG_CLOSED = 13,    /* registration is closed */
+	ERR_SLOW_READER = 14,   /* output queue overflowed: dropped */
+	ERR_INTERNAL = 15,      /* server-side failure (disk, database) */
+	ERR_UNSUPPORTED = 16,   /* unknown message type for this service */
+	ERR_WRONG_SERVICE = 17, /* HELLO named another service */
+	ERR_QUOTA = 18,         /* over quota or size cap */
+	ERR_SHUTDOWN = 19,      /* server is stopping */
+	ERR_INTEGRITY = 20,     /* data does not match its SHA-256 */
 	ERR_MAX_ = 21,
 };
 
@@ -164,9 +164,9 @@ enum proto_field {
 #define MF_INFO 0x0800    /* file pull: FILE_INFO only, no data */
 
 /* audiod flags (high bits, clear of the chat and file flags). */
-#define MF_MUTED 0x00010000  /* voice: muted (VOICE_JOIN, VOICE_MUTE, VOICE_EVENT) */
-#define MF_FEC 0x00020000    /* audio: the sender's Opus packets carry in-band FEC */
-#define MF_LISTEN 0x00040000 /* voice join: listen only, never a talker */
+#define MF_MUTED 0x00010000    /* voice: muted (VOICE_JOIN, VOICE_MUTE, VOICE_EVENT) */
+#define MF_FEC 0x00020000      /* audio: the sender's Opus packets carry in-band FEC */
+#define MF_LISTEN 0x00040000   /* voice join: listen only, never a talker */
 #define MF_PERSONAL 0x00080000 /* audio out: a personal mix-minus stream */
 
 /* Voice event kinds (F_COUNT of MSG_VOICE_EVENT). */
@@ -229,8 +229,8 @@ const char *proto_error_text(uint16_t code);
 
 /* Parse a frame header. Returns 0 and the payload length, or -EMSGSIZE when
  * the length exceeds max_frame. */
-int proto_header_parse(const uint8_t hdr[PROTO_HEADER_LEN], uint32_t max_frame,
-		       uint32_t *ret_len, uint16_t *ret_type, uint16_t *ret_flags);
+int proto_header_parse(const uint8_t hdr[PROTO_HEADER_LEN], uint32_t max_frame, uint32_t *ret_len,
+                       uint16_t *ret_type, uint16_t *ret_flags);
 
 /* Encoded size of a whole frame (header included), or -EINVAL/-EMSGSIZE. */
 int proto_encoded_len(const struct msg *m, size_t *ret_len);
@@ -248,14 +248,13 @@ long proto_encode_head(const struct msg *m, uint8_t *out, size_t outlen);
 
 /* Decode a payload of the given type into m. Returns 0 or -ERR_* negated
  * protocol error code: -ERR_BAD_FRAME, -ERR_TOO_LARGE, -ERR_UNSUPPORTED. */
-int proto_decode(uint16_t type, uint16_t flags, const uint8_t *payload,
-		 size_t len, struct msg *m);
+int proto_decode(uint16_t type, uint16_t flags, const uint8_t *payload, size_t len, struct msg *m);
 
 /* Decode one whole frame (header + payload) from buf; on success sets
  * *ret_used to the frame length. Returns 0, 1 if buf holds less than a whole
  * frame, or a negated protocol error code. */
-int proto_decode_frame(const uint8_t *buf, size_t len, uint32_t max_frame,
-		       struct msg *m, size_t *ret_used);
+int proto_decode_frame(const uint8_t *buf, size_t len, uint32_t max_frame, struct msg *m,
+                       size_t *ret_used);
 
 /* The service whose range a type number is in: "chat" (0x01xx), "file"
  * (0x02xx), "audio" (0x03xx), "" for the common types (0x00xx); NULL for a

@@ -3,7 +3,10 @@
 #include "auth.h"
 #include "conn.h"
 
-#define ROW(macro, unit, config) {#macro, (uint64_t)(macro), unit, config}
+#define ROW(macro, unit, config)                                                                   \
+	{                                                                                          \
+#macro, (uint64_t)(macro), unit, config                                            \
+	}
 
 /* In the order of PROTOCOL.md's limits table. */
 static const struct proto_limit limits[] = {

@@ -17,14 +17,14 @@
 
 struct revoke {
 	char path[REVOKE_PATH_MAX];
-	bool known;    /* the identity below has been read */
-	bool present;  /* the file existed */
+	bool known;   /* the identity below has been read */
+	bool present; /* the file existed */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime, ctime;
-	int err;       /* 0 or why the list is unusable */
-	unsigned gen;  /* re-reads */
+	int err;      /* 0 or why the list is unusable */
+	unsigned gen; /* re-reads */
 	char why[REVOKE_ERR_MAX];
 	struct revoke_list list;
 };
@@ -262,10 +262,11 @@ static int revoke_load(const char *path, struct revoke_list *l, char *why, size_
 		r = revoke_parse(text, len, l, &line);
 	free(text);
 	if (r == -EBADMSG)
-		snprintf(why, whylen,
-		         "%s:%zu: damaged token revocation list (want \"USER MILLISECONDS\" lines); "
-		         "every token is refused until it is fixed",
-		         path, line);
+		snprintf(
+		    why, whylen,
+		    "%s:%zu: damaged token revocation list (want \"USER MILLISECONDS\" lines); "
+		    "every token is refused until it is fixed",
+		    path, line);
 	else if (r < 0)
 		snprintf(why, whylen, "%s: cannot load the token revocation list: %s", path,
 		         r == -E2BIG ? "too large" : strerror(-r));

@@ -262,8 +262,7 @@ int svc_token_key(const struct config_common *cc, uint8_t key[AUTH_KEY_LEN], cha
 	return r;
 }
 
-int svc_revoke_open(const struct config_common *cc, struct revoke **ret, char *err,
-                    size_t errlen)
+int svc_revoke_open(const struct config_common *cc, struct revoke **ret, char *err, size_t errlen)
 {
 	char path[CONFIG_PATH_MAX + 32];
 	struct revoke *rv;
@@ -356,7 +355,8 @@ int svc_listen(struct svc *s, const char *bind, uint16_t port, char *err, size_t
 	if (fd < 0) {
 		fd = conn_listen(bind, port, err, errlen);
 		if (fd == -EADDRINUSE)
-			portuse_explain(err, errlen, s->name, PORTUSE_TCP, bind, port, "-p", "port");
+			portuse_explain(err, errlen, s->name, PORTUSE_TCP, bind, port, "-p",
+			                "port");
 		if (fd < 0)
 			return fd;
 	}

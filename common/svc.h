@@ -114,8 +114,7 @@ int svc_tls_load(const struct config_common *cc, SSL_CTX **ctx, char fp[TLS_FP_L
 /* The token key, made by whichever daemon starts first. */
 struct revoke;
 /* The token revocation list beside the token key (common/revoke.h). */
-int svc_revoke_open(const struct config_common *cc, struct revoke **ret, char *err,
-                    size_t errlen);
+int svc_revoke_open(const struct config_common *cc, struct revoke **ret, char *err, size_t errlen);
 /* Verify a token, then check it against the revocation list (re-read when
  * it changed; a damaged list is logged once). Returns 0, -EKEYEXPIRED,
  * -EBADMSG (forged or malformed), or -EKEYREVOKED (revoked, or the list is

@@ -481,7 +481,7 @@ static SSL_CTX *tls_ctx_new(const SSL_METHOD *method, char *err, size_t errlen)
 	/* AES-128-GCM first: with AES-NI it is the fastest suite, which is
 	 * what bounds a file transfer, and 128-bit keys are plenty here. */
 	SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-				      "TLS_CHACHA20_POLY1305_SHA256");
+	                              "TLS_CHACHA20_POLY1305_SHA256");
 	return ctx;
 }
 

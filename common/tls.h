@@ -19,7 +19,7 @@ typedef struct ssl_st SSL;
  * starting at once never see a half-written file. Returns 0 or a negative
  * errno with a sentence in err. */
 int tls_ensure_cert(const char *cert_path, const char *key_path, const char *hostname, char *err,
-		    size_t errlen);
+                    size_t errlen);
 
 /* Server context from PEM files, TLS 1.3 only. NULL with a sentence in err. */
 SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, char *err, size_t errlen);
@@ -38,7 +38,7 @@ enum tls_pin_state { TLS_PIN_MATCH = 0, TLS_PIN_UNKNOWN = 1, TLS_PIN_MISMATCH = 
  * Returns a tls_pin_state, or a negative errno if the file is unreadable;
  * on mismatch the pinned fingerprint is copied to ret_pinned. */
 int tls_pin_check(const char *known_path, const char *host_port, const char *fp,
-		  char ret_pinned[TLS_FP_LEN]);
+                  char ret_pinned[TLS_FP_LEN]);
 /* Add or replace the pin for host_port, creating the file (0600) and its
  * folder as needed; rewritten atomically. Returns 0 or a negative errno. */
 int tls_pin_save(const char *known_path, const char *host_port, const char *fp);

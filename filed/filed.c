@@ -64,9 +64,11 @@ static void usage(FILE *f)
 	           "  -n        check the configuration and exit\n"
 	           "  -v        more verbose logging (repeat for more)\n"
 	           "  -h        show this help\n"
-	           "  -p PORT   TCP port to listen on (default " PROTO_STR(PROTO_PORT_FILE) ")\n"
-	           "  -s DIR    state folder (default /var/lib/nexus)\n"
-	           "  -o S.K=V  override one configuration setting, e.g. -o filed.quota_mb=100\n");
+	           "  -p PORT   TCP port to listen on (default " PROTO_STR(
+	               PROTO_PORT_FILE) ")\n"
+	                                "  -s DIR    state folder (default /var/lib/nexus)\n"
+	                                "  -o S.K=V  override one configuration setting, e.g. -o "
+	                                "filed.quota_mb=100\n");
 }
 
 static void filed_config_defaults(struct filed_config *c)

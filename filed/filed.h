@@ -20,8 +20,8 @@ struct session;
 #define FILED_VERSION "filed 0.1"
 #define FILED_SERVICE PROTO_SERVICE_FILE
 #define FILED_NAME_MAX PROTO_FILE_NAME_MAX /* bytes of a file name (UTF-8) */
-#define FILED_LINK_LEN 26    /* 128 random bits in base32 */
-#define FILED_BLOB_LEN 32    /* 128 random bits in hex: the on-disk name */
+#define FILED_LINK_LEN 26                  /* 128 random bits in base32 */
+#define FILED_BLOB_LEN 32                  /* 128 random bits in hex: the on-disk name */
 #define FILED_MIB ((uint64_t)1024 * 1024)
 
 /* ---- filed.c: configuration, server state, start-up, signals ---- */
@@ -104,7 +104,7 @@ void store_close(void);
  * their size, so that they too are bounded by max_files and quota_mb. */
 int store_usage(const char *owner, uint64_t *ret_bytes, uint64_t *ret_files);
 int store_file_same(const char *owner, const char *name, uint64_t size,
-		    const uint8_t hash[PROTO_HASH_LEN], struct file_rec *ret);
+                    const uint8_t hash[PROTO_HASH_LEN], struct file_rec *ret);
 int store_file_by_id(uint64_t id, struct file_rec *ret);
 int store_file_by_link(const char *link, struct file_rec *ret);
 int store_file_delete(const struct file_rec *f);
@@ -114,7 +114,7 @@ int store_list(const char *user, store_list_cb cb, void *arg);
 int store_list_room(const char *room, const char *user, store_list_cb cb, void *arg);
 
 int store_upload_find(const char *owner, uint64_t size, const uint8_t hash[PROTO_HASH_LEN],
-		      struct upload_rec *ret);
+                      struct upload_rec *ret);
 /* A new upload row and its empty temporary file, opened; returns the fd. */
 int store_upload_new(struct upload_rec *u);
 /* Open an existing upload's temporary file, cut to its durable length. */
@@ -130,7 +130,7 @@ int store_upload_finish(const struct upload_rec *u, struct file_rec *ret);
 int store_blob_open(const struct file_rec *f);
 
 int store_share_add(const struct file_rec *f, const char *room, const char *user,
-		    struct share_rec *ret);
+                    struct share_rec *ret);
 int store_share_by_link(const char *link, struct share_rec *ret);
 int store_share_revoke(const char *link);
 
@@ -174,11 +174,11 @@ void transfer_free_all(struct session *s);
 
 /* FILE_INFO for f as seen by user (flags, link) with req. */
 void share_send_info(struct session *s, uint32_t req, const struct file_rec *f,
-		     const struct share_rec *sh);
+                     const struct share_rec *sh);
 /* Resolve a link for user: 0 and the file (and the share when it is a
  * share link), or an ERR_* code with a sentence in why. */
 int share_resolve(const char *user, const char *link, struct file_rec *ret_file,
-		  struct share_rec *ret_share, char *why, size_t whylen);
+                  struct share_rec *ret_share, char *why, size_t whylen);
 void share_handle_list(struct session *s, const struct msg *m);
 void share_handle_list_room(struct session *s, const struct msg *m);
 void share_handle_delete(struct session *s, const struct msg *m);

@@ -142,7 +142,8 @@ void share_handle_list_room(struct session *s, const struct msg *m)
 	                         clock_wall_ms() / 1000, &admin);
 
 	if (r == -EKEYEXPIRED) {
-		front_error(&s->fs, m->req, ERR_TOKEN_EXPIRED, "the room pass for #%s expired", m->room);
+		front_error(&s->fs, m->req, ERR_TOKEN_EXPIRED, "the room pass for #%s expired",
+		            m->room);
 		return;
 	}
 	if (r < 0 || m->room[0] == '@' || m->room[0] == '#') {
@@ -220,9 +221,9 @@ void share_handle_unshare(struct session *s, const struct msg *m)
 	if (r == -ENOENT && share_link_valid(m->secret) && store_file_by_link(m->secret, &f) == 0 &&
 	    strcmp(f.owner, s->fs.user) == 0) {
 		front_error(&s->fs, m->req, ERR_INVALID,
-		              "that is your own link to the file, not a share; remove the file "
-		              "with nexus rm %" PRIu64,
-		              f.id);
+		            "that is your own link to the file, not a share; remove the file "
+		            "with nexus rm %" PRIu64,
+		            f.id);
 		return;
 	}
 	if (r == 0)
@@ -236,14 +237,15 @@ void share_handle_unshare(struct session *s, const struct msg *m)
 		return;
 	}
 	if (strcmp(f.owner, s->fs.user) != 0) {
-		front_error(&s->fs, m->req, ERR_FORBIDDEN, "only the owner of a file can revoke its links");
+		front_error(&s->fs, m->req, ERR_FORBIDDEN,
+		            "only the owner of a file can revoke its links");
 		return;
 	}
 	if (!sh.revoked && store_share_revoke(sh.link) < 0) {
 		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot revoke the link");
 		return;
 	}
-	log_info("%s: revoked the link of file %" PRIu64 " shared with %s", front_name(&s->fs), f.id,
-	         sh.room);
+	log_info("%s: revoked the link of file %" PRIu64 " shared with %s", front_name(&s->fs),
+	         f.id, sh.room);
 	front_ok(&s->fs, m->req, f.id, 0);
 }

@@ -542,8 +542,8 @@ int store_blob_open(const struct file_rec *f)
 int store_share_add(const struct file_rec *f, const char *room, const char *user,
                     struct share_rec *ret)
 {
-	sqlite3_stmt *st = store_prepare(
-	    "INSERT INTO shares(link, file, room, user, ts) VALUES (?, ?, ?, ?, ?)");
+	sqlite3_stmt *st =
+	    store_prepare("INSERT INTO shares(link, file, room, user, ts) VALUES (?, ?, ?, ?, ?)");
 	struct share_rec sh = {0};
 	int r;
 

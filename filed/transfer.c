@@ -108,7 +108,8 @@ static struct transfer *transfer_find(struct session *s, uint32_t req)
 bool transfer_upload_busy(uint64_t upload_id)
 {
 	for (struct front_session *fs = filed.front.sessions; fs; fs = fs->next)
-		for (struct transfer *t = FRONT_OWNER(fs, struct session)->transfers; t; t = t->next)
+		for (struct transfer *t = FRONT_OWNER(fs, struct session)->transfers; t;
+		     t = t->next)
 			if (t->push && t->up.id == upload_id)
 				return true;
 	return false;
@@ -199,7 +200,8 @@ static void transfer_rehash_cb(evutil_socket_t fd, short what, void *arg)
 			free(buf);
 			log_err("%s: cannot read upload %s: %s", front_name(&t->s->fs), t->up.blob,
 			        n < 0 ? strerror(errno) : "short file");
-			transfer_fail(t, true, ERR_INTERNAL, "cannot read the partial upload; push again");
+			transfer_fail(t, true, ERR_INTERNAL,
+			              "cannot read the partial upload; push again");
 			return;
 		}
 		EVP_DigestUpdate(t->sha, buf, (size_t)n);
@@ -237,9 +239,9 @@ static int transfer_push_check(struct session *s, const struct msg *m, uint64_t 
 
 	if (!share_name_valid(m->text)) {
 		front_error(&s->fs, m->req, ERR_INVALID,
-		              "invalid file name: use 1 to %d bytes of text without '/', control "
-		              "characters or newlines, and not \".\" or \"..\"",
-		              FILED_NAME_MAX);
+		            "invalid file name: use 1 to %d bytes of text without '/', control "
+		            "characters or newlines, and not \".\" or \"..\"",
+		            FILED_NAME_MAX);
 		return -1;
 	}
 	if (transfer_find(s, m->req)) {
@@ -248,14 +250,14 @@ static int transfer_push_check(struct session *s, const struct msg *m, uint64_t 
 	}
 	if (session_user_transfers(s->fs.user) >= filed.cfg.max_transfers) {
 		front_error(&s->fs, m->req, ERR_RATE_LIMITED,
-		              "too many transfers at once (%u); wait for one to finish",
-		              filed.cfg.max_transfers);
+		            "too many transfers at once (%u); wait for one to finish",
+		            filed.cfg.max_transfers);
 		return -1;
 	}
 	if (!(m->flags & MF_STREAM) && m->size > max) {
 		front_error(&s->fs, m->req, ERR_QUOTA,
-		              "file too large: %" PRIu64 " bytes is over the limit of %u MiB",
-		              m->size, filed.cfg.max_file_mb);
+		            "file too large: %" PRIu64 " bytes is over the limit of %u MiB",
+		            m->size, filed.cfg.max_file_mb);
 		return -1;
 	}
 	if (store_usage(s->fs.user, &used, &nfiles) < 0) {
@@ -264,9 +266,9 @@ static int transfer_push_check(struct session *s, const struct msg *m, uint64_t 
 	}
 	if (nfiles >= filed.cfg.max_files) {
 		front_error(&s->fs, m->req, ERR_QUOTA,
-		              "too many files: you have %" PRIu64 " with unfinished uploads (the "
-		              "limit); remove some with nexus rm",
-		              nfiles);
+		            "too many files: you have %" PRIu64 " with unfinished uploads (the "
+		            "limit); remove some with nexus rm",
+		            nfiles);
 		return -1;
 	}
 	*ret_used = used;
@@ -285,7 +287,7 @@ static int transfer_push_open(struct session *s, const struct msg *m, uint64_t u
 	if (!stream && store_upload_find(s->fs.user, m->size, m->hash, up) == 0) {
 		if (transfer_upload_busy(up->id)) {
 			front_error(&s->fs, m->req, ERR_EXISTS,
-			              "this file is being uploaded by another connection");
+			            "this file is being uploaded by another connection");
 			return -1;
 		}
 		fd = store_upload_reopen(up);
@@ -301,9 +303,9 @@ static int transfer_push_open(struct session *s, const struct msg *m, uint64_t u
 	}
 	if (used + (stream ? 1 : m->size) > quota) {
 		front_error(&s->fs, m->req, ERR_QUOTA,
-		              "over quota: you use %" PRIu64 " of %u MiB and this file needs %" PRIu64
-		              " bytes",
-		              used, filed.cfg.quota_mb, m->size);
+		            "over quota: you use %" PRIu64 " of %u MiB and this file needs %" PRIu64
+		            " bytes",
+		            used, filed.cfg.quota_mb, m->size);
 		return -1;
 	}
 	memset(up, 0, sizeof(*up));
@@ -413,7 +415,8 @@ void transfer_handle_data(struct session *s, const struct msg *m)
 		transfer_fail(t, true, ERR_INVALID, "more data than the announced size");
 		return;
 	}
-	if (t->up.stream && (t->offset + m->data_len > max || t->offset + m->data_len > t->quota_left)) {
+	if (t->up.stream &&
+	    (t->offset + m->data_len > max || t->offset + m->data_len > t->quota_left)) {
 		transfer_fail(t, true, ERR_QUOTA,
 		              t->offset + m->data_len > max ? "file too large for this server"
 		                                            : "over quota");
@@ -424,7 +427,8 @@ void transfer_handle_data(struct session *s, const struct msg *m)
 		log_err("%s: cannot write upload %s: %s", front_name(&s->fs), t->up.blob,
 		        strerror(-r));
 		transfer_fail(t, false, ERR_INTERNAL,
-		              r == -ENOSPC ? "the server's disk is full" : "write error on the server");
+		              r == -ENOSPC ? "the server's disk is full"
+		                           : "write error on the server");
 		return;
 	}
 	EVP_DigestUpdate(t->sha, m->data, m->data_len);
@@ -432,7 +436,8 @@ void transfer_handle_data(struct session *s, const struct msg *m)
 	filed.bytes_in += m->data_len;
 	if (t->offset - t->synced >= (uint64_t)filed.cfg.sync_mb * FILED_MIB &&
 	    (r = transfer_checkpoint(t)) < 0) {
-		log_err("%s: cannot sync upload %s: %s", front_name(&s->fs), t->up.blob, strerror(-r));
+		log_err("%s: cannot sync upload %s: %s", front_name(&s->fs), t->up.blob,
+		        strerror(-r));
 		transfer_fail(t, false, ERR_INTERNAL, "cannot sync the upload on the server");
 	}
 }
@@ -462,15 +467,16 @@ void transfer_handle_end(struct session *s, const struct msg *m)
 	EVP_DigestFinal_ex(t->sha, digest, &dlen);
 	if (dlen != PROTO_HASH_LEN || memcmp(digest, t->up.hash, PROTO_HASH_LEN) != 0 ||
 	    memcmp(m->hash, t->up.hash, PROTO_HASH_LEN) != 0) {
-		log_warn("%s: push of \"%s\": SHA-256 mismatch, upload discarded", front_name(&s->fs),
-		         t->up.name);
+		log_warn("%s: push of \"%s\": SHA-256 mismatch, upload discarded",
+		         front_name(&s->fs), t->up.name);
 		transfer_fail(t, true, ERR_INTEGRITY,
 		              "the data received does not match its SHA-256; the upload was "
 		              "discarded");
 		return;
 	}
 	if (fsync(t->fd) < 0 || (r = store_upload_finish(&t->up, &f)) < 0) {
-		log_err("%s: cannot store \"%s\": %s", front_name(&s->fs), t->up.name, strerror(errno));
+		log_err("%s: cannot store \"%s\": %s", front_name(&s->fs), t->up.name,
+		        strerror(errno));
 		transfer_fail(t, false, ERR_INTERNAL, "cannot store the file on the server");
 		return;
 	}
@@ -554,15 +560,17 @@ void transfer_handle_pull(struct session *s, const struct msg *m)
 		return;
 	}
 	if (m->size > f.size) {
-		front_error(&s->fs, m->req, ERR_INVALID, "offset %" PRIu64 " is past the end (%" PRIu64
-		              " bytes)", m->size, f.size);
+		front_error(&s->fs, m->req, ERR_INVALID,
+		            "offset %" PRIu64 " is past the end (%" PRIu64 " bytes)", m->size,
+		            f.size);
 		return;
 	}
-	if (!(m->flags & MF_INFO) && (transfer_find(s, m->req) ||
-	                              session_user_transfers(s->fs.user) >= filed.cfg.max_transfers)) {
+	if (!(m->flags & MF_INFO) &&
+	    (transfer_find(s, m->req) ||
+	     session_user_transfers(s->fs.user) >= filed.cfg.max_transfers)) {
 		front_error(&s->fs, m->req, ERR_RATE_LIMITED,
-		              "too many transfers at once (%u); wait for one to finish",
-		              filed.cfg.max_transfers);
+		            "too many transfers at once (%u); wait for one to finish",
+		            filed.cfg.max_transfers);
 		return;
 	}
 	share_send_info(s, m->req, &f, sh.link[0] ? &sh : NULL);
@@ -572,7 +580,8 @@ void transfer_handle_pull(struct session *s, const struct msg *m)
 	}
 	fd = store_blob_open(&f);
 	if (fd < 0) {
-		log_err("%s: cannot open file %" PRIu64 ": %s", front_name(&s->fs), f.id, strerror(-fd));
+		log_err("%s: cannot open file %" PRIu64 ": %s", front_name(&s->fs), f.id,
+		        strerror(-fd));
 		front_error(&s->fs, m->req, ERR_INTERNAL, "cannot open the file on the server");
 		return;
 	}
@@ -582,8 +591,8 @@ void transfer_handle_pull(struct session *s, const struct msg *m)
 	t->file = f;
 	t->offset = t->start = m->size;
 	t->end = f.size;
-	log_info("%s: pull of file %" PRIu64 " \"%s\" from %" PRIu64, front_name(&s->fs), f.id, f.name,
-	         t->offset);
+	log_info("%s: pull of file %" PRIu64 " \"%s\" from %" PRIu64, front_name(&s->fs), f.id,
+	         f.name, t->offset);
 	transfer_pull_fill(t);
 }
 

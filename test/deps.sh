@@ -10,7 +10,7 @@ list=0
 build="build-essential pkg-config libevent-dev libssl-dev libsystemd-dev libsqlite3-dev
 libargon2-dev libncurses-dev libcmocka-dev libopus-dev libopusenc-dev libopusfile-dev
 libpulse-dev libsrtp2-dev libjansson-dev"
-test_extra="clang libclang-rt-14-dev systemd systemd-container tmux python3 procps iproute2 man-db groff-base
+test_extra="clang clang-format libclang-rt-14-dev systemd systemd-container tmux python3 procps iproute2 man-db groff-base
 espeak-ng sox opus-tools python3-numpy chromium pulseaudio pulseaudio-utils openssl curl jq"
 fuzz_extra="clang libclang-rt-14-dev"
 bench_extra="ngircd redis-server redis-tools janus espeak-ng sox opus-tools nginx openssh-server openssh-client curl"

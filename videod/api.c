@@ -27,7 +27,8 @@ static int get_str(json_t *o, const char *key, char *out, size_t size, char *err
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) >= size ||
 	    strlen(s = json_string_value(v)) != json_string_length(v)) {
-		snprintf(err, errlen, "\"%s\" must be a string of at most %zu bytes", key, size - 1);
+		snprintf(err, errlen, "\"%s\" must be a string of at most %zu bytes", key,
+		         size - 1);
 		return -EINVAL;
 	}
 	memcpy(out, s, json_string_length(v) + 1);
@@ -51,7 +52,7 @@ static int get_bool(json_t *o, const char *key, int *out, char *err, size_t errl
 
 /* {"mid": "value", ...} into parallel arrays of at most max pairs. */
 static int get_map(json_t *o, const char *key, const char **mids, const char **vals, int max,
-		   int *ret_n, char *err, size_t errlen)
+                   int *ret_n, char *err, size_t errlen)
 {
 	json_t *m = json_object_get(o, key), *v;
 	const char *k;
@@ -64,7 +65,8 @@ static int get_map(json_t *o, const char *key, const char **mids, const char **v
 		snprintf(err, errlen, "\"%s\" must be an object of at most %d entries", key, max);
 		return -EINVAL;
 	}
-	json_object_foreach(m, k, v) {
+	json_object_foreach(m, k, v)
+	{
 		if (!json_is_string(v) || strlen(k) > VD_MID_MAX ||
 		    json_string_length(v) >= VD_TRACK_ID_MAX) {
 			snprintf(err, errlen, "\"%s\" maps mids to short strings", key);

@@ -162,8 +162,8 @@ static int chatq_start(struct chatq *q)
 
 	conn_limits_default(&lim);
 	lim.idle_secs = CHAT_TIMEOUT_SECS;
-	q->c = conn_connect(videod.base, videod.chat_tls, videod.cfg.chat_host, videod.cfg.chat_port,
-	                    &lim, &cbs, q, err, sizeof(err));
+	q->c = conn_connect(videod.base, videod.chat_tls, videod.cfg.chat_host,
+	                    videod.cfg.chat_port, &lim, &cbs, q, err, sizeof(err));
 	if (!q->c) {
 		log_warn("cannot reach chatd at %s:%u: %s", videod.cfg.chat_host,
 		         videod.cfg.chat_port, err);

@@ -82,7 +82,7 @@ static int cert_fp(X509 *x, char *out, size_t outlen)
 }
 
 SSL_CTX *dtls_ctx_new(const char *cert, const char *key, bool server, char *ret_fp, size_t fplen,
-		      char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(server ? DTLS_server_method() : DTLS_client_method());
 
@@ -246,7 +246,7 @@ int dtls_keys(struct dtls *d, struct srtp_keys *ret)
 		return -ENOTSUP;
 	slen = p->id == SRTP_AEAD_AES_128_GCM ? 12 : 14;
 	if (SSL_export_keying_material(d->ssl, km, 2 * (klen + slen), SRTP_LABEL,
-				       strlen(SRTP_LABEL), NULL, 0, 0) != 1)
+	                               strlen(SRTP_LABEL), NULL, 0, 0) != 1)
 		return -EPROTO;
 	/* RFC 5764 4.2: client key, server key, client salt, server salt. */
 	ck = km;
@@ -254,8 +254,8 @@ int dtls_keys(struct dtls *d, struct srtp_keys *ret)
 	cs = km + 2 * klen;
 	ss = cs + slen;
 	memset(ret, 0, sizeof(*ret));
-	ret->profile = p->id == SRTP_AEAD_AES_128_GCM ? SRTP_PROFILE_AEAD_GCM_128
-	                                              : SRTP_PROFILE_CM_SHA1_80;
+	ret->profile =
+	    p->id == SRTP_AEAD_AES_128_GCM ? SRTP_PROFILE_AEAD_GCM_128 : SRTP_PROFILE_CM_SHA1_80;
 	ret->len = klen + slen;
 	memcpy(ret->local, d->server ? sk : ck, klen);
 	memcpy(ret->local + klen, d->server ? ss : cs, slen);

@@ -15,8 +15,8 @@
 
 struct stream {
 	struct evhttp_request *req;
-	struct peer *peer;                /* a participant's page, or */
-	char room[PROTO_ROOM_MAX + 1];    /* a watcher of this room */
+	struct peer *peer;             /* a participant's page, or */
+	char room[PROTO_ROOM_MAX + 1]; /* a watcher of this room */
 	struct stream *next;
 };
 
@@ -181,8 +181,7 @@ void events_send(struct peer *p, const char *event, const char *data)
 /* Writes to every stream of the room; slow ones are ended afterwards, and
  * ending a participant's stream makes it leave (which may notify again),
  * so that happens from a fresh walk each time. */
-static void events_to(const struct room *r, const char *name, const char *event,
-		      const char *data)
+static void events_to(const struct room *r, const char *name, const char *event, const char *data)
 {
 	struct stream *slow = NULL;
 

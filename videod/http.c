@@ -211,8 +211,9 @@ static void set_cookie(struct evhttp_request *req, const char *token, uint64_t e
 	char c[AUTH_TOKEN_MAX + 128];
 	uint64_t now = vd_now_ms() / 1000;
 
-	snprintf(c, sizeof(c), COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%llu",
-	         token, (unsigned long long)(expiry > now ? expiry - now : 0));
+	snprintf(c, sizeof(c),
+	         COOKIE "=%s; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=%llu", token,
+	         (unsigned long long)(expiry > now ? expiry - now : 0));
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", c);
 }
 
@@ -224,8 +225,9 @@ static void login_with_token(struct evhttp_request *req, const char *token)
 	                         sizeof(user), &exp, NULL);
 
 	if (r < 0) {
-		reply_error(req, 401, r == -EKEYEXPIRED ? "the login has expired: log in again"
-		                                        : "that login is not valid");
+		reply_error(req, 401,
+		            r == -EKEYEXPIRED ? "the login has expired: log in again"
+		                              : "that login is not valid");
 		return;
 	}
 	set_cookie(req, token, exp);
@@ -262,7 +264,7 @@ static void chat_failed(struct evhttp_request *req, int code, const char *room)
 }
 
 static void joined(struct evhttp_request *req, const char *user, const char *room,
-		   uint64_t issued_ms)
+                   uint64_t issued_ms)
 {
 	struct peer *p;
 	char *state;
@@ -310,7 +312,7 @@ static void chat_done_cb(void *arg, int code, const char *name, const char *toke
 }
 
 static struct pend *pend_new(struct evhttp_request *req, enum pend_kind kind, const char *user,
-			     const char *room, uint64_t issued_ms)
+                             const char *room, uint64_t issued_ms)
 {
 	struct pend *pd = xcalloc(1, sizeof(*pd));
 
@@ -323,7 +325,7 @@ static struct pend *pend_new(struct evhttp_request *req, enum pend_kind kind, co
 }
 
 static void pend_chat(struct evhttp_request *req, enum pend_kind kind, const char *user,
-		      const char *token, const char *room, uint64_t issued_ms)
+                      const char *token, const char *room, uint64_t issued_ms)
 {
 	struct pend *pd = pend_new(req, kind, user, room, issued_ms);
 
@@ -436,8 +438,9 @@ static void api_login(struct evhttp_request *req, struct api_req *a)
 
 	if (a->code[0]) {
 		if (!code_take(a->code, token, sizeof(token)))
-			reply_error(req, 401, "this link was used already or has expired: run "
-			                      "nexus call again");
+			reply_error(req, 401,
+			            "this link was used already or has expired: run "
+			            "nexus call again");
 		else
 			login_with_token(req, token);
 	} else if (a->token[0]) {
@@ -623,10 +626,10 @@ static void handle_get_api(struct evhttp_request *req, const char *path, struct 
 
 		media_stats(&rx, &tx, &drop);
 		reply_json(req, 200,
-		           json_pack("{s:i, s:i, s:i, s:I, s:I, s:I}", "participants", videod.npeers,
-		                     "rooms", videod.nrooms, "streams", events_count(), "rx",
-		                     (json_int_t)rx, "tx", (json_int_t)tx, "dropped",
-		                     (json_int_t)drop));
+		           json_pack("{s:i, s:i, s:i, s:I, s:I, s:I}", "participants",
+		                     videod.npeers, "rooms", videod.nrooms, "streams",
+		                     events_count(), "rx", (json_int_t)rx, "tx", (json_int_t)tx,
+		                     "dropped", (json_int_t)drop));
 	} else {
 		reply_error(req, 404, "no such API");
 	}
@@ -752,8 +755,7 @@ static void admit_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void hc_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-                       void *argp)
+static void hc_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
 	struct http_conn *hc = ptr;
 
@@ -838,7 +840,7 @@ int http_start(char *err, size_t errlen, char *ret_name, size_t namelen)
 		fd = conn_listen(videod.cfg.common.bind, videod.cfg.port, err, errlen);
 		if (fd == -EADDRINUSE)
 			portuse_explain(err, errlen, "videod", PORTUSE_TCP, videod.cfg.common.bind,
-					videod.cfg.port, "-p", "port");
+			                videod.cfg.port, "-p", "port");
 		if (fd < 0)
 			return fd;
 		snprintf(ret_name, namelen, "port %u", videod.cfg.port);

@@ -231,8 +231,9 @@ void media_peer_tick(struct peer *p, bool second)
 		if (t->kind == SDP_VIDEO && t->ssrc && t->subs)
 			send_rtcp(p, buf,
 			          rtcp_build_remb(buf, p->rtcp_ssrc, t->ssrc,
-			                          strcmp(t->label, "screen") == 0 ? REMB_SCREEN_BPS
-			                                                          : REMB_CAMERA_BPS),
+			                          strcmp(t->label, "screen") == 0
+			                              ? REMB_SCREEN_BPS
+			                              : REMB_CAMERA_BPS),
 			          sizeof(buf));
 	}
 }
@@ -276,7 +277,8 @@ static void dtls_finished(struct peer *p)
 	struct srtp_keys k;
 	char fp[160];
 
-	if (dtls_peer_fingerprint(p->dtls, fp, sizeof(fp)) < 0 || strcasecmp(fp, p->remote_fp) != 0) {
+	if (dtls_peer_fingerprint(p->dtls, fp, sizeof(fp)) < 0 ||
+	    strcasecmp(fp, p->remote_fp) != 0) {
 		log_warn("%s (%s): DTLS certificate does not match the offer's fingerprint",
 		         p->user, p->id);
 		room_peer_leave(p, "bad certificate");
@@ -389,7 +391,7 @@ static struct track *room_track_by_ssrc(struct room *r, uint32_t ssrc)
 }
 
 static void rtcp_item_cb(void *arg, enum rtcp_kind kind, uint32_t sender, uint32_t media,
-			 const uint8_t *pkt, size_t len)
+                         const uint8_t *pkt, size_t len)
 {
 	static uint8_t out[VD_PKT_MAX + 256];
 	struct peer *p = arg;
@@ -420,7 +422,8 @@ static void rtcp_item_cb(void *arg, enum rtcp_kind kind, uint32_t sender, uint32
 
 static void on_rtcp(struct peer *p, uint8_t *buf, size_t len)
 {
-	if (vsrtp_unprotect_rtcp(p->srtp_in, buf, &len) < 0 || rtcp_walk(buf, len, rtcp_item_cb, p) < 0)
+	if (vsrtp_unprotect_rtcp(p->srtp_in, buf, &len) < 0 ||
+	    rtcp_walk(buf, len, rtcp_item_cb, p) < 0)
 		n_drop++;
 }
 
@@ -558,10 +561,10 @@ int media_open(char *err, size_t errlen)
 
 		if (e == EADDRINUSE)
 			portuse_explain(err, errlen, "videod", PORTUSE_UDP, bind_addr,
-					videod.cfg.media_port, "-m", "media_port");
+			                videod.cfg.media_port, "-m", "media_port");
 		else
 			snprintf(err, errlen, "cannot bind UDP port %u: %s", videod.cfg.media_port,
-				 strerror(e));
+			         strerror(e));
 		close(fd);
 		fd = -1;
 		return -e;

@@ -196,13 +196,13 @@ void room_peer_leave(struct peer *p, const char *why)
 	log_info("%s left call %s (%s: %s)", p->user, r->name, p->id, why);
 	for (int i = 0; i < p->ntracks; i++)
 		if (p->tracks[i].ssrc)
-			log_debug("  %s: %s ssrc %08x pt %u: %llu packets in", p->id, p->tracks[i].label,
-			          p->tracks[i].ssrc, p->tracks[i].codec.pt,
+			log_debug("  %s: %s ssrc %08x pt %u: %llu packets in", p->id,
+			          p->tracks[i].label, p->tracks[i].ssrc, p->tracks[i].codec.pt,
 			          (unsigned long long)p->tracks[i].packets);
 	for (int i = 0; i < p->nsubs; i++)
 		if (p->subs[i].track)
-			log_debug("  %s: mid %s <- %s pt %u: %llu packets out", p->id, p->subs[i].mid,
-			          p->subs[i].track->id, p->subs[i].pt,
+			log_debug("  %s: mid %s <- %s pt %u: %llu packets out", p->id,
+			          p->subs[i].mid, p->subs[i].track->id, p->subs[i].pt,
 			          (unsigned long long)p->subs[i].packets);
 	log_debug("  %s: %llu packets from the browser, %llu dropped", p->id,
 	          (unsigned long long)p->packets_in, (unsigned long long)p->dropped);
@@ -268,7 +268,7 @@ static int pub_slot(const struct room_offer *o, const struct sdp_media *m, bool 
 }
 
 static void apply_publish(struct peer *p, const struct room_offer *o, struct sdp_offer *off,
-			  struct sdp_answer *ans)
+                          struct sdp_answer *ans)
 {
 	bool used[VD_TRACKS_MAX] = {false, false, false};
 
@@ -356,7 +356,7 @@ static void sub_bind(struct peer *p, struct sdp_media *m, struct track *t, int c
 }
 
 static void apply_subscribe(struct peer *p, const struct room_offer *o, struct sdp_offer *off,
-			    struct sdp_answer *ans)
+                            struct sdp_answer *ans)
 {
 	bool keep[VD_SUBS_MAX] = {false};
 
@@ -409,8 +409,8 @@ static int offer_check(struct peer *p, const struct sdp_offer *off, char *err, s
 	return 0;
 }
 
-int room_peer_offer(struct peer *p, const struct room_offer *o, char *answer, size_t cap,
-		    char *err, size_t errlen)
+int room_peer_offer(struct peer *p, const struct room_offer *o, char *answer, size_t cap, char *err,
+                    size_t errlen)
 {
 	struct sdp_offer *off = malloc(sizeof(*off));
 	struct sdp_answer *ans = malloc(sizeof(*ans));
@@ -472,14 +472,13 @@ static json_t *peer_json(const struct peer *p)
 
 		if (!t->ssrc)
 			continue;
-		json_array_append_new(tracks, json_pack("{s:s, s:s, s:s}", "id", t->id, "label",
-		                                        t->label, "kind",
-		                                        t->kind == SDP_AUDIO ? "audio" : "video"));
+		json_array_append_new(tracks,
+		                      json_pack("{s:s, s:s, s:s}", "id", t->id, "label", t->label,
+		                                "kind", t->kind == SDP_AUDIO ? "audio" : "video"));
 	}
 	o = json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:o}", "id", p->id, "user", p->user,
-	              "muted", p->muted, "camera_off", p->camera_off, "hand", p->hand,
-	              "speaking", p->speaking, "connected", media_peer_ready(p), "tracks",
-	              tracks);
+	              "muted", p->muted, "camera_off", p->camera_off, "hand", p->hand, "speaking",
+	              p->speaking, "connected", media_peer_ready(p), "tracks", tracks);
 	return o;
 }
 

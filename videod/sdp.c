@@ -51,7 +51,7 @@ static int parse_mline(struct sdp_offer *o, const char *v)
 		return -EBADMSG;
 	m = &o->m[o->n++];
 	memset(m, 0, sizeof(*m));
-	m->kind = strcmp(kind, "audio") == 0 ? SDP_AUDIO
+	m->kind = strcmp(kind, "audio") == 0   ? SDP_AUDIO
 	          : strcmp(kind, "video") == 0 ? SDP_VIDEO
 	                                       : SDP_OTHER;
 	m->port = (uint16_t)port;
@@ -77,7 +77,8 @@ static void parse_rtpmap(struct sdp_media *m, const char *v)
 	if (!slash || (size_t)(slash - v) >= SDP_CODEC_NAME_MAX)
 		return;
 	n = (size_t)(slash - v);
-	if (!(n == 4 && strncasecmp(v, "opus", 4) == 0) && !(n == 3 && strncasecmp(v, "VP8", 3) == 0) &&
+	if (!(n == 4 && strncasecmp(v, "opus", 4) == 0) &&
+	    !(n == 3 && strncasecmp(v, "VP8", 3) == 0) &&
 	    !(n == 4 && strncasecmp(v, "H264", 4) == 0))
 		return;
 	if (!parse_u32(slash + 1, &end, 200000, &clock))
@@ -270,8 +271,7 @@ static void put_codec(struct out *o, const struct sdp_media *m, const struct sdp
 	put(o, "a=rtcp-fb:%u nack pli\r\na=rtcp-fb:%u ccm fir\r\n", c->pt, c->pt);
 }
 
-static void put_media(struct out *o, const struct sdp_offer *off, const struct sdp_answer *a,
-		      int i)
+static void put_media(struct out *o, const struct sdp_offer *off, const struct sdp_answer *a, int i)
 {
 	const struct sdp_media *m = &off->m[i];
 	const struct sdp_answer_media *am = &a->m[i];

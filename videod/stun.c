@@ -69,7 +69,7 @@ bool stun_looks_like(const uint8_t *buf, size_t len)
 }
 
 static int stun_attr(struct stun_msg *m, const uint8_t *buf, size_t off, uint16_t type,
-		     uint16_t alen, size_t len)
+                     uint16_t alen, size_t len)
 {
 	const uint8_t *v = buf + off + 4;
 
@@ -148,8 +148,7 @@ static void stun_hmac(const uint8_t *buf, size_t len, const char *key, uint8_t o
 	HMAC(EVP_sha1(), key, (int)strlen(key), buf, len, out, &outlen);
 }
 
-int stun_check_integrity(const uint8_t *buf, size_t len, const struct stun_msg *m,
-			 const char *key)
+int stun_check_integrity(const uint8_t *buf, size_t len, const struct stun_msg *m, const char *key)
 {
 	uint8_t copy[STUN_HDR + 1024], mac[20];
 
@@ -181,7 +180,7 @@ static int stun_finish(uint8_t *out, size_t cap, size_t len, const char *key)
 }
 
 int stun_build_response(uint8_t *out, size_t cap, const uint8_t txid[12],
-			const struct sockaddr *addr, const char *key)
+                        const struct sockaddr *addr, const char *key)
 {
 	size_t len = STUN_HDR;
 	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)addr;
@@ -221,7 +220,7 @@ int stun_build_response(uint8_t *out, size_t cap, const uint8_t txid[12],
 }
 
 int stun_build_request(uint8_t *out, size_t cap, const uint8_t txid[12], const char *username,
-		       const char *key)
+                       const char *key)
 {
 	size_t ulen = strlen(username), len = STUN_HDR, pad = (ulen + 3) & ~(size_t)3;
 

@@ -26,9 +26,9 @@ struct event_base;
 struct evhttp_request;
 typedef struct ssl_ctx_st SSL_CTX;
 
-#define VD_ID_LEN 16        /* hex characters of participant ids */
-#define VD_TRACKS_MAX 3     /* audio, camera, screen per publisher */
-#define VD_SUBS_MAX 80      /* recvonly m-lines per subscriber */
+#define VD_ID_LEN 16    /* hex characters of participant ids */
+#define VD_TRACKS_MAX 3 /* audio, camera, screen per publisher */
+#define VD_SUBS_MAX 80  /* recvonly m-lines per subscriber */
 #define VD_MID_MAX 32
 #define VD_LABEL_MAX 16
 #define VD_TRACK_ID_MAX (VD_ID_LEN + VD_LABEL_MAX + 14)
@@ -37,8 +37,8 @@ typedef struct ssl_ctx_st SSL_CTX;
 
 struct videod_config {
 	struct config_common common;
-	uint16_t port;           /* HTTPS */
-	uint16_t media_port;     /* UDP */
+	uint16_t port;       /* HTTPS */
+	uint16_t media_port; /* UDP */
 	char announce[CONFIG_STR_MAX];
 	char www[CONFIG_PATH_MAX];
 	char chat_host[CONFIG_STR_MAX];
@@ -53,9 +53,9 @@ struct videod_config {
 struct videod {
 	struct videod_config cfg;
 	struct event_base *base;
-	SSL_CTX *tls;  /* HTTPS, and the client side to chatd */
+	SSL_CTX *tls; /* HTTPS, and the client side to chatd */
 	SSL_CTX *chat_tls;
-	SSL_CTX *dtls; /* DTLS-SRTP server */
+	SSL_CTX *dtls;     /* DTLS-SRTP server */
 	char dtls_fp[128]; /* "AB:CD:..", SHA-256 of the certificate */
 	char tls_fp[80];   /* "SHA256:..", to pin chatd (same certificate) */
 	uint8_t token_key[AUTH_KEY_LEN];
@@ -77,7 +77,7 @@ struct stun_msg {
 	uint16_t type;
 	uint8_t txid[12];
 	char username[STUN_USER_MAX + 1];
-	size_t mi_off;  /* offset of MESSAGE-INTEGRITY attribute, 0 if none */
+	size_t mi_off; /* offset of MESSAGE-INTEGRITY attribute, 0 if none */
 	bool fingerprint;
 	bool use_candidate;
 	uint32_t priority;
@@ -86,16 +86,15 @@ bool stun_looks_like(const uint8_t *buf, size_t len);
 /* Structure, lengths and FINGERPRINT (when present). 0 or -EBADMSG. */
 int stun_parse(const uint8_t *buf, size_t len, struct stun_msg *ret);
 /* 0 when MESSAGE-INTEGRITY is present and matches key. */
-int stun_check_integrity(const uint8_t *buf, size_t len, const struct stun_msg *m,
-			 const char *key);
+int stun_check_integrity(const uint8_t *buf, size_t len, const struct stun_msg *m, const char *key);
 /* Binding success response with XOR-MAPPED-ADDRESS of addr, integrity
  * under key, and FINGERPRINT. Returns the length or -ENOBUFS. */
 int stun_build_response(uint8_t *out, size_t cap, const uint8_t txid[12],
-			const struct sockaddr *addr, const char *key);
+                        const struct sockaddr *addr, const char *key);
 /* Binding request (for the load tool): USERNAME, PRIORITY, ICE-CONTROLLING,
  * USE-CANDIDATE, MESSAGE-INTEGRITY, FINGERPRINT. */
 int stun_build_request(uint8_t *out, size_t cap, const uint8_t txid[12], const char *username,
-		       const char *key);
+                       const char *key);
 uint32_t stun_crc32(const uint8_t *buf, size_t len);
 
 /* sdp.c: the browser's offer in, our answer out. */
@@ -165,13 +164,22 @@ struct rtp_hdr {
 };
 bool rtp_is_rtcp(const uint8_t *buf, size_t len);
 int rtp_parse(const uint8_t *buf, size_t len, uint8_t level_id, struct rtp_hdr *ret);
-enum rtcp_kind { RTCP_SR = 1, RTCP_RR, RTCP_SDES, RTCP_BYE, RTCP_NACK, RTCP_PLI, RTCP_FIR,
-		 RTCP_REMB, RTCP_OTHER };
+enum rtcp_kind {
+	RTCP_SR = 1,
+	RTCP_RR,
+	RTCP_SDES,
+	RTCP_BYE,
+	RTCP_NACK,
+	RTCP_PLI,
+	RTCP_FIR,
+	RTCP_REMB,
+	RTCP_OTHER
+};
 /* Calls fn for each packet of a compound RTCP packet: kind, sender SSRC,
  * media SSRC (feedback) or 0, and the packet's bytes. -EBADMSG when the
  * lengths do not add up (fn was called for the good prefix). */
 typedef void (*rtcp_fn)(void *arg, enum rtcp_kind kind, uint32_t sender, uint32_t media,
-			const uint8_t *pkt, size_t len);
+                        const uint8_t *pkt, size_t len);
 int rtcp_walk(const uint8_t *buf, size_t len, rtcp_fn fn, void *arg);
 size_t rtcp_build_pli(uint8_t out[12], uint32_t sender, uint32_t media);
 size_t rtcp_build_remb(uint8_t out[24], uint32_t sender, uint32_t media, uint64_t bps);
@@ -180,14 +188,14 @@ size_t rtcp_build_remb(uint8_t out[24], uint32_t sender, uint32_t media, uint64_
 struct dtls;
 typedef void (*dtls_send_fn)(void *arg, const uint8_t *buf, size_t len);
 struct srtp_keys {
-	int profile; /* SRTP_PROFILE_* below */
+	int profile;                   /* SRTP_PROFILE_* below */
 	uint8_t local[64], remote[64]; /* key || salt */
 	size_t len;
 };
 #define SRTP_PROFILE_CM_SHA1_80 1
 #define SRTP_PROFILE_AEAD_GCM_128 7
 SSL_CTX *dtls_ctx_new(const char *cert, const char *key, bool server, char *ret_fp, size_t fplen,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 struct dtls *dtls_new(SSL_CTX *ctx, bool server, dtls_send_fn send, void *arg);
 void dtls_free(struct dtls *d);
 /* Feed one datagram. Returns 1 when the handshake completed with this
@@ -219,24 +227,24 @@ struct sub;
 
 struct track {
 	struct peer *owner;
-	char label[VD_LABEL_MAX];  /* audio, camera, screen */
-	char id[VD_TRACK_ID_MAX];  /* "<peer id>-<label>" */
+	char label[VD_LABEL_MAX]; /* audio, camera, screen */
+	char id[VD_TRACK_ID_MAX]; /* "<peer id>-<label>" */
 	enum sdp_kind kind;
 	uint32_t ssrc;
-	struct sdp_codec codec;    /* as the publisher numbered it */
+	struct sdp_codec codec; /* as the publisher numbered it */
 	uint8_t ext_level;
-	struct sub *subs;          /* subscribers of this track */
+	struct sub *subs; /* subscribers of this track */
 	uint64_t packets, bytes;
 	uint64_t last_pli_ms;
-	bool live;                 /* media seen */
+	bool live; /* media seen */
 };
 
 struct sub {
-	struct peer *peer;         /* the subscriber */
+	struct peer *peer; /* the subscriber */
 	struct track *track;
-	struct sub *next;          /* in track->subs */
+	struct sub *next; /* in track->subs */
 	char mid[VD_MID_MAX + 1];
-	uint8_t pt;                /* subscriber's number for the codec */
+	uint8_t pt; /* subscriber's number for the codec */
 	uint64_t packets;
 };
 
@@ -252,7 +260,7 @@ struct peer {
 	char remote_fp[160];
 	struct sockaddr_in6 addr; /* IPv4 peers as v4-mapped */
 	bool has_addr;
-	struct peer *addr_next;   /* media.c's address table */
+	struct peer *addr_next; /* media.c's address table */
 	uint64_t last_consent_ms, created_ms, last_seen_ms;
 	struct dtls *dtls;
 	struct vsrtp *srtp_in, *srtp_out;
@@ -297,8 +305,8 @@ struct room_offer {
 	const char *sub_mid[VD_SUBS_MAX], *sub_track[VD_SUBS_MAX];
 	int nsub;
 };
-int room_peer_offer(struct peer *p, const struct room_offer *o, char *answer, size_t cap,
-		    char *err, size_t errlen);
+int room_peer_offer(struct peer *p, const struct room_offer *o, char *answer, size_t cap, char *err,
+                    size_t errlen);
 /* Something visible changed: send the room's state soon. */
 void room_changed(struct room *r);
 /* The room as JSON text (caller frees); NULL if no such room. */
@@ -317,8 +325,8 @@ void media_close(void);
 /* Addresses for candidates ("IP" strings). */
 int media_candidates(const char **out, int max);
 uint16_t media_port(void);
-int media_peer_start(struct peer *p);   /* after the first offer */
-void media_peer_free(struct peer *p);   /* transport state, address entry */
+int media_peer_start(struct peer *p); /* after the first offer */
+void media_peer_free(struct peer *p); /* transport state, address entry */
 bool media_peer_ready(const struct peer *p);
 /* Ask the publisher of t for a keyframe (rate limited). */
 void media_request_keyframe(struct track *t);

@@ -287,7 +287,8 @@ int main(int argc, char **argv)
 	double c10, c8;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: audio_bench PORT TOKEN_KEY [TALKERS] [SECONDS] [COUNT...]\n");
+		fprintf(stderr,
+		        "usage: audio_bench PORT TOKEN_KEY [TALKERS] [SECONDS] [COUNT...]\n");
 		return 2;
 	}
 	port = (uint16_t)atoi(argv[1]);
@@ -379,8 +380,8 @@ int main(int argc, char **argv)
 		rt = late == 0 && missed == 0 && skipped == 0 &&
 		     (double)before_min >= 0.98 * 50 * (now_s() - t0) - 2;
 		printf("  %9d %11ld %11ld %9ld %9ld %6ld %6ld %8ld %10llu %8.0f%% %s\n", counts[k],
-		       stat_of("avg_us"), stat_of("cpu_us"), stat_of("p99_us"), stat_of("max_us"), late, missed,
-		       skipped, (unsigned long long)before_min,
+		       stat_of("avg_us"), stat_of("cpu_us"), stat_of("p99_us"), stat_of("max_us"),
+		       late, missed, skipped, (unsigned long long)before_min,
 		       100 * (cpu_s() - c0) / (now_s() - t0), rt ? "yes" : "NO");
 		fflush(stdout);
 		if (rt)

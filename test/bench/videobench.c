@@ -224,7 +224,8 @@ static int peer_connect(struct bpeer *p)
 			continue;
 		}
 		n = recv(p->fd, buf, sizeof(buf), 0);
-		if (n > 0 && buf[0] >= 20 && buf[0] <= 63 && dtls_input(p->dtls, buf, (size_t)n) < 0)
+		if (n > 0 && buf[0] >= 20 && buf[0] <= 63 &&
+		    dtls_input(p->dtls, buf, (size_t)n) < 0)
 			return -1;
 	}
 	if (!dtls_done(p->dtls) || dtls_keys(p->dtls, &k) < 0)
@@ -315,7 +316,8 @@ static double srtp_ceiling(int profile)
 			b[2] = (uint8_t)(n >> 8);
 			b[3] = (uint8_t)n;
 			b[11] = 1;
-			if (vsrtp_protect(tx, b, &len, sizeof(b)) < 0 || vsrtp_unprotect(rx, b, &len) < 0)
+			if (vsrtp_protect(tx, b, &len, sizeof(b)) < 0 ||
+			    vsrtp_unprotect(rx, b, &len) < 0)
 				return 0;
 		}
 	}
@@ -352,7 +354,8 @@ static int setup(char **argv, int pubs, int subs)
 			struct bpeer *s = &peers[npeers++];
 
 			if (peer_join(s, room, false, pub->track) < 0 || peer_connect(s) < 0)
-				return fprintf(stderr, "videobench: subscriber %d/%d failed\n", i, k),
+				return fprintf(stderr, "videobench: subscriber %d/%d failed\n", i,
+				               k),
 				       -1;
 		}
 	}
@@ -434,23 +437,27 @@ int main(int argc, char **argv)
 		double stream_pps = STREAM_BPS / 8 / PKT;
 		double ceiling = profile == SRTP_PROFILE_AEAD_GCM_128 ? gcm : cm;
 
-		printf("profile: %s\n", profile == SRTP_PROFILE_AEAD_GCM_128 ? "AEAD_AES_128_GCM"
-		                                                            : "AES_CM_128_HMAC_SHA1_80");
-		printf("publishers %d x subscribers %d, %.0f packets/s each of %d bytes, %.1f s\n", pubs,
-		       subs, rate, PKT, t1 - t0);
+		printf("profile: %s\n", profile == SRTP_PROFILE_AEAD_GCM_128
+		                            ? "AEAD_AES_128_GCM"
+		                            : "AES_CM_128_HMAC_SHA1_80");
+		printf("publishers %d x subscribers %d, %.0f packets/s each of %d bytes, %.1f s\n",
+		       pubs, subs, rate, PKT, t1 - t0);
 		printf("sent %llu, forwarded and received %llu (%.1f%% of %llu expected), sample "
 		       "decrypted ok %llu/%llu\n",
 		       (unsigned long long)sent, (unsigned long long)rx,
 		       sent ? 100.0 * (double)rx / ((double)sent * subs) : 0,
 		       (unsigned long long)(sent * (uint64_t)subs), (unsigned long long)ok,
 		       (unsigned long long)(rx / 64));
-		printf("videod CPU: %.2f cores; forwarded %.0f packets/s = %.0f packets/s per core\n",
-		       cpu, fwd, per_core);
-		printf("subscriber streams of 1.5 Mb/s (%.0f packets/s) per core: %.0f\n", stream_pps,
-		       per_core / stream_pps);
-		printf("libsrtp2 protect+unprotect ceiling, 1 core: GCM %.0f/s, CM-SHA1-80 %.0f/s\n",
-		       gcm, cm);
-		printf("forwarding per core / crypto ceiling: %.2f\n", ceiling > 0 ? per_core / ceiling : 0);
+		printf(
+		    "videod CPU: %.2f cores; forwarded %.0f packets/s = %.0f packets/s per core\n",
+		    cpu, fwd, per_core);
+		printf("subscriber streams of 1.5 Mb/s (%.0f packets/s) per core: %.0f\n",
+		       stream_pps, per_core / stream_pps);
+		printf(
+		    "libsrtp2 protect+unprotect ceiling, 1 core: GCM %.0f/s, CM-SHA1-80 %.0f/s\n",
+		    gcm, cm);
+		printf("forwarding per core / crypto ceiling: %.2f\n",
+		       ceiling > 0 ? per_core / ceiling : 0);
 	}
 	return 0;
 }

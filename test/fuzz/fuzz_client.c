@@ -91,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (off < size) {
 		size_t used = 0;
 
-		if (proto_decode_frame(data + off, size - off, PROTO_FRAME_MAX_DEFAULT, &m, &used) != 0)
+		if (proto_decode_frame(data + off, size - off, PROTO_FRAME_MAX_DEFAULT, &m,
+		                       &used) != 0)
 			break;
 		client_conn_frame(NULL, &m, t->c);
 		event_base_loop(base, EVLOOP_NONBLOCK);

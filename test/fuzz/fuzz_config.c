@@ -44,7 +44,8 @@ static void check(const struct fz_config *c)
 	    !memchr(c->common.bind, '\0', sizeof(c->common.bind)) ||
 	    !memchr(c->common.state_dir, '\0', sizeof(c->common.state_dir)))
 		abort();
-	if ((c->count != 0 && (c->count < 2 || c->count > 1000)) || (c->flag != 0 && c->flag != 1) ||
+	if ((c->count != 0 && (c->count < 2 || c->count > 1000)) ||
+	    (c->flag != 0 && c->flag != 1) ||
 	    (c->common.token_ttl != 0 && c->common.token_ttl < 60))
 		abort();
 }

@@ -33,8 +33,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FUZZ_WWW "videod/www"
 #endif
 /* alice's token under the key below, valid until 2027 (seeds_token). */
-#define FUZZ_TOKEN                                                                         \
-	"v1.alice.1800000000.1699999999123.0123456789abcdef."                               \
+#define FUZZ_TOKEN                                                                                 \
+	"v1.alice.1800000000.1699999999123.0123456789abcdef."                                      \
 	"7eeed8c6ed226349ca10703a0be1e7a05cc6d0739dd3ca2bc891c05a0e16b2e2"
 
 static struct evhttp *http;

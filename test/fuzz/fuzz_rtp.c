@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static size_t seen;
 
 static void item_cb(void *arg, enum rtcp_kind kind, uint32_t sender, uint32_t media,
-		    const uint8_t *pkt, size_t len)
+                    const uint8_t *pkt, size_t len)
 {
 	(void)arg;
 	(void)kind;

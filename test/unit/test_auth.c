@@ -281,7 +281,8 @@ static void test_room_pass(void **state)
 	assert_int_equal(auth_pass_verify(key1, bad, "alice", "@alice:bob", 1000, NULL), -EBADMSG);
 	assert_int_equal(auth_pass_verify(key1, "p1.2000", "alice", "x", 1000, NULL), -EBADMSG);
 	assert_int_equal(auth_pass_verify(key1, "", "alice", "x", 1000, NULL), -EBADMSG);
-	assert_int_equal(auth_pass_verify(key1, "p1.02000.0.00", "alice", "x", 1000, NULL), -EBADMSG);
+	assert_int_equal(auth_pass_verify(key1, "p1.02000.0.00", "alice", "x", 1000, NULL),
+	                 -EBADMSG);
 	assert_int_equal(auth_token_issue(key1, "alice", 1700000000123, 2000, tok), 0);
 	assert_int_equal(auth_pass_verify(key1, tok, "alice", "lobby", 1000, NULL), -EBADMSG);
 	assert_int_equal(auth_pass_issue(key1, "bad name", "lobby", false, 2000, pass), -EINVAL);
@@ -307,7 +308,8 @@ static void test_token_round_trip(void **state)
 	{
 		uint64_t issued = 0;
 
-		assert_int_equal(auth_token_verify_issued(key1, tok, now, NULL, 0, NULL, &issued), 0);
+		assert_int_equal(auth_token_verify_issued(key1, tok, now, NULL, 0, NULL, &issued),
+		                 0);
 		assert_true(issued == 1700000000123ULL);
 	}
 	/* outputs are optional */
@@ -317,8 +319,9 @@ static void test_token_round_trip(void **state)
 	assert_string_not_equal(tok, tok2);
 
 	/* the longest name and expiry still fit */
-	assert_int_equal(
-	    auth_token_issue(key1, "abcdefghijklmnopqrstuvwxyz012345", 1700000000123, UINT64_MAX, tok), 0);
+	assert_int_equal(auth_token_issue(key1, "abcdefghijklmnopqrstuvwxyz012345", 1700000000123,
+	                                  UINT64_MAX, tok),
+	                 0);
 	assert_true(strlen(tok) < AUTH_TOKEN_MAX);
 	assert_int_equal(auth_token_verify(key1, tok, now, user, sizeof(user), &exp), 0);
 	assert_string_equal(user, "abcdefghijklmnopqrstuvwxyz012345");
@@ -484,7 +487,8 @@ static void test_token_strict_parse(void **state)
 	assert_true(exp == 2000);
 	assert_int_equal(auth_token_verify_issued(key1, tok, 1000, NULL, 0, NULL, &issued), 0);
 	assert_true(issued == 1700000000123ULL);
-	sign(key1, "v1.alice.18446744073709551615.1700000000123.0123456789abcdef", tok, sizeof(tok));
+	sign(key1, "v1.alice.18446744073709551615.1700000000123.0123456789abcdef", tok,
+	     sizeof(tok));
 	assert_int_equal(auth_token_verify(key1, tok, 1000, NULL, 0, &exp), 0);
 	assert_true(exp == UINT64_MAX);
 	sign(key1, "v1.alice.0.1700000000123.0123456789abcdef", tok, sizeof(tok));

@@ -32,7 +32,6 @@
 #define MAX_SERVER_CONNS 8
 #define WAIT_SECS 20
 
-
 enum server_mode {
 	SERVER_ECHO,          /* SAY -> OK, PING -> PONG */
 	SERVER_FREE_IN_FRAME, /* conn_free(c) on the first frame */

@@ -221,14 +221,10 @@ static void test_target_comes_down(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_in_order),
-	    cmocka_unit_test(test_loss_plc_fec),
-	    cmocka_unit_test(test_late_keeps_place),
-	    cmocka_unit_test(test_stop_and_restart),
-	    cmocka_unit_test(test_target_grows),
-	    cmocka_unit_test(test_calm_sheds_quiet),
-	    cmocka_unit_test(test_calm_spares_speech),
-	    cmocka_unit_test(test_target_comes_down),
+	    cmocka_unit_test(test_in_order),           cmocka_unit_test(test_loss_plc_fec),
+	    cmocka_unit_test(test_late_keeps_place),   cmocka_unit_test(test_stop_and_restart),
+	    cmocka_unit_test(test_target_grows),       cmocka_unit_test(test_calm_sheds_quiet),
+	    cmocka_unit_test(test_calm_spares_speech), cmocka_unit_test(test_target_comes_down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,9 +105,10 @@ static void test_repeats(void **state)
 	(void)state;
 	unsetenv("JOURNAL_STREAM");
 	log_init("videod", 1, 0);
-	assert_string_equal(capture(repeat), "videod: warning: accept: Too many open files\n"
-	                                     "videod: warning: ... previous message repeated 4 times\n"
-	                                     "videod: other\n");
+	assert_string_equal(capture(repeat),
+	                    "videod: warning: accept: Too many open files\n"
+	                    "videod: warning: ... previous message repeated 4 times\n"
+	                    "videod: other\n");
 }
 
 static void repeat_then_exit(void)
@@ -129,8 +130,9 @@ static void test_repeats_at_exit(void **state)
 {
 	(void)state;
 	unsetenv("JOURNAL_STREAM");
-	assert_string_equal(capture(repeat_then_exit), "chatd: same\n"
-	                                               "chatd: ... previous message repeated 2 times\n");
+	assert_string_equal(capture(repeat_then_exit),
+	                    "chatd: same\n"
+	                    "chatd: ... previous message repeated 2 times\n");
 }
 
 static void test_fatal(void **state)
@@ -144,10 +146,8 @@ static void test_fatal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_foreground),
-	    cmocka_unit_test(test_alloc),
-	    cmocka_unit_test(test_fatal),
-	    cmocka_unit_test(test_repeats),
+	    cmocka_unit_test(test_foreground),      cmocka_unit_test(test_alloc),
+	    cmocka_unit_test(test_fatal),           cmocka_unit_test(test_repeats),
 	    cmocka_unit_test(test_repeats_at_exit),
 	};
 

@@ -77,13 +77,15 @@ static void test_explain(void **state)
 
 	(void)state;
 	portuse_explain(err, sizeof(err), "chatd", PORTUSE_TCP, "::", port, "-p", "port");
-	snprintf(want, sizeof(want), "cannot listen on TCP port %u (all addresses): it is in use by ", port);
+	snprintf(want, sizeof(want),
+	         "cannot listen on TCP port %u (all addresses): it is in use by ", port);
 	assert_memory_equal(err, want, strlen(want));
 	assert_non_null(strstr(err, "; stop that, or choose another port with -p PORT or "
-				    "'port = PORT' in [chatd] of nexus.conf"));
+	                            "'port = PORT' in [chatd] of nexus.conf"));
 	close(fd);
 	/* Freed in between: nobody to name, the rest stays. */
-	portuse_explain(err, sizeof(err), "videod", PORTUSE_UDP, "10.0.0.1", port, "-m", "media_port");
+	portuse_explain(err, sizeof(err), "videod", PORTUSE_UDP, "10.0.0.1", port, "-m",
+	                "media_port");
 	assert_non_null(strstr(err, "UDP port"));
 	assert_non_null(strstr(err, "(address 10.0.0.1): it is in use by another program; "));
 	assert_non_null(strstr(err, "-m PORT or 'media_port = PORT' in [videod]"));

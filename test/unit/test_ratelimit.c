@@ -175,9 +175,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_burst),
-	    cmocka_unit_test(test_refill),         cmocka_unit_test(test_cost),
-	    cmocka_unit_test(test_table_separate), cmocka_unit_test(test_table_long_keys),
-	    cmocka_unit_test(test_table_eviction), cmocka_unit_test(test_table_one_slot),
+	    cmocka_unit_test(test_refill),
+	    cmocka_unit_test(test_cost),
+	    cmocka_unit_test(test_table_separate),
+	    cmocka_unit_test(test_table_long_keys),
+	    cmocka_unit_test(test_table_eviction),
+	    cmocka_unit_test(test_table_one_slot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,8 +50,8 @@ static void test_parse_bad(void **state)
 		const char *text;
 		size_t line;
 	} bad[] = {
-	    {"alice 5", 1},                 /* cut off: no newline */
-	    {"alice 5\nbob 17", 2},          /* cut off last line */
+	    {"alice 5", 1},         /* cut off: no newline */
+	    {"alice 5\nbob 17", 2}, /* cut off last line */
 	    {"alice\n", 1},
 	    {"alice \n", 1},
 	    {" alice 5\n", 1},
@@ -123,8 +123,9 @@ static void test_path(void **state)
 	assert_string_equal(out, "/token.revoked");
 	assert_int_equal(revoke_path("token.key", out, sizeof(out)), 0);
 	assert_string_equal(out, "token.revoked");
-	assert_int_equal(revoke_path("/a/very/long/folder/name/that/does/not/fit/token.key", out, 32),
-	                 -ENAMETOOLONG);
+	assert_int_equal(
+	    revoke_path("/a/very/long/folder/name/that/does/not/fit/token.key", out, 32),
+	    -ENAMETOOLONG);
 }
 
 static char dir[] = "/tmp/nexus-revoke-XXXXXX";
@@ -177,8 +178,8 @@ static void test_add_and_watch(void **state)
 	assert_int_equal(revoke_check(rv, "bob", now + 4), -EKEYREVOKED);
 	assert_int_equal(revoke_add(path, key, "bad name", now, now), -EINVAL);
 	/* a year later the old stamps are dropped */
-	assert_int_equal(revoke_add(path, key, "carol", now + REVOKE_KEEP_MS + 6, now + REVOKE_KEEP_MS + 6),
-	                 0);
+	assert_int_equal(
+	    revoke_add(path, key, "carol", now + REVOKE_KEEP_MS + 6, now + REVOKE_KEEP_MS + 6), 0);
 	assert_int_equal(revoke_refresh(rv, NULL), 0);
 	assert_int_equal(revoke_check(rv, "alice", 1), 0);
 	assert_int_equal(revoke_check(rv, "carol", 1), -EKEYREVOKED);
@@ -213,10 +214,8 @@ static void test_add_and_watch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_good),
-	    cmocka_unit_test(test_parse_bad),
-	    cmocka_unit_test(test_parse_limits),
-	    cmocka_unit_test(test_path),
+	    cmocka_unit_test(test_parse_good),    cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_parse_limits),  cmocka_unit_test(test_path),
 	    cmocka_unit_test(test_add_and_watch),
 	};
 

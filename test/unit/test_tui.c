@@ -490,9 +490,9 @@ static void test_clean(void **state)
 	(void)state;
 	/* ESC sequences, C1, DEL and bidi overrides cannot reach the terminal. */
 	s = utf8_clean("a\x1b[2Jb\x7f\xc2\x9b"
-	              "c\xe2\x80\xae"
-	              "d\te\n",
-	              1);
+	               "c\xe2\x80\xae"
+	               "d\te\n",
+	               1);
 	assert_string_equal(s, "a\xef\xbf\xbd[2Jb\xef\xbf\xbd\xef\xbf\xbd"
 	                       "c\xef\xbf\xbd"
 	                       "d e\n");
@@ -573,8 +573,7 @@ static void test_voice_events(void **state)
 	assert_int_equal(tui_voice_event(&st, "[1,2]"), TUI_VEV_BAD);
 	assert_int_equal(tui_voice_event(&st, "{\"event\":7}"), TUI_VEV_BAD);
 	assert_int_equal(tui_voice_event(&st, "{\"event\":\"talk\"}"), TUI_VEV_NONE);
-	assert_int_equal(tui_voice_event(&st, "{\"event\":\"talk\",\"user\":\"\"}"),
-	                 TUI_VEV_NONE);
+	assert_int_equal(tui_voice_event(&st, "{\"event\":\"talk\",\"user\":\"\"}"), TUI_VEV_NONE);
 	snprintf(big, sizeof(big), "{\"event\":\"join\",\"user\":\"%0200d\"}", 1);
 	assert_int_equal(tui_voice_event(&st, big), TUI_VEV_NONE);
 	assert_int_equal(tui_voice_event(&st, "{\"event\":\"stats\",\"sent\":5}"), TUI_VEV_NONE);
@@ -628,14 +627,14 @@ static void test_call_events(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_line_editing),  cmocka_unit_test(test_line_limit),
-	    cmocka_unit_test(test_utf8_width),    cmocka_unit_test(test_line_view),
-	    cmocka_unit_test(test_history),       cmocka_unit_test(test_completion),
-	    cmocka_unit_test(test_cmd_parse),     cmocka_unit_test(test_state_order_dedupe),
-	    cmocka_unit_test(test_state_home),
-	    cmocka_unit_test(test_state_bounded), cmocka_unit_test(test_state_unread),
-	    cmocka_unit_test(test_state_people),  cmocka_unit_test(test_clean),
-	    cmocka_unit_test(test_voice_events),  cmocka_unit_test(test_call_events),
+	    cmocka_unit_test(test_line_editing), cmocka_unit_test(test_line_limit),
+	    cmocka_unit_test(test_utf8_width),   cmocka_unit_test(test_line_view),
+	    cmocka_unit_test(test_history),      cmocka_unit_test(test_completion),
+	    cmocka_unit_test(test_cmd_parse),    cmocka_unit_test(test_state_order_dedupe),
+	    cmocka_unit_test(test_state_home),   cmocka_unit_test(test_state_bounded),
+	    cmocka_unit_test(test_state_unread), cmocka_unit_test(test_state_people),
+	    cmocka_unit_test(test_clean),        cmocka_unit_test(test_voice_events),
+	    cmocka_unit_test(test_call_events),
 	};
 
 	/* Display widths need a UTF-8 locale. */

@@ -49,8 +49,8 @@ static void test_next_invalid(void **state)
 	    "\xf4\x90\x80\x80", /* past U+10FFFF */
 	    "\xf5\x80\x80\x80", /* lead byte past U+10FFFF */
 	    "\xff",
-	    "\xe6\xbc",   /* cut short by the NUL */
-	    "\xc3(",      /* not a continuation */
+	    "\xe6\xbc", /* cut short by the NUL */
+	    "\xc3(",    /* not a continuation */
 	};
 	uint32_t cp = 42;
 
@@ -110,15 +110,21 @@ static void test_clean(void **state)
 	check_clean("plain caf\xc3\xa9 \xe6\xbc\xa2", false, "plain caf\xc3\xa9 \xe6\xbc\xa2");
 	/* ESC, CSI as C1, DEL, BEL: no cursor moves, no titles */
 	check_clean("\x1b[2Jx", false, R "[2Jx");
-	check_clean("\xc2\x9b" "31m", false, R "31m");
+	check_clean("\xc2\x9b"
+	            "31m",
+	            false, R "31m");
 	check_clean("a\x7f\x07", false, "a" R R);
 	/* bidi overrides cannot reorder what follows */
-	check_clean("\xe2\x80\xae" "cod.exe", false, R "cod.exe");
+	check_clean("\xe2\x80\xae"
+	            "cod.exe",
+	            false, R "cod.exe");
 	/* tabs become spaces, newlines one line unless kept */
 	check_clean("a\tb", false, "a b");
 	check_clean("a\nb", false, "a" NL "b");
 	check_clean("a\nb", true, "a\nb");
-	check_clean("a\xe2\x80\xa8" "b", true, "a" NL "b");
+	check_clean("a\xe2\x80\xa8"
+	            "b",
+	            true, "a" NL "b");
 	check_clean("\r", false, R);
 	/* one U+FFFD per invalid byte */
 	check_clean("\xc0\xaf!", false, R R "!");
@@ -128,10 +134,8 @@ static void test_clean(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_next_valid),
-	    cmocka_unit_test(test_next_invalid),
-	    cmocka_unit_test(test_cut),
-	    cmocka_unit_test(test_bidi),
+	    cmocka_unit_test(test_next_valid), cmocka_unit_test(test_next_invalid),
+	    cmocka_unit_test(test_cut),        cmocka_unit_test(test_bidi),
 	    cmocka_unit_test(test_clean),
 	};
 

@@ -23,8 +23,8 @@ uint64_t vd_now_ms(void)
 
 static void test_rtp_level(void **state)
 {
-	const uint8_t pkt[] = {0x90, 111, 0, 1, 0, 0, 0, 2, 0xde, 0xad, 0xbe, 0xef,
-	                       0xBE, 0xDE, 0, 1, 0x10, 0x80 | 33, 0, 0, 0xfc, 0xff};
+	const uint8_t pkt[] = {0x90, 111,  0,    1, 0, 0,    0,         2, 0xde, 0xad, 0xbe,
+	                       0xef, 0xBE, 0xDE, 0, 1, 0x10, 0x80 | 33, 0, 0,    0xfc, 0xff};
 	struct rtp_hdr h;
 
 	(void)state;
@@ -123,7 +123,8 @@ static void test_sdp_offer_answer(void **state)
 	a.port = 5000;
 	a.m[0] = (struct sdp_answer_media){sdp_pick_codec(&o.m[0]), SDP_RECVONLY, 0, NULL, NULL};
 	a.m[1] = (struct sdp_answer_media){sdp_pick_codec(&o.m[1]), SDP_RECVONLY, 0, NULL, NULL};
-	a.m[2] = (struct sdp_answer_media){sdp_pick_codec(&o.m[2]), SDP_SENDONLY, 42, "pub", "pub-cam"};
+	a.m[2] =
+	    (struct sdp_answer_media){sdp_pick_codec(&o.m[2]), SDP_SENDONLY, 42, "pub", "pub-cam"};
 	assert_true(sdp_answer_build(&o, &a, out, sizeof(out)) > 0);
 	assert_non_null(strstr(out, "a=group:BUNDLE 0 1 2\r\n"));
 	assert_non_null(strstr(out, "a=ice-lite\r\n"));

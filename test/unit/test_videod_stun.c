@@ -42,10 +42,11 @@ static void test_stun_rfc5769(void **state)
 	assert_string_equal(m.username, "evtj:h6vY");
 	assert_true(m.fingerprint);
 	assert_int_equal(m.priority, 0x6e0001ff);
-	assert_int_equal(stun_check_integrity(rfc5769_req, sizeof(rfc5769_req), &m,
-	                                      "VOkJxbRl1RmTxUk/WvJxBt"),
-	                 0);
-	assert_int_not_equal(stun_check_integrity(rfc5769_req, sizeof(rfc5769_req), &m, "wrong"), 0);
+	assert_int_equal(
+	    stun_check_integrity(rfc5769_req, sizeof(rfc5769_req), &m, "VOkJxbRl1RmTxUk/WvJxBt"),
+	    0);
+	assert_int_not_equal(stun_check_integrity(rfc5769_req, sizeof(rfc5769_req), &m, "wrong"),
+	                     0);
 	memcpy(bad, rfc5769_req, sizeof(bad));
 	bad[70] ^= 1; /* inside USERNAME: the fingerprint no longer matches */
 	assert_int_not_equal(stun_parse(bad, sizeof(bad), &m), 0);

@@ -10,8 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static inline int unit_rm_cb(const char *path, const struct stat *st, int flag,
-                             struct FTW *ftw)
+static inline int unit_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
