@@ -19,6 +19,11 @@
 
 #define LISTEN_BACKLOG 512
 #define LISTEN_RETRY_MS 200
+/* Waiting peers refused per pause: the whole backlog, so none is left to be
+ * accepted only when the deadline frees descriptors (it would then get a
+ * fresh handshake deadline: idle for twice CONN_HANDSHAKE_SECS in all), and
+ * no more, so that a flood cannot hold the loop. */
+#define LISTEN_SHED_MAX LISTEN_BACKLOG
 
 struct listener {
 	struct evconnlistener *evl;
@@ -28,8 +33,8 @@ struct listener {
 };
 
 /* One spare descriptor per process: out of descriptors, it is closed so
- * that one waiting peer can be accepted and closed (told at once, instead
- * of left in the backlog), then opened again. */
+ * that the peers waiting in the backlog can be accepted and closed (told at
+ * once, instead of left waiting), then opened again. */
 static int listen_reserve = -1;
 
 static void listen_reserve_open(void)
@@ -134,23 +139,29 @@ static void listener_retry_cb(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(l->evl);
 }
 
-/* Out of descriptors (or another accept error): shed one waiting peer with
- * the reserve descriptor, then pause accepting briefly instead of spinning
- * on a socket that stays readable. */
+/* Out of descriptors (or another accept error): refuse the peers waiting
+ * in the backlog with the reserve descriptor, then pause accepting briefly
+ * instead of spinning on a socket that stays readable. Peers that arrive
+ * during the pause are refused at its end if descriptors are still short,
+ * so none waits longer than a pause before its handshake deadline starts. */
 static void listener_pause(struct listener *l, struct evconnlistener *evl)
 {
 	struct timeval tv = {0, LISTEN_RETRY_MS * 1000};
 	int e = EVUTIL_SOCKET_ERROR();
 
 	if (e == EMFILE || e == ENFILE) {
-		int fd;
+		int lfd = evconnlistener_get_fd(evl);
 
 		if (listen_reserve >= 0)
 			close(listen_reserve);
 		listen_reserve = -1;
-		fd = accept(evconnlistener_get_fd(evl), NULL, NULL);
-		if (fd >= 0)
+		for (int i = 0; i < LISTEN_SHED_MAX; i++) {
+			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (fd < 0)
+				break;
 			close(fd);
+		}
 		listen_reserve_open();
 	}
 	/* The daemon's operator must hear of this; log.c collapses repeats. */
