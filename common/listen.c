@@ -87,7 +87,7 @@ int conn_listen(const char *host, uint16_t port, char *err, size_t errlen)
 		r = getaddrinfo(host, service, &hints, &res);
 		if (r != 0) {
 			snprintf(err, errlen, "cannot resolve listen address %s: %s", host,
-				 gai_strerror(r));
+			         gai_strerror(r));
 			return -EINVAL;
 		}
 		fd = listen_bind(res->ai_addr, res->ai_addrlen, res->ai_family);
@@ -98,8 +98,8 @@ int conn_listen(const char *host, uint16_t port, char *err, size_t errlen)
 	return fd;
 }
 
-static void listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
-			       struct sockaddr *sa, int sl, void *arg)
+static void listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa,
+                               int sl, void *arg)
 {
 	struct listener *l = arg;
 	char peer[64] = "?";
@@ -165,8 +165,7 @@ static void listener_pause(struct listener *l, struct evconnlistener *evl)
 		listen_reserve_open();
 	}
 	/* The daemon's operator must hear of this; log.c collapses repeats. */
-	log_warn("cannot accept connections (%s): pausing for %d ms", strerror(e),
-	         LISTEN_RETRY_MS);
+	log_warn("cannot accept connections (%s): pausing for %d ms", strerror(e), LISTEN_RETRY_MS);
 	evconnlistener_disable(evl);
 	evtimer_add(l->retry, &tv);
 }
@@ -239,7 +238,7 @@ struct listener *listener_new(struct event_base *base, int fd, listener_cb cb, v
 	l->arg = arg;
 	evutil_make_socket_nonblocking(fd);
 	l->evl = evconnlistener_new(base, listener_accept_cb, l,
-				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (!l->evl) {
 		listener_free(l);
 		return NULL;
