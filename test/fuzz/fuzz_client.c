@@ -26,6 +26,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static struct settings settings;
 
+static void cleanup(void)
+{
+	rmdir(settings.config_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char dir[] = "/tmp/fuzz_client.XXXXXX";
@@ -48,6 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(settings.config_dir, sizeof(settings.config_dir), "%s", dir);
 	snprintf(settings.host_port, sizeof(settings.host_port), "localhost:5555");
 	snprintf(settings.default_hp, sizeof(settings.default_hp), "localhost:5555");
+	atexit(cleanup);
 	return 0;
 }
 

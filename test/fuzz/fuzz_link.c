@@ -19,6 +19,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static char config_dir[64];
 
+static void cleanup(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/servers", config_dir);
+	unlink(path);
+	rmdir(config_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char path[128];
@@ -36,6 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	fprintf(f, "office 10.0.0.5 5555 - alice\n");
 	fclose(f);
+	atexit(cleanup);
 	return 0;
 }
 
