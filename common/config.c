@@ -296,14 +296,20 @@ static void config_error(char *err, size_t errlen, const char *fmt, ...)
 
 /* One line of f into buf without its line ending: 1, 0 at the end of the
  * file, or a negative errno (-E2BIG for an over-long line). */
+/* One line into buf: 1, 0 at the end, -E2BIG for a line too long,
+ * -EILSEQ for a NUL byte in it (fgets would end the string there and the
+ * rest of a long line would be read as a line of its own), -errno. */
 static int config_read_line(FILE *f, char *buf, size_t size)
 {
+	off_t at = ftello(f);
 	size_t n;
 
 	errno = 0;
 	if (!fgets(buf, (int)size, f))
 		return ferror(f) ? (errno > 0 ? -errno : -EIO) : 0; /* EISDIR for a folder */
 	n = strlen(buf);
+	if (at >= 0 && ftello(f) - at != (off_t)n)
+		return -EILSEQ;
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	else if (n == size - 1)
@@ -345,6 +351,9 @@ int config_load(const char *path, int optional, const struct config_key *keys, v
 	if (r == -E2BIG) {
 		config_error(err, errlen, "%s:%u: line too long (more than %d bytes)", path,
 		             lineno + 1, CONFIG_LINE_MAX);
+		r = -EINVAL;
+	} else if (r == -EILSEQ) {
+		config_error(err, errlen, "%s:%u: a NUL byte: not a text file", path, lineno + 1);
 		r = -EINVAL;
 	} else if (r < 0) {
 		config_error(err, errlen, "%s: %s", path, strerror(-r));

@@ -116,6 +116,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	videod.cfg.max_peers = 16;
 	videod.cfg.max_sse = 8;
 	videod.cfg.session_timeout = 30;
+	videod.cfg.login_rate = 1000000; /* every input comes from 127.0.0.1 */
 	str_copy(videod.cfg.www, sizeof(videod.cfg.www), FUZZ_WWW);
 	videod.base = event_base_new();
 	videod.revoke = revoke_new(rv); /* no file: nothing revoked */

@@ -248,6 +248,35 @@ static void test_long_line(void **state)
 	expect_error(text, 2, "line too long (more than 1024 bytes)");
 }
 
+/* A NUL byte ended fgets's string early: the rest of a long line was then
+ * read as a line of its own, so "# xxx<NUL>...port = 7000" set the port. */
+static void test_nul_byte(void **state)
+{
+	static const char head[] = "[chatd]\n# a comment";
+	char text[1200], want[512];
+	size_t n = 0;
+	FILE *f;
+
+	(void)state;
+	memcpy(text, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	text[n++] = '\0';
+	/* fgets takes 1,025 bytes at a time: the tail starts a "line" */
+	memset(text + n, 'x', 1033 - n);
+	n = 1033;
+	memcpy(text + n, "port = 7000\n", 12);
+	n += 12;
+	f = fopen(tpath, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, n, f), n);
+	fclose(f);
+	reset();
+	assert_int_equal(config_load(tpath, 0, tkeys, &cf, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: a NUL byte: not a text file", tpath);
+	assert_string_equal(err, want);
+	assert_int_equal(cf.port, 5555);
+}
+
 static void test_missing_file(void **state)
 {
 	char path[160], want[256];
@@ -336,11 +365,12 @@ static void test_common(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good_file), cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_bool),      cmocka_unit_test(test_u32),
-	    cmocka_unit_test(test_port),      cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_long_line), cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_set),       cmocka_unit_test(test_common),
+	    cmocka_unit_test(test_good_file),    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_bool),         cmocka_unit_test(test_u32),
+	    cmocka_unit_test(test_port),         cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_long_line),    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_missing_file), cmocka_unit_test(test_set),
+	    cmocka_unit_test(test_common),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
