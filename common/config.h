@@ -44,47 +44,27 @@ struct config_common {
 /* The [common] key table for a program struct with a struct config_common
  * member at offset base; use CONFIG_COMMON_KEYS(type, member) inside a key
  * table, then terminate the table with CONFIG_KEYS_END. */
-#define CONFIG_COMMON_KEYS(T, M)                                                                   \
-	{"common",        "state_dir", CONFIG_PATH, offsetof(T, M.state_dir),                      \
-	 CONFIG_PATH_MAX, 0,           0,           "folder for databases, keys and files"},       \
-	    {"common",                                                                             \
-	     "cert_file",                                                                          \
-	     CONFIG_PATH,                                                                          \
-	     offsetof(T, M.cert_file),                                                             \
-	     CONFIG_PATH_MAX,                                                                      \
-	     0,                                                                                    \
-	     0,                                                                                    \
-	     "TLS certificate (PEM); made on first start if missing"},                             \
-	    {"common",                                                                             \
-	     "key_file",                                                                           \
-	     CONFIG_PATH,                                                                          \
-	     offsetof(T, M.key_file),                                                              \
-	     CONFIG_PATH_MAX,                                                                      \
-	     0,                                                                                    \
-	     0,                                                                                    \
-	     "TLS private key (PEM); made on first start if missing"},                             \
-	    {"common",                                                                             \
-	     "token_key",                                                                          \
-	     CONFIG_PATH,                                                                          \
-	     offsetof(T, M.token_key),                                                             \
-	     CONFIG_PATH_MAX,                                                                      \
-	     0,                                                                                    \
-	     0,                                                                                    \
-	     "HMAC key shared by the daemons to sign login tokens"},                               \
-	    {"common",       "bind", CONFIG_STR, offsetof(T, M.bind),                              \
-	     CONFIG_STR_MAX, 0,      0,          "address to listen on"},                          \
-	    {"common",       "hostname", CONFIG_STR, offsetof(T, M.hostname),                      \
-	     CONFIG_STR_MAX, 0,          0,          "name put in a generated certificate"},       \
-	    {"common", "token_ttl", CONFIG_U32, offsetof(T, M.token_ttl),                          \
-	     0,        60,          31536000,   "seconds a login token stays valid"},              \
-	{                                                                                          \
-		"common", "max_conns_per_addr", CONFIG_U32, offsetof(T, M.max_conns_per_addr), 0,  \
-		    0, 65535, "connections one client address may hold at a time (0 = no cap)"     \
-	}
-#define CONFIG_KEYS_END                                                                            \
-	{                                                                                          \
-		NULL, NULL, CONFIG_STR, 0, 0, 0, 0, NULL                                           \
-	}
+/* One entry per key, as written (test_install reads the names). */
+/* clang-format off */
+#define CONFIG_COMMON_KEYS(T, M)                                                                  \
+	{"common", "state_dir", CONFIG_PATH, offsetof(T, M.state_dir), CONFIG_PATH_MAX, 0, 0,      \
+	 "folder for databases, keys and files"},                                                  \
+	{"common", "cert_file", CONFIG_PATH, offsetof(T, M.cert_file), CONFIG_PATH_MAX, 0, 0,      \
+	 "TLS certificate (PEM); made on first start if missing"},                                 \
+	{"common", "key_file", CONFIG_PATH, offsetof(T, M.key_file), CONFIG_PATH_MAX, 0, 0,        \
+	 "TLS private key (PEM); made on first start if missing"},                                 \
+	{"common", "token_key", CONFIG_PATH, offsetof(T, M.token_key), CONFIG_PATH_MAX, 0, 0,      \
+	 "HMAC key shared by the daemons to sign login tokens"},                                   \
+	{"common", "bind", CONFIG_STR, offsetof(T, M.bind), CONFIG_STR_MAX, 0, 0,                  \
+	 "address to listen on"},                                                                  \
+	{"common", "hostname", CONFIG_STR, offsetof(T, M.hostname), CONFIG_STR_MAX, 0, 0,          \
+	 "name put in a generated certificate"},                                                   \
+	{"common", "token_ttl", CONFIG_U32, offsetof(T, M.token_ttl), 0, 60, 31536000,             \
+	 "seconds a login token stays valid"},                                                     \
+	{"common", "max_conns_per_addr", CONFIG_U32, offsetof(T, M.max_conns_per_addr), 0, 0,       \
+	 65535, "connections one client address may hold at a time (0 = no cap)"}
+#define CONFIG_KEYS_END {NULL, NULL, CONFIG_STR, 0, 0, 0, 0, NULL}
+/* clang-format on */
 
 /* Fill c with defaults; state_dir is used for the derived paths. */
 void config_common_defaults(struct config_common *c, const char *state_dir);
