@@ -294,8 +294,6 @@ static void config_error(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* One line of f into buf without its line ending: 1, 0 at the end of the
- * file, or a negative errno (-E2BIG for an over-long line). */
 /* One line into buf: 1, 0 at the end, -E2BIG for a line too long,
  * -EILSEQ for a NUL byte in it (fgets would end the string there and the
  * rest of a long line would be read as a line of its own), -errno. */

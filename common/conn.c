@@ -46,6 +46,7 @@ struct conn {
 	uint64_t created_ms;
 	uint64_t flush_start_ms; /* closing: when the final flush began */
 	size_t flush_left;       /* closing: queued bytes at the last check */
+	int slow_flush;          /* closing: the slow reader's long flush */
 	struct conn_limits lim;
 	struct conn_cbs cbs;
 	void *arg;
@@ -167,7 +168,8 @@ static void conn_start_flush(struct conn *c)
 		event_active(c->close_ev, EV_TIMEOUT, 0);
 		return;
 	}
-	if (c->close_err == -ERR_SLOW_READER)
+	c->slow_flush = c->close_err == -ERR_SLOW_READER;
+	if (c->slow_flush)
 		tv.tv_sec = CONN_SLOW_FLUSH_SECS;
 	c->flush_start_ms = clock_now_ms();
 	c->flush_left = evbuffer_get_length(out);
@@ -280,7 +282,7 @@ static void conn_flush_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->close_err == -ERR_SLOW_READER && left < c->flush_left &&
+	if (c->slow_flush && left < c->flush_left &&
 	    clock_now_ms() - c->flush_start_ms < 1000ull * CONN_SLOW_FLUSH_MAX_SECS) {
 		c->flush_left = left; /* the reader took bytes: give it more time */
 		evtimer_add(c->flush_ev, &tv);
@@ -715,6 +717,15 @@ void conn_set_drain_cb(struct conn *c, conn_drain_fn cb, void *arg, size_t low)
 
 void conn_close(struct conn *c, int err)
 {
+	struct timeval tv = {CONN_FLUSH_SECS, 0};
+
+	/* A close on purpose (a kick, the daemon stopping) while a slow
+	 * reader drains: the usual bound, so a stop never waits 60 s. */
+	if (c->slow_flush && !c->reported) {
+		c->slow_flush = 0;
+		evtimer_add(c->flush_ev, &tv);
+		return;
+	}
 	conn_schedule_close(c, err);
 }
 

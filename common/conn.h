@@ -83,7 +83,8 @@ typedef void (*conn_drain_fn)(struct conn *c, void *arg);
 void conn_set_drain_cb(struct conn *c, conn_drain_fn cb, void *arg, size_t low);
 
 /* Flush what is queued (bounded by a short timeout), then close and report
- * through the closed callback with err. */
+ * through the closed callback with err. On a slow reader already being
+ * dropped it cuts that flush to the same short timeout. */
 void conn_close(struct conn *c, int err);
 /* Close now without callbacks and release everything. NULL-safe. */
 void conn_free(struct conn *c);

@@ -44,7 +44,8 @@ void front_accept(struct front *f, int fd, const char *peer)
 	fs->refuse = f->nsessions >= max;
 	fs->conn = conn_accept(*f->base, *f->tls, fd, &lim, &front_cbs, fs);
 	if (!fs->conn) {
-		log_warn("cannot accept a connection from %s: out of memory", peer);
+		log_warn("cannot accept a connection from %s: out of memory or TLS setup failed",
+		         peer);
 		free(mem);
 		return;
 	}

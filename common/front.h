@@ -9,7 +9,8 @@
  * per-session state. Its session file keeps only its own protocol.
  * Like the rest of common/ it never logs above debug on its own account,
  * except the session lines the daemons used to log themselves (a refused
- * "server full", a slow reader dropped, a login revoked). */
+ * "server full", a slow reader dropped, a login revoked) and its own
+ * failures (a connection it cannot set up, a message it cannot encode). */
 #ifndef NEXUS_FRONT_H
 #define NEXUS_FRONT_H
 

@@ -1,5 +1,6 @@
 /* chat: videod keeps no accounts and no rooms; it asks chatd, as a client
- * on a short TLS connection: LOGIN checks a password and returns a token,
+ * on a short TLS connection: LOGIN_VIA (a LOGIN naming the browser's
+ * address, signed with the token key) checks a password and returns a token,
  * ROOM_PASS on a room says whether a token's user may read it (public
  * rooms: anyone; private rooms and DMs: members) and how chatd names it
  * ("LOBBY" is lobby, "@BOB" is @Bob:alice): a call is keyed by that name.

@@ -293,7 +293,14 @@ static void chat_done_cb(void *arg, int code, const char *name, const char *toke
 	uint64_t exp;
 	char who[PROTO_NAME_MAX + 1];
 
-	if (code != 0) {
+	if (code == ERR_FORBIDDEN && pd->kind == PEND_LOGIN) {
+		/* LOGIN_VIA refused: a setup fault, not the user's */
+		log_warn("chatd refused the relayed login of %s: do chatd and videod share the "
+		         "token key, and do their clocks agree?",
+		         pd->user);
+		reply_error(pd->req, 502,
+		            "chatd refused videod's login request (token key or clocks)");
+	} else if (code != 0) {
 		chat_failed(pd->req, code, pd->room);
 	} else if (pd->kind == PEND_LOGIN) {
 		if (auth_token_verify(videod.token_key, token, vd_now_ms() / 1000, who, sizeof(who),

@@ -542,6 +542,32 @@ static void test_slow_reader(void **state)
 	t_check_alive(t);
 }
 
+/* A slow reader being dropped waits up to 10 s for progress; a close on
+ * purpose meanwhile (a daemon stopping) cuts that to the usual 2 s. */
+static void test_slow_reader_stop(void **state)
+{
+	struct t *t = *state;
+	int fds[2];
+	pid_t pid;
+
+	t->mode = SERVER_PUMP;
+	/* more than the kernel's buffers take (a 4 MiB send buffer at most):
+	 * what is queued cannot drain while the child does not read */
+	t->lim.max_outq = 16 * 1024 * 1024;
+	assert_int_equal(pipe(fds), 0);
+	never_reads_wr = fds[1];
+	pid = fork_child(child_never_reads, t->port, fds[0]);
+	close(fds[0]);
+	assert_true(run_until(t, &t->enobufs, 1, WAIT_SECS));
+	conn_close(t->pumped, -ERR_SHUTDOWN);
+	assert_true(run_until(t, &t->srv_closed, 1, 5));
+	assert_int_equal(t->srv_err, -ERR_SLOW_READER);
+	close(fds[1]);
+	assert_int_equal(child_wait(pid), 0);
+	t->mode = SERVER_ECHO;
+	t_check_alive(t);
+}
+
 /* The drain callback paces a stream: the queue stays under its mark plus
  * one frame, the callback keeps coming back, and every frame arrives. */
 static void drain_paces_stream(struct t *t)
@@ -691,6 +717,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_say_1000, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_oversized_header, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_reader, t_setup, t_teardown),
+	    cmocka_unit_test_setup_teardown(test_slow_reader_stop, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_drain_paces_stream, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_say_1000, t_setup, t_teardown),
 	    cmocka_unit_test_setup_teardown(test_bulk_drain_stream, t_setup, t_teardown),
