@@ -64,22 +64,17 @@ static const struct config_key audiod_keys[] = {
     CONFIG_KEYS_END,
 };
 
+/* clang-format off */
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: audiod [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-s STATE_DIR]"
-	    " [-o section.key=value]...\n"
-	    "  -d        stay in the foreground and log to stderr\n"
-	    "  -f FILE   configuration file (default " SVC_CONFIG_DEFAULT ")\n"
-	    "  -n        check the configuration and exit\n"
-	    "  -v        more verbose logging (repeat for more)\n"
-	    "  -h        show this help\n"
-	    "  -p PORT   TCP port to listen on (default " PROTO_STR(
-	        PROTO_PORT_AUDIO) ")\n"
-	                          "  -s DIR    state folder (default /var/lib/nexus)\n"
-	                          "  -o S.K=V  override one setting, e.g. -o audiod.max_mixed=3\n");
+	fprintf(f, "usage: audiod [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-s STATE_DIR]"
+	           " [-o section.key=value]...\n"
+	           SVC_USAGE_FLAGS
+	           "  -p PORT   TCP port to listen on (default " PROTO_STR(PROTO_PORT_AUDIO) ")\n"
+	           SVC_USAGE_STATE
+	           "  -o S.K=V  override one setting, e.g. -o audiod.max_mixed=3\n");
 }
+/* clang-format on */
 
 static void audiod_config_defaults(struct audiod_config *c)
 {

@@ -160,25 +160,20 @@ void name_table_free(struct name_table *t)
 
 /* ---- flags and configuration ---- */
 
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: chatd [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-s STATE_DIR]"
 	           " [-o section.key=value]...\n"
 	           "       chatd [-f FILE] [-s STATE_DIR] adduser NAME [--admin]\n"
 	           "       chatd [-f FILE] [-s STATE_DIR] passwd NAME\n"
-	           "  -d        stay in the foreground and log to stderr\n"
-	           "  -f FILE   configuration file (default " SVC_CONFIG_DEFAULT ")\n"
-	           "  -n        check the configuration and exit\n"
-	           "  -v        more verbose logging (repeat for more)\n"
-	           "  -h        show this help\n"
-	           "  -p PORT   TCP port to listen on (default " PROTO_STR(
-	               PROTO_PORT_CHAT) ")\n"
-	                                "  -s DIR    state folder (default /var/lib/nexus)\n"
-	                                "  -o S.K=V  override one configuration setting, e.g. -o "
-	                                "chatd.register=no\n"
-	                                "adduser and passwd read the password from the first line "
-	                                "of stdin.\n");
+	           SVC_USAGE_FLAGS
+	           "  -p PORT   TCP port to listen on (default " PROTO_STR(PROTO_PORT_CHAT) ")\n"
+	           SVC_USAGE_STATE
+	           "  -o S.K=V  override one configuration setting, e.g. -o chatd.register=no\n"
+	           "adduser and passwd read the password from the first line of stdin.\n");
 }
+/* clang-format on */
 
 static void chatd_config_defaults(struct chatd_config *c)
 {

@@ -24,6 +24,14 @@
 #include "tls.h"
 
 #define SVC_CONFIG_DEFAULT "/etc/nexus/nexus.conf"
+/* The flags every daemon's usage lists, after its synopsis and before -p. */
+#define SVC_USAGE_FLAGS                                                                            \
+	"  -d        stay in the foreground and log to stderr\n"                                   \
+	"  -f FILE   configuration file (default " SVC_CONFIG_DEFAULT ")\n"                        \
+	"  -n        check the configuration and exit\n"                                           \
+	"  -v        more verbose logging (repeat for more)\n"                                     \
+	"  -h        show this help\n"
+#define SVC_USAGE_STATE "  -s DIR    state folder (default /var/lib/nexus)\n"
 #define SVC_ERR_MAX 768
 #define SVC_NAME_MAX 128
 #define SVC_STOP_SECS 3

@@ -55,21 +55,17 @@ static const struct config_key filed_keys[] = {
     CONFIG_KEYS_END,
 };
 
+/* clang-format off */
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: filed [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-s STATE_DIR]"
 	           " [-o section.key=value]...\n"
-	           "  -d        stay in the foreground and log to stderr\n"
-	           "  -f FILE   configuration file (default " SVC_CONFIG_DEFAULT ")\n"
-	           "  -n        check the configuration and exit\n"
-	           "  -v        more verbose logging (repeat for more)\n"
-	           "  -h        show this help\n"
-	           "  -p PORT   TCP port to listen on (default " PROTO_STR(
-	               PROTO_PORT_FILE) ")\n"
-	                                "  -s DIR    state folder (default /var/lib/nexus)\n"
-	                                "  -o S.K=V  override one configuration setting, e.g. -o "
-	                                "filed.quota_mb=100\n");
+	           SVC_USAGE_FLAGS
+	           "  -p PORT   TCP port to listen on (default " PROTO_STR(PROTO_PORT_FILE) ")\n"
+	           SVC_USAGE_STATE
+	           "  -o S.K=V  override one configuration setting, e.g. -o filed.quota_mb=100\n");
 }
+/* clang-format on */
 
 static void filed_config_defaults(struct filed_config *c)
 {

@@ -71,25 +71,18 @@ void vd_random_hex(char *out, size_t nhex)
 	out[nhex] = '\0';
 }
 
+/* clang-format off */
 static void usage(FILE *f)
 {
-	fprintf(
-	    f, "usage: videod [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-m PORT] [-s STATE_DIR]"
-	       " [-o section.key=value]...\n"
-	       "  -d        stay in the foreground and log to stderr\n"
-	       "  -f FILE   configuration file (default " SVC_CONFIG_DEFAULT ")\n"
-	       "  -n        check the configuration and exit\n"
-	       "  -v        more verbose logging (repeat for more)\n"
-	       "  -h        show this help\n"
-	       "  -p PORT   HTTPS port (default " PROTO_STR(
-	           PROTO_PORT_VIDEO) ")\n"
-	                             "  -m PORT   UDP media port (default " PROTO_STR(
-	                                 PROTO_PORT_VIDEO) ")\n"
-	                                                   "  -s DIR    state folder (default "
-	                                                   "/var/lib/nexus)\n"
-	                                                   "  -o S.K=V  override one setting, e.g. "
-	                                                   "-o videod.announce=192.168.1.10\n");
+	fprintf(f, "usage: videod [-d] [-f FILE] [-n] [-v] [-h] [-p PORT] [-m PORT] [-s STATE_DIR]"
+	           " [-o section.key=value]...\n"
+	           SVC_USAGE_FLAGS
+	           "  -p PORT   HTTPS port (default " PROTO_STR(PROTO_PORT_VIDEO) ")\n"
+	           "  -m PORT   UDP media port (default " PROTO_STR(PROTO_PORT_VIDEO) ")\n"
+	           SVC_USAGE_STATE
+	           "  -o S.K=V  override one setting, e.g. -o videod.announce=192.168.1.10\n");
 }
+/* clang-format on */
 
 /* PREFIX/sbin/videod finds its page in PREFIX/share/nexus/videod/www. */
 static void www_default(char *out, size_t size)
